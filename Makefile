@@ -1,0 +1,56 @@
+# PTCE resilience toolkit — `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+PTCE := $(VENV)/bin/ptce
+# The data mirror beside the checkout is used when DATA_MIRROR is not set.
+DATA_MIRROR ?= $(wildcard $(abspath ..)/shared/data/mirror)
+export DATA_MIRROR
+JOBS ?= 2
+
+.PHONY: help setup data build report test test-fast bench deck lab lint clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	$(PYTHON) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ptce)" >/dev/null
+	@touch $@
+
+setup: $(VENV)/.installed ## Create .venv and install the project with its dev extra
+
+data: setup ## Fetch every raw source into data/raw (from the DATA_MIRROR folder when set), verified
+	$(PTCE) data fetch
+
+build: data ## Build data/processed: backbone, indicators, cooperation (skips what is current)
+	$(PTCE) data build
+
+report: build ## Build everything and regenerate the reports (only those whose inputs changed)
+	$(PTCE) report --jobs $(JOBS)
+
+test: build ## Run the whole test suite (unit + integration on the real data)
+	$(PYTHON) -m pytest -n $(JOBS) --dist loadgroup
+
+test-fast: setup ## Unit tests only (no real data needed)
+	$(PYTHON) -m pytest -m "not integration and not slow"
+
+bench: build ## Benchmarks: build times, load times, report batch (wall time, peak memory)
+	$(PYTHON) benchmarks/run_all.py
+
+deck: report ## PowerPoint deck of the national figures (reports/ptce_figures.pptx)
+	$(PTCE) deck --all --out reports/ptce_figures.pptx
+
+lab: build ## Open JupyterLab on the notebooks
+	$(VENV)/bin/jupyter lab notebooks/
+
+lint: setup ## Ruff checks
+	$(VENV)/bin/ruff check src tests
+
+clean: ## Remove processed data and generated reports (keeps data/raw)
+	find data/processed -mindepth 1 ! -name .gitkeep -delete
+	find reports -mindepth 1 ! -name .gitkeep -delete

@@ -1,0 +1,18 @@
+"""The ``ptce`` command: thin wrappers over the package, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from analysis.cli import data, deck, indicators, registry, report, resilience
+
+app = typer.Typer(
+    name="ptce",
+    help="PTCE resilience toolkit: data intake, territories, cooperation registry, "
+    "indicators, resilience measures, reports and figures.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+for group in (data, registry, indicators, resilience, report, deck):
+    group.register(app)

