@@ -60,7 +60,11 @@ STEPS: dict[str, Step] = {
         "analysis.registry",
         "build_cooperation",
         ("backbone",),
-        lambda: [paths.cooperation_table()],
+        lambda: [
+            paths.cooperation_table(),
+            paths.processed_dir() / "cooperation_territories.parquet",
+            paths.processed_dir() / "cooperation_report.csv",
+        ],
         _registry_files,
     ),
 }
