@@ -1,0 +1,1527 @@
+"""Comparisons of cooperating vs comparable territories: tidy effects, CIs, balance, honesty.
+
+Every estimator takes an *analysis table* (one row per territory: an outcome
+from :mod:`analysis.resilience`, a treatment column such as
+``is_ptce_territory``, pre-shock covariates and ``reg_code``) and returns a tidy
+one-row (or per-quarter) DataFrame with :data:`RESULT_COLUMNS`, so notebooks
+can concatenate, plot and summarise them. Only :func:`load_analysis_table`
+touches the data (through the other modules' loaders).
+
+Selection into treatment is the main threat to any causal reading: PTCE form
+where the social and solidarity economy (ESS) is already dense, and the first
+PTCE call dates from 2013 — *after* the 2008-09 recession, so for that shock a
+"PTCE territory" is a territory that will later host one. The balance table,
+the pre-shock placebo quarters and the caution in :func:`summary_sentence` are
+there to keep that in view.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from scipy import stats
+
+RESULT_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "treatment",
+    "specification",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n",
+    "n_treated",
+    "n_control",
+    "treatment_kind",
+    "confidence",
+)
+"""Columns every estimator returns (extra, estimator-specific columns follow)."""
+
+DEFAULT_CONTROLS: tuple[str, ...] = (
+    "pre_shock_unemployment_rate",
+    "poverty_rate_pct",
+    "median_living_standard_eur",
+    "dense_population_share_pct",
+    "rural_population_share_pct",
+    "log_population",
+)
+"""Controls of the OLS and covariates of the matching (intermediate density share
+is left out: the three density shares sum to 100, so one must be dropped)."""
+
+OVERSEAS_BOUNDS_LONLAT = (-5.5, 41.0, 10.0, 51.5)
+"""(min lon, min lat, max lon, max lat) of metropolitan France incl. Corsica:
+territories whose centroid falls outside are treated as overseas."""
+
+OUTCOME_LABELS: dict[str, dict[str, str]] = {
+    "resistance_lagravinese": {
+        "fr": "l'indice de résistance (Lagravinese)",
+        "en": "the resistance index (Lagravinese)",
+    },
+    "recovery_lagravinese": {
+        "fr": "l'indice de reprise (Lagravinese)",
+        "en": "the recovery index (Lagravinese)",
+    },
+    "sensitivity_martin": {
+        "fr": "la sensibilité au choc (Martin)",
+        "en": "the shock sensitivity (Martin)",
+    },
+    "rise_vs_nation_pp": {
+        "fr": "la hausse du taux de chômage relative à la France (points)",
+        "en": "the rise in unemployment relative to France (points)",
+    },
+    "rise_pp": {
+        "fr": "la hausse du taux de chômage (points)",
+        "en": "the rise in the unemployment rate (points)",
+    },
+    "recovery_vs_nation_pp": {
+        "fr": "la variation du chômage pendant la reprise relative à la France (points)",
+        "en": "the change in unemployment during the recovery relative to France (points)",
+    },
+    "cumulative_loss_vs_trend": {
+        "fr": "la perte cumulée par rapport à la tendance d'avant-choc",
+        "en": "the cumulative loss against the pre-shock trend",
+    },
+    "cumulative_loss_vs_peak": {
+        "fr": "la perte cumulée par rapport au niveau d'avant-choc",
+        "en": "the cumulative loss against the pre-shock level",
+    },
+    "periods_to_pre_shock_value": {
+        "fr": "le nombre de trimestres pour retrouver le niveau d'avant-choc",
+        "en": "the number of periods to return to the pre-shock value",
+    },
+    "change_contraction": {
+        "fr": "la variation pendant la contraction",
+        "en": "the change during the contraction",
+    },
+    "change_recovery": {
+        "fr": "la variation pendant la reprise",
+        "en": "the change during the recovery",
+    },
+}
+
+OUTCOME_HIGHER_IS_BETTER: dict[str, bool] = {
+    "resistance_lagravinese": True,
+    "recovery_lagravinese": True,
+    "sensitivity_martin": False,
+    "rise_vs_nation_pp": False,
+    "rise_pp": False,
+    "recovery_vs_nation_pp": False,
+    "cumulative_loss_vs_trend": False,
+    "cumulative_loss_vs_peak": False,
+    "periods_to_pre_shock_value": False,
+}
+"""Whether a larger outcome means a more resilient territory (used in sentences)."""
+
+TREATMENT_LABELS: dict[str, dict[str, str]] = {
+    "is_ptce_territory": {"fr": "Les territoires avec un PTCE", "en": "Territories with a PTCE"},
+    "is_ptce_before_shock": {
+        "fr": "Les territoires avec un PTCE créé avant le choc",
+        "en": "Territories with a PTCE founded before the shock",
+    },
+    "is_tzcld_territory": {
+        "fr": "Les territoires avec un projet Territoire zéro chômeur",
+        "en": "Territories with a zero long-term unemployment project",
+    },
+    "ess_share_salaried_jobs_pct": {
+        "fr": "Un point de plus de part de l'ESS dans l'emploi salarié (2008)",
+        "en": "One more point of ESS share in salaried jobs (2008)",
+    },
+}
+
+
+def _ci_ordered(frame: pd.DataFrame) -> pd.Series:
+    both = frame["ci_low"].notna() & frame["ci_high"].notna()
+    tolerance = 1e-9 * (1 + frame["effect"].abs())
+    return ~both | (
+        (frame["ci_low"] <= frame["effect"] + tolerance)
+        & (frame["effect"] <= frame["ci_high"] + tolerance)
+    )
+
+
+RESULT_SCHEMA = pa.DataFrameSchema(
+    {
+        "outcome": pa.Column(str),
+        "treatment": pa.Column(str),
+        "specification": pa.Column(str),
+        "effect": pa.Column(float, nullable=True),
+        "ci_low": pa.Column(float, nullable=True),
+        "ci_high": pa.Column(float, nullable=True),
+        "p_value": pa.Column(float, pa.Check.in_range(0, 1), nullable=True),
+        "n": pa.Column(int, pa.Check.ge(0)),
+        "n_treated": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+        "treatment_kind": pa.Column(str, pa.Check.isin(["binary", "continuous"])),
+        "confidence": pa.Column(float, pa.Check.in_range(0, 1, include_min=False)),
+    },
+    checks=[pa.Check(_ci_ordered, error="ci_low <= effect <= ci_high")],
+    strict=False,
+)
+"""The columns every estimator returns, checked where each result row is made."""
+
+
+# --------------------------------------------------------------------------- helpers
+def _result(
+    *,
+    outcome: str,
+    treatment: str,
+    specification: str,
+    effect: float,
+    ci_low: float,
+    ci_high: float,
+    p_value: float,
+    n: int,
+    n_treated: int | float,
+    treatment_kind: str = "binary",
+    confidence: float = 0.95,
+    **extra,
+) -> pd.DataFrame:
+    row = {
+        "outcome": outcome,
+        "treatment": treatment,
+        "specification": specification,
+        "effect": float(effect),
+        "ci_low": float(ci_low),
+        "ci_high": float(ci_high),
+        "p_value": float(p_value),
+        "n": int(n),
+        "n_treated": int(n_treated) if pd.notna(n_treated) else np.nan,
+        "n_control": int(n - n_treated) if pd.notna(n_treated) else np.nan,
+        "treatment_kind": treatment_kind,
+        "confidence": float(confidence),
+    }
+    row.update(extra)
+    table = pd.DataFrame([row])
+    RESULT_SCHEMA.validate(table.astype({"n_treated": "float64"}), lazy=True)
+    return table
+
+
+def _require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(
+            f"{what}: the analysis table lacks column(s) {missing}; "
+            f"available: {sorted(map(str, frame.columns))}"
+        )
+
+
+def _binary(series: pd.Series, name: str) -> pd.Series:
+    values = series.astype("float64")
+    bad = values.dropna()[~values.dropna().isin([0.0, 1.0])]
+    if len(bad):
+        raise ValueError(
+            f"treatment column {name!r} must be boolean/0-1; "
+            f"found values {sorted(bad.unique())[:5]}"
+        )
+    return values
+
+
+def _complete_rows(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    return frame.dropna(subset=list(columns))
+
+
+@contextmanager
+def _seeded_global_numpy(seed: int | None):
+    """Seed numpy's global generator (esda uses it) and restore its state afterwards."""
+    state = np.random.get_state()
+    if seed is not None:
+        np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+# --------------------------------------------------------------------------- difference in means
+def difference_in_means(
+    frame: pd.DataFrame,
+    outcome: str,
+    treatment: str = "is_ptce_territory",
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Mean outcome of treated minus control territories, with a bootstrap CI.
+
+    The CI is the percentile interval of ``n_boot`` bootstrap replicates that
+    resample treated and control territories separately (seeded); the p-value
+    is Welch's unequal-variance t-test. Rows with a missing outcome or
+    treatment are left out (``n`` says how many remain).
+
+    Returns:
+        One row with :data:`RESULT_COLUMNS` plus ``mean_treated``, ``mean_control``.
+    """
+    _require_columns(frame, [outcome, treatment], "difference_in_means")
+    data = _complete_rows(frame, [outcome, treatment])
+    is_treated = _binary(data[treatment], treatment) == 1
+    y_t = data.loc[is_treated, outcome].to_numpy(float)
+    y_c = data.loc[~is_treated, outcome].to_numpy(float)
+    if len(y_t) < 2 or len(y_c) < 2:
+        raise ValueError(
+            f"difference_in_means on {outcome!r}: need ≥2 treated and ≥2 control territories,"
+            f" got {len(y_t)} and {len(y_c)}"
+        )
+    effect = y_t.mean() - y_c.mean()
+    rng = np.random.default_rng(seed)
+    boot_t = rng.choice(y_t, size=(n_boot, len(y_t)), replace=True).mean(axis=1)
+    boot_c = rng.choice(y_c, size=(n_boot, len(y_c)), replace=True).mean(axis=1)
+    alpha = 1 - confidence
+    low, high = np.quantile(boot_t - boot_c, [alpha / 2, 1 - alpha / 2])
+    p_value = stats.ttest_ind(y_t, y_c, equal_var=False).pvalue
+    return _result(
+        outcome=outcome,
+        treatment=treatment,
+        specification="difference_in_means",
+        effect=effect,
+        ci_low=low,
+        ci_high=high,
+        p_value=p_value,
+        n=len(data),
+        n_treated=len(y_t),
+        confidence=confidence,
+        mean_treated=y_t.mean(),
+        mean_control=y_c.mean(),
+        n_boot=n_boot,
+        seed=seed,
+    )
+
+
+# --------------------------------------------------------------------------- OLS
+def _q(name: str) -> str:
+    return f'Q("{name}")'
+
+
+def drop_singleton_groups(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, list]:
+    """Drop rows alone in their fixed-effect group (they identify nothing and break HC3)."""
+    counts = frame[column].map(frame[column].value_counts())
+    singletons = frame.index[counts == 1].tolist()
+    return frame.loc[counts > 1], singletons
+
+
+def fit_ols(
+    frame: pd.DataFrame,
+    outcome: str,
+    treatment: str = "is_ptce_territory",
+    *,
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    fixed_effects: str | None = "reg_code",
+    cov_type: str = "HC3",
+):
+    """Fit ``outcome ~ treatment + controls + C(fixed_effects)`` by OLS (statsmodels formulas).
+
+    Rows with a missing value in any used column are left out, and so are
+    territories alone in their fixed-effect group (with one observation the
+    dummy fits it exactly, leverage 1, and HC3 is undefined).
+
+    Returns:
+        ``(fitted results, data used, singleton codes dropped)``.
+    """
+    import statsmodels.formula.api as smf
+
+    columns = [outcome, treatment, *controls] + ([fixed_effects] if fixed_effects else [])
+    _require_columns(frame, columns, "fit_ols")
+    data = _complete_rows(frame[columns], columns).copy()
+    singletons: list = []
+    if fixed_effects:
+        data, singletons = drop_singleton_groups(data, fixed_effects)
+        data[fixed_effects] = data[fixed_effects].astype(str)
+    if data[treatment].dtype == bool or str(data[treatment].dtype) == "boolean":
+        data[treatment] = data[treatment].astype(float)
+    rhs = [_q(treatment), *(_q(c) for c in controls)]
+    if fixed_effects:
+        rhs.append(f"C({_q(fixed_effects)})")
+    formula = f"{_q(outcome)} ~ " + " + ".join(rhs)
+    if len(data) <= len(rhs) + 1:
+        raise ValueError(
+            f"fit_ols on {outcome!r}: {len(data)} complete rows for {len(rhs)} terms; too few"
+        )
+    result = smf.ols(formula, data=data).fit(cov_type=cov_type)
+    return result, data, singletons
+
+
+def ols_effect(
+    frame: pd.DataFrame,
+    outcome: str,
+    treatment: str = "is_ptce_territory",
+    *,
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    fixed_effects: str | None = "reg_code",
+    cov_type: str = "HC3",
+    confidence: float = 0.95,
+    treatment_kind: str | None = None,
+) -> pd.DataFrame:
+    """OLS coefficient of the treatment with heteroskedasticity-robust (HC3) errors.
+
+    HC3: MacKinnon & White (1985), recommended for small samples by Long &
+    Ervin (2000). See :func:`fit_ols` for the rows used.
+
+    Returns:
+        One row with :data:`RESULT_COLUMNS` plus ``r_squared``, ``n_singletons_dropped``,
+        ``controls`` and (continuous treatment) ``effect_per_sd``.
+    """
+    result, data, singletons = fit_ols(
+        frame, outcome, treatment, controls=controls, fixed_effects=fixed_effects, cov_type=cov_type
+    )
+    term = _q(treatment)
+    low, high = result.conf_int(alpha=1 - confidence).loc[term]
+    values = data[treatment].astype(float)
+    kind = treatment_kind or ("binary" if set(values.unique()) <= {0.0, 1.0} else "continuous")
+    spec = (
+        f"ols_{cov_type.lower()}"
+        + ("+controls" if controls else "")
+        + (f"+{fixed_effects}_fe" if fixed_effects else "")
+    )
+    extra = {
+        "r_squared": result.rsquared,
+        "n_singletons_dropped": len(singletons),
+        "controls": ",".join(controls),
+    }
+    if kind == "continuous":
+        extra["effect_per_sd"] = result.params[term] * values.std()
+    return _result(
+        outcome=outcome,
+        treatment=treatment,
+        specification=spec,
+        effect=result.params[term],
+        ci_low=low,
+        ci_high=high,
+        p_value=result.pvalues[term],
+        n=int(result.nobs),
+        n_treated=int((values > 0).sum()) if kind == "binary" else np.nan,
+        treatment_kind=kind,
+        confidence=confidence,
+        **extra,
+    )
+
+
+def ols_residuals(
+    frame: pd.DataFrame,
+    outcome: str,
+    treatment: str = "is_ptce_territory",
+    *,
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    fixed_effects: str | None = "reg_code",
+) -> pd.Series:
+    """Residuals of the :func:`fit_ols` model, indexed by territory (for Moran's I)."""
+    result, data, _ = fit_ols(
+        frame, outcome, treatment, controls=controls, fixed_effects=fixed_effects
+    )
+    return pd.Series(result.resid, index=data.index, name="residual")
+
+
+def continuous_treatment_effect(
+    frame: pd.DataFrame,
+    outcome: str = "resistance_lagravinese",
+    exposure: str = "ess_share_salaried_jobs_pct",
+    *,
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    fixed_effects: str | None = "reg_code",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Continuous treatment: outcome on a dose (e.g. ESS share of salaried jobs in 2008).
+
+    Designed for départements (ESS share is published at that level only):
+    effect = change in the outcome per +1 point of exposure, HC3 errors, with
+    ``effect_per_sd`` for one standard deviation of exposure.
+    """
+    table = ols_effect(
+        frame,
+        outcome,
+        exposure,
+        controls=controls,
+        fixed_effects=fixed_effects,
+        confidence=confidence,
+        treatment_kind="continuous",
+    )
+    table["specification"] = "continuous_" + table["specification"]
+    return table
+
+
+# --------------------------------------------------------------------------- matching
+@dataclass
+class MatchingResult:
+    """Output of :func:`nearest_neighbour_matching`.
+
+    Attributes:
+        effect: one-row tidy table (ATT).
+        balance: per covariate, means and standardized mean differences before/after.
+        matches: one row per (treated, control) pair with distance and weight.
+    """
+
+    effect: pd.DataFrame
+    balance: pd.DataFrame
+    matches: pd.DataFrame
+
+
+def standardized_mean_difference(
+    treated: pd.Series, control: pd.Series, pooled_sd: float, control_weights=None
+) -> float:
+    """(mean_t − mean_c) / pooled SD (Austin 2009, *Statistics in Medicine* 28)."""
+    mean_c = (
+        np.average(control, weights=control_weights)
+        if control_weights is not None
+        else control.mean()
+    )
+    if pooled_sd == 0 or not np.isfinite(pooled_sd):
+        return 0.0 if np.isclose(treated.mean(), mean_c) else np.inf
+    return float((treated.mean() - mean_c) / pooled_sd)
+
+
+def balance_table(
+    frame: pd.DataFrame,
+    treatment: str,
+    covariates: Sequence[str],
+    matches: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Covariate balance before and (if ``matches`` given) after matching.
+
+    The SMD uses the pooled SD of the unmatched samples, sqrt((s²_t + s²_c)/2),
+    in both columns so the two are comparable; |SMD| < 0.1 is the usual
+    "balanced" threshold, > 0.25 a serious imbalance (Stuart 2010,
+    *Statistical Science* 25(1)).
+    """
+    is_treated = _binary(frame[treatment], treatment) == 1
+    rows = []
+    for column in covariates:
+        x_t = frame.loc[is_treated, column].astype(float)
+        x_c = frame.loc[~is_treated, column].astype(float)
+        pooled = math.sqrt((x_t.var() + x_c.var()) / 2)
+        row = {
+            "covariate": column,
+            "mean_treated": x_t.mean(),
+            "mean_control": x_c.mean(),
+            "smd_before": standardized_mean_difference(x_t, x_c, pooled),
+            "variance_ratio_before": x_t.var() / x_c.var() if x_c.var() > 0 else np.nan,
+        }
+        if matches is not None:
+            weights = matches.groupby("control_code")["weight"].sum()
+            x_m = frame.loc[weights.index, column].astype(float)
+            x_tm = frame.loc[matches["treated_code"].unique(), column].astype(float)
+            row["mean_matched_control"] = float(np.average(x_m, weights=weights))
+            row["smd_after"] = standardized_mean_difference(
+                x_tm, x_m, pooled, control_weights=weights.to_numpy()
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def nearest_neighbour_matching(
+    frame: pd.DataFrame,
+    outcome: str,
+    treatment: str = "is_ptce_territory",
+    *,
+    covariates: Sequence[str] = DEFAULT_CONTROLS,
+    n_neighbours: int = 1,
+    exact: str | None = None,
+    caliper: float | None = None,
+    bias_correction: bool = True,
+    confidence: float = 0.95,
+) -> MatchingResult:
+    """Nearest-neighbour matching (with replacement) on standardized pre-shock covariates.
+
+    Each treated territory is matched to its ``n_neighbours`` nearest controls
+    in Euclidean distance on covariates standardized by their full-sample SD,
+    optionally within the same ``exact`` group (e.g. ``reg_code``) and within
+    a ``caliper`` (in SD units; treated without a control inside it are
+    dropped and counted in ``n_treated_unmatched``). The estimand is the
+    average effect on the treated (ATT); its variance is the Abadie & Imbens
+    (2006, *Econometrica* 74(1)) estimator for the population ATT, with
+    conditional variances from the nearest same-group neighbour. With
+    ``bias_correction`` (default) each matched control's outcome is adjusted
+    by a linear regression of the outcome on the covariates among controls,
+    μ̂₀(X_i) − μ̂₀(X_j) (Abadie & Imbens 2011, *JBES* 29(1)), which removes the
+    bias left by imperfect matches; the balance table still shows them.
+
+    Returns:
+        :class:`MatchingResult` (effect row, balance table, pairs).
+    """
+    columns = [outcome, treatment, *covariates] + ([exact] if exact else [])
+    _require_columns(frame, columns, "nearest_neighbour_matching")
+    data = _complete_rows(frame[columns], columns)
+    is_treated = _binary(data[treatment], treatment) == 1
+    x = data[list(covariates)].astype(float)
+    sd = x.std().replace(0, 1.0)
+    z = ((x - x.mean()) / sd).to_numpy()
+    y = data[outcome].to_numpy(float)
+    codes = data.index.to_numpy()
+    treated_idx = np.flatnonzero(is_treated.to_numpy())
+    control_idx = np.flatnonzero(~is_treated.to_numpy())
+    if len(treated_idx) < 1 or len(control_idx) < n_neighbours:
+        raise ValueError(
+            f"matching on {outcome!r}: {len(treated_idx)} treated and {len(control_idx)} controls "
+            "with complete covariates"
+        )
+    groups = data[exact].to_numpy() if exact else np.zeros(len(data))
+    pairs = []
+    unmatched = 0
+    for i in treated_idx:
+        candidates = control_idx[groups[control_idx] == groups[i]]
+        if len(candidates) == 0:
+            unmatched += 1
+            continue
+        distance = np.sqrt(((z[candidates] - z[i]) ** 2).sum(axis=1))
+        order = np.argsort(distance, kind="stable")[:n_neighbours]
+        chosen, chosen_distance = candidates[order], distance[order]
+        if caliper is not None:
+            keep = chosen_distance <= caliper
+            chosen, chosen_distance = chosen[keep], chosen_distance[keep]
+        if len(chosen) == 0:
+            unmatched += 1
+            continue
+        for j, d in zip(chosen, chosen_distance, strict=True):
+            pairs.append((i, j, d, 1.0 / len(chosen)))
+    if not pairs:
+        raise ValueError(
+            f"matching on {outcome!r}: no treated territory found a control "
+            "(caliper/exact too strict?)"
+        )
+    pair_frame = pd.DataFrame(pairs, columns=["ti", "cj", "distance", "weight"])
+    matched_treated = pair_frame["ti"].unique()
+    control_outcome = y[pair_frame["cj"]]
+    if bias_correction:
+        design = np.column_stack([np.ones(len(control_idx)), z[control_idx]])
+        beta = np.linalg.lstsq(design, y[control_idx], rcond=None)[0][1:]
+        control_outcome = control_outcome + (z[pair_frame["ti"]] - z[pair_frame["cj"]]) @ beta
+    y0_hat = pair_frame.assign(wy=pair_frame["weight"] * control_outcome).groupby("ti")["wy"].sum()
+    diffs = y[y0_hat.index] - y0_hat.to_numpy()
+    n1 = len(matched_treated)
+    att = diffs.mean()
+    # Abadie-Imbens PATT variance: heterogeneity term + reuse of controls,
+    # (K_j (K_j - 1) / M^2) σ²_j.
+    times_used = pair_frame.groupby("cj")["weight"].sum()  # K_j / M
+    sigma2 = _within_group_variance(z, y, control_idx, times_used.index.to_numpy())
+    m = n_neighbours
+    reuse = ((times_used.to_numpy() * m) * (times_used.to_numpy() * m - 1) / m**2) * sigma2
+    variance = (((diffs - att) ** 2).sum() + reuse.sum()) / n1**2
+    se = math.sqrt(variance) if variance > 0 else np.nan
+    z_crit = stats.norm.ppf(0.5 + confidence / 2)
+    p_value = 2 * stats.norm.sf(abs(att / se)) if se and np.isfinite(se) else np.nan
+    matches = pd.DataFrame(
+        {
+            "treated_code": codes[pair_frame["ti"]],
+            "control_code": codes[pair_frame["cj"]],
+            "distance": pair_frame["distance"].to_numpy(),
+            "weight": pair_frame["weight"].to_numpy(),
+        }
+    )
+    balance = balance_table(data, treatment, covariates, matches)
+    n_controls_used = matches["control_code"].nunique()
+    spec = (
+        f"nn_matching_k{n_neighbours}"
+        + ("_biascorr" if bias_correction else "")
+        + (f"_exact_{exact}" if exact else "")
+        + (f"_caliper{caliper}" if caliper else "")
+    )
+    effect = _result(
+        outcome=outcome,
+        treatment=treatment,
+        specification=spec,
+        effect=att,
+        ci_low=att - z_crit * se,
+        ci_high=att + z_crit * se,
+        p_value=p_value,
+        n=n1 + n_controls_used,
+        n_treated=n1,
+        confidence=confidence,
+        n_treated_unmatched=unmatched,
+        n_controls_available=len(control_idx),
+        max_abs_smd_before=float(balance["smd_before"].abs().max()),
+        max_abs_smd_after=float(balance["smd_after"].abs().max()),
+        covariates=",".join(covariates),
+    )
+    return MatchingResult(effect=effect, balance=balance, matches=matches)
+
+
+def _within_group_variance(
+    z: np.ndarray, y: np.ndarray, group_idx: np.ndarray, units: np.ndarray
+) -> np.ndarray:
+    """σ²(X_j) = ½ (Y_j − Y_nn(j))² with nn(j) the nearest other unit of the same group."""
+    out = np.empty(len(units))
+    for k, j in enumerate(units):
+        others = group_idx[group_idx != j]
+        if len(others) == 0:
+            out[k] = 0.0
+            continue
+        nearest = others[np.argmin(((z[others] - z[j]) ** 2).sum(axis=1))]
+        out[k] = 0.5 * (y[j] - y[nearest]) ** 2
+    return out
+
+
+# --------------------------------------------------------------------------- event study
+def event_study(
+    wide_panel: pd.DataFrame,
+    matches: pd.DataFrame,
+    window,
+    *,
+    leads: int = 8,
+    lags: int = 12,
+    transform: str = "auto",
+    confidence: float = 0.95,
+    treatment: str = "is_ptce_territory",
+) -> pd.DataFrame:
+    """Period-by-period gap between treated territories and their matched controls.
+
+    For each treated territory i and period t, the gap is
+    d_i(t) = Δy_i(t) − Σ_j w_ij Δy_j(t), where Δy(t) is the change since the
+    national peak (``transform="difference"``: in the indicator's unit, e.g.
+    percentage points for rates; ``"log_percent"``: 100·log(y_t / y_peak) for
+    levels; ``"auto"`` picks the first for rates and the second otherwise).
+    The event-time effect is the mean of d_i(t) over treated territories with
+    a t-based CI (pairs treated as independent; controls reused by several
+    treated make it slightly optimistic). Periods before the peak
+    (``event_time < 0``) are placebo periods: a gap there signals different
+    pre-trends, i.e. selection.
+
+    Args:
+        wide_panel: the indicator panel (index territory code, columns periods).
+        matches: pairs from :func:`nearest_neighbour_matching` (``treated_code``,
+            ``control_code``, ``weight``).
+        window: the shock window (its ``peak`` is event time 0).
+        leads, lags: periods before / after the peak to report.
+
+    Returns:
+        Tidy table: ``event_time``, ``period``, ``is_placebo``, ``is_reference``
+        (event time 0, the normalisation period, gap 0 by construction) +
+        :data:`RESULT_COLUMNS`.
+    """
+    from analysis.resilience import RATE_INDICATORS, _sorted_periods, as_shock_window
+
+    window = as_shock_window(window)
+    panel = wide_panel.copy()
+    panel.columns = [str(c) for c in panel.columns]
+    periods = _sorted_periods(panel.columns)
+    if window.peak not in periods:
+        raise ValueError(f"the panel lacks the peak period {window.peak}")
+    missing = sorted(set(matches["treated_code"]).union(matches["control_code"]) - set(panel.index))
+    if missing:
+        raise KeyError(f"event_study: matched territories absent from the panel: {missing[:10]}")
+    if transform == "auto":
+        transform = "difference" if window.indicator in RATE_INDICATORS else "log_percent"
+    values = panel[periods].astype(float)
+    if transform == "difference":
+        change = values.sub(values[window.peak], axis=0)
+    elif transform == "log_percent":
+        change = 100 * np.log(values.div(values[window.peak], axis=0))
+    else:
+        raise ValueError(
+            f"transform must be 'auto', 'difference' or 'log_percent', got {transform!r}"
+        )
+    peak_pos = periods.index(window.peak)
+    selected = periods[max(0, peak_pos - leads) : peak_pos + lags + 1]
+    control_change = (
+        change.loc[matches["control_code"], selected]
+        .mul(matches["weight"].to_numpy(), axis=0)
+        .set_axis(matches["treated_code"].to_numpy())
+        .groupby(level=0)
+        .sum(min_count=1)
+    )
+    gaps = change.loc[control_change.index, selected] - control_change
+    rows = []
+    for period in selected:
+        d = gaps[period].dropna().to_numpy()
+        event_time = periods.index(period) - peak_pos
+        n1 = len(d)
+        if n1 >= 2:
+            mean, se = d.mean(), d.std(ddof=1) / math.sqrt(n1)
+            t_crit = stats.t.ppf(0.5 + confidence / 2, n1 - 1)
+            p = 2 * stats.t.sf(abs(mean / se), n1 - 1) if se > 0 else (0.0 if mean != 0 else 1.0)
+            low, high = mean - t_crit * se, mean + t_crit * se
+        else:
+            mean = d.mean() if n1 else np.nan
+            low = high = p = np.nan
+        row = _result(
+            outcome=f"{window.indicator}:{transform}_since_peak",
+            treatment=treatment,
+            specification="event_study_matched",
+            effect=mean,
+            ci_low=low,
+            ci_high=high,
+            p_value=p,
+            n=n1
+            + matches.loc[
+                matches["treated_code"].isin(gaps[period].dropna().index), "control_code"
+            ].nunique(),
+            n_treated=n1,
+            confidence=confidence,
+        )
+        row.insert(
+            0, "is_reference", event_time == 0
+        )  # the normalisation period: gap 0 by construction
+        row.insert(0, "is_placebo", event_time < 0)
+        row.insert(0, "period", period)
+        row.insert(0, "event_time", event_time)
+        rows.append(row)
+    return pd.concat(rows, ignore_index=True)
+
+
+def pretrend_summary(event_table: pd.DataFrame) -> dict:
+    """How many pre-shock placebo periods show a gap whose CI excludes zero."""
+    placebo = event_table[event_table["is_placebo"]].dropna(subset=["ci_low", "ci_high"])
+    excluding = placebo[(placebo["ci_low"] > 0) | (placebo["ci_high"] < 0)]
+    return {
+        "n_placebo_periods": len(placebo),
+        "n_placebo_excluding_zero": len(excluding),
+        "max_abs_placebo_gap": float(placebo["effect"].abs().max()) if len(placebo) else np.nan,
+        "has_pretrend": bool(len(excluding) > max(0, 0.05 * len(placebo))),
+    }
+
+
+# --------------------------------------------------------------------------- permutation
+def quantile_strata(frame: pd.DataFrame, column: str, q: int = 4) -> pd.Series:
+    """Quantile bins of a covariate, to permute the treatment among comparable territories."""
+    return pd.qcut(frame[column], q=q, labels=False, duplicates="drop").rename(f"{column}_q{q}")
+
+
+def _residualizer(z: np.ndarray):
+    """Return a function v ↦ v − Z(ZᵀZ)⁻¹Zᵀv (Frisch-Waugh-Lovell) via a QR factorisation."""
+    q, r = np.linalg.qr(z)
+    keep = np.abs(np.diag(r)) > 1e-10 * max(1.0, np.abs(np.diag(r)).max())
+    q = q[:, keep]
+    return lambda v: v - q @ (q.T @ v)
+
+
+def permutation_test(
+    frame: pd.DataFrame,
+    outcome: str,
+    treatment: str = "is_ptce_territory",
+    *,
+    strata: str | Sequence[str] | None = "reg_code",
+    n_permutations: int = 999,
+    seed: int = 0,
+    statistic: str = "difference_in_means",
+    controls: Sequence[str] = (),
+    fixed_effects: str | None = None,
+) -> pd.DataFrame:
+    """Randomisation inference: relocate the treatment at random among comparable territories.
+
+    The treatment labels are shuffled ``n_permutations`` times (seeded)
+    *within* each stratum (e.g. région, or quantile bins made with
+    :func:`quantile_strata`), so every draw keeps the number of treated per
+    stratum. The two-sided p-value is (1 + #{|T*| ≥ |T|}) / (1 + n_permutations)
+    (Phipson & Smyth 2010). ``statistic`` is ``"difference_in_means"`` or
+    ``"ols"`` (treatment coefficient given ``controls`` and ``fixed_effects``,
+    computed by Frisch-Waugh-Lovell so each draw is a projection). No CI:
+    ``ci_low``/``ci_high`` are NaN; ``null_low``/``null_high`` give the central
+    interval of the permutation distribution.
+    """
+    strata_cols = [] if strata is None else [strata] if isinstance(strata, str) else list(strata)
+    columns = [outcome, treatment, *controls, *strata_cols] + (
+        [fixed_effects] if fixed_effects else []
+    )
+    _require_columns(frame, columns, "permutation_test")
+    data = _complete_rows(frame[list(dict.fromkeys(columns))], columns)
+    t = _binary(data[treatment], treatment).to_numpy()
+    y = data[outcome].to_numpy(float)
+    if statistic == "difference_in_means":
+
+        def compute(tv: np.ndarray) -> float:
+            mask = tv == 1
+            return y[mask].mean() - y[~mask].mean()
+
+    elif statistic == "ols":
+        parts = [np.ones((len(data), 1))]
+        if controls:
+            parts.append(data[list(controls)].to_numpy(float))
+        if fixed_effects:
+            parts.append(
+                pd.get_dummies(data[fixed_effects].astype(str), drop_first=True).to_numpy(float)
+            )
+        residualize = _residualizer(np.hstack(parts))
+        y_res = residualize(y)
+
+        def compute(tv: np.ndarray) -> float:
+            t_res = residualize(tv)
+            denominator = t_res @ t_res
+            return float(t_res @ y_res / denominator) if denominator > 1e-12 else np.nan
+
+    else:
+        raise ValueError(f"statistic must be 'difference_in_means' or 'ols', got {statistic!r}")
+    observed = compute(t)
+    rng = np.random.default_rng(seed)
+    if strata_cols:
+        group_keys = data[strata_cols].astype(str).agg("|".join, axis=1).to_numpy()
+        groups = [np.flatnonzero(group_keys == g) for g in pd.unique(group_keys)]
+    else:
+        groups = [np.arange(len(data))]
+    null = np.empty(n_permutations)
+    for k in range(n_permutations):
+        permuted = t.copy()
+        for index in groups:
+            permuted[index] = rng.permutation(t[index])
+        null[k] = compute(permuted)
+    null = null[np.isfinite(null)]
+    p_value = (1 + np.sum(np.abs(null) >= abs(observed) - 1e-12)) / (1 + len(null))
+    n_informative = sum(1 for index in groups if 0 < t[index].sum() < len(index))
+    spec = f"permutation_{statistic}" + (f"_within_{'+'.join(strata_cols)}" if strata_cols else "")
+    return _result(
+        outcome=outcome,
+        treatment=treatment,
+        specification=spec,
+        effect=observed,
+        ci_low=np.nan,
+        ci_high=np.nan,
+        p_value=p_value,
+        n=len(data),
+        n_treated=int(t.sum()),
+        null_low=float(np.quantile(null, 0.025)) if len(null) else np.nan,
+        null_high=float(np.quantile(null, 0.975)) if len(null) else np.nan,
+        n_permutations=len(null),
+        n_informative_strata=n_informative,
+        seed=seed,
+    )
+
+
+# --------------------------------------------------------------------------- spatial check
+def overseas_codes(territories) -> list:
+    """Codes of territories whose centroid lies outside metropolitan France (incl. Corsica)."""
+    geo = territories.to_crs(4326) if territories.crs is not None else territories
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "ignore"
+        )  # centroid in geographic CRS: precise enough for a bounding box
+        centroid = geo.geometry.centroid
+    lon_min, lat_min, lon_max, lat_max = OVERSEAS_BOUNDS_LONLAT
+    outside = ~(centroid.x.between(lon_min, lon_max) & centroid.y.between(lat_min, lat_max))
+    return list(geo.index[outside.to_numpy()])
+
+
+def morans_i(
+    values: pd.Series,
+    territories,
+    *,
+    permutations: int = 999,
+    seed: int = 0,
+    contiguity: str = "queen",
+    k: int = 5,
+    drop_overseas: bool = True,
+) -> pd.DataFrame:
+    """Moran's I of a variable (typically OLS residuals) over territories, with seeded permutations.
+
+    Overseas territories (centroid outside metropolitan France) have no land
+    neighbours: they are dropped *before* building the weights when
+    ``drop_overseas`` (counted in ``n_overseas_dropped``). Any remaining
+    island (a territory with no contiguous neighbour) is then dropped too and
+    the weights rebuilt (``n_islands_dropped``, ``dropped_codes``). Values
+    without a geometry raise a KeyError.
+
+    Args:
+        values: indexed by territory code.
+        territories: GeoDataFrame indexed by territory code (or with a
+            ``territory_code`` column) and a geometry.
+        contiguity: ``"queen"`` (shared vertex) or ``"knn"`` (``k`` nearest centroids).
+
+    Returns:
+        One row: ``morans_i``, ``expected_i``, ``p_value`` (pseudo p-value of the
+        permutations), ``z_sim``, ``n``, ``n_overseas_dropped``,
+        ``n_islands_dropped``, ``dropped_codes``, ``contiguity``, ``permutations``, ``seed``.
+    """
+    import esda
+    from libpysal import weights as lpw
+
+    geo = territories
+    if "territory_code" in geo.columns:
+        geo = geo.set_index("territory_code")
+    values = pd.Series(values, dtype="float64").dropna()
+    unknown = sorted(set(values.index) - set(geo.index))
+    if unknown:
+        raise KeyError(
+            f"morans_i: {len(unknown)} codes have no geometry in the territories layer: "
+            f"{unknown[:10]}"
+        )
+    geo = geo.loc[values.index, ["geometry"]]
+    geo = geo[~geo.geometry.isna() & ~geo.geometry.is_empty]
+    no_geometry = sorted(set(values.index) - set(geo.index))
+    overseas = overseas_codes(geo) if drop_overseas else []
+    geo = geo.drop(index=overseas)
+    islands: list = []
+
+    def build(frame):
+        if contiguity == "queen":
+            return lpw.Queen.from_dataframe(frame, use_index=True, silence_warnings=True)
+        if contiguity == "knn":
+            return lpw.KNN.from_dataframe(frame, k=k, use_index=True)
+        raise ValueError(f"contiguity must be 'queen' or 'knn', got {contiguity!r}")
+
+    w = build(geo)
+    if w.islands:
+        islands = list(w.islands)
+        geo = geo.drop(index=islands)
+        w = build(geo)
+    w.transform = "r"
+    y = values.loc[list(w.id_order)].to_numpy()
+    with _seeded_global_numpy(seed):
+        moran = esda.Moran(y, w, permutations=permutations)
+    dropped = [*no_geometry, *overseas, *islands]
+    return pd.DataFrame(
+        [
+            {
+                "morans_i": float(moran.I),
+                "expected_i": float(moran.EI),
+                "p_value": float(moran.p_sim) if permutations else float(moran.p_norm),
+                "z_sim": float(moran.z_sim) if permutations else np.nan,
+                "n": int(w.n),
+                "n_overseas_dropped": len(overseas),
+                "n_islands_dropped": len(islands),
+                "n_without_geometry": len(no_geometry),
+                "dropped_codes": ",".join(map(str, dropped)),
+                "contiguity": contiguity,
+                "permutations": permutations,
+                "seed": seed,
+            }
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- honesty
+def _format_number(x: float, lang: str, decimals: int = 2) -> str:
+    if x is None or not np.isfinite(x):
+        return "n.d." if lang == "fr" else "n/a"
+    text = f"{x:,.{decimals}f}"
+    if lang == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",").replace("-", "−")
+    return text
+
+
+def _decimals_for(values: Sequence[float]) -> int:
+    finite = [abs(v) for v in values if v is not None and np.isfinite(v) and v != 0]
+    if not finite:
+        return 2
+    smallest = min(finite)
+    return int(min(4, max(1, 1 - math.floor(math.log10(smallest)))))
+
+
+_CAUTIONS = {
+    "binary": {
+        "fr": "Prudence : les territoires coopératifs ne sont pas choisis au hasard "
+        "(les PTCE naissent là où l'ESS est déjà dense, et après 2013), "
+        "cette association n'est pas un effet causal.",
+        "en": "Caution: cooperating territories are not chosen at random (PTCE arise where "
+        "the social economy is already dense, and after 2013), so this association is not "
+        "a causal effect.",
+    },
+    "continuous": {
+        "fr": "Prudence : la part de l'ESS va de pair avec d'autres caractéristiques "
+        "des territoires ; cette association n'est pas un effet causal.",
+        "en": "Caution: the ESS share goes with other characteristics of the territories; this "
+        "association is not a causal effect.",
+    },
+}
+
+
+def _format_p(p_value: float, lang: str) -> str:
+    if not np.isfinite(p_value):
+        return "p n.d." if lang == "fr" else "p n/a"
+    if p_value < 0.001:
+        return "p < 0,001" if lang == "fr" else "p < 0.001"
+    return f"p = {_format_number(p_value, lang, 3)}"
+
+
+def summary_sentence(result, lang: str = "fr") -> str:
+    """A plain-language sentence built from one result row (never typed by hand).
+
+    States the sign and size of the effect, its confidence interval (or the
+    permutation p-value), N and the number of treated territories, whether the
+    interval excludes zero, whether the direction means better or worse
+    resilience when the outcome is known, and a caution about selection.
+
+    Args:
+        result: one row of an estimator's table (Series, dict or one-row DataFrame).
+        lang: ``"fr"`` (default) or ``"en"``.
+    """
+    if isinstance(result, pd.DataFrame):
+        if len(result) != 1:
+            raise ValueError(f"summary_sentence needs one result row, got {len(result)}")
+        result = result.iloc[0]
+    row = dict(result)
+    if lang not in ("fr", "en"):
+        raise ValueError(f"lang must be 'fr' or 'en', got {lang!r}")
+    outcome, treatment = str(row.get("outcome", "")), str(row.get("treatment", ""))
+    effect = float(row["effect"])
+    low, high = float(row.get("ci_low", np.nan)), float(row.get("ci_high", np.nan))
+    p_value = float(row.get("p_value", np.nan))
+    n, n_treated = row.get("n"), row.get("n_treated")
+    confidence = int(round(100 * float(row.get("confidence", 0.95) or 0.95)))
+    decimals = _decimals_for([effect, low, high])
+    f = lambda x: _format_number(x, lang, decimals)  # noqa: E731
+    outcome_label = OUTCOME_LABELS.get(outcome, {}).get(lang, outcome)
+    continuous = row.get("treatment_kind") == "continuous"
+    subject = TREATMENT_LABELS.get(treatment, {}).get(lang)
+    if subject is None:
+        subject = (
+            (f"Les territoires « {treatment} »" if lang == "fr" else f"Territories '{treatment}'")
+            if not continuous
+            else (
+                f"Une unité de plus de {treatment}"
+                if lang == "fr"
+                else f"One more unit of {treatment}"
+            )
+        )
+    has_ci = np.isfinite(low) and np.isfinite(high)
+    excludes_zero = has_ci and (low > 0 or high < 0)
+    higher_better = OUTCOME_HIGHER_IS_BETTER.get(outcome)
+    better = None if higher_better is None or effect == 0 else (effect > 0) == higher_better
+    spec = str(row.get("specification", ""))
+    if lang == "fr":
+        direction = "plus élevée" if effect > 0 else "plus basse" if effect < 0 else "identique"
+        if continuous:
+            head = f"{subject} est associé à une variation de {f(effect)} de {outcome_label}"
+        elif effect == 0:
+            head = (
+                f"{subject} ont en moyenne, pour {outcome_label}, "
+                "la même valeur que les territoires comparés"
+            )
+        else:
+            head = (
+                f"{subject} ont en moyenne, pour {outcome_label}, une valeur {direction} de "
+                f"{_format_number(abs(effect), lang, decimals)} que les territoires comparés"
+            )
+        if better is not None and excludes_zero:
+            head += (
+                " (soit une meilleure résilience)"
+                if better
+                else " (soit une moins bonne résilience)"
+            )
+        if has_ci:
+            uncertainty = f"IC à {confidence} % : {f(low)} à {f(high)}"
+        else:
+            uncertainty = f"{_format_p(p_value, lang)} (test de permutation)"
+        counts = f"N = {int(n)}" + (
+            f", dont {int(n_treated)} traités"
+            if n_treated is not None and pd.notna(n_treated)
+            else ""
+        )
+        if has_ci:
+            verdict = (
+                "l'intervalle de confiance exclut zéro."
+                if excludes_zero
+                else "l'intervalle de confiance inclut zéro : "
+                "les données ne permettent pas de conclure à une différence."
+            )
+        else:
+            verdict = (
+                "l'écart observé est rarement atteint en répartissant le traitement au hasard."
+                if p_value < 0.05
+                else "un tel écart est fréquent en répartissant le traitement au hasard : "
+                "pas de différence établie."
+            )
+        caution = _CAUTIONS["continuous" if continuous else "binary"]["fr"]
+        return f"{head} ({uncertainty} ; {counts} ; {spec}) ; {verdict} {caution}"
+    direction = "higher" if effect > 0 else "lower" if effect < 0 else "equal"
+    if continuous:
+        head = f"{subject} is associated with a change of {f(effect)} in {outcome_label}"
+    else:
+        head = (
+            f"{subject} have on average {outcome_label} "
+            f"{_format_number(abs(effect), lang, decimals)} {direction}"
+            " than the comparison territories"
+        )
+    if better is not None and excludes_zero:
+        head += " (i.e. better resilience)" if better else " (i.e. worse resilience)"
+    uncertainty = (
+        f"{confidence}% CI: {f(low)} to {f(high)}"
+        if has_ci
+        else f"{_format_p(p_value, lang)} (permutation test)"
+    )
+    counts = f"N = {int(n)}" + (
+        f", of which {int(n_treated)} treated"
+        if n_treated is not None and pd.notna(n_treated)
+        else ""
+    )
+    if has_ci:
+        verdict = (
+            "the confidence interval excludes zero."
+            if excludes_zero
+            else "the confidence interval includes zero: the data do not establish a difference."
+        )
+    else:
+        verdict = (
+            "the observed gap is rarely reached when the treatment is relocated at random."
+            if p_value < 0.05
+            else "such a gap is common when the treatment is relocated at random: "
+            "no established difference."
+        )
+    caution = _CAUTIONS["continuous" if continuous else "binary"]["en"]
+    return f"{head} ({uncertainty}; {counts}; {spec}); {verdict} {caution}"
+
+
+def robustness_table(results: Iterable[pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
+    """Stack result tables and flag, per row, the sign and whether the CI (or p) excludes zero.
+
+    Adds ``sign`` (−1, 0, 1) and ``excludes_zero`` (CI excludes 0; for rows
+    without a CI, p_value < 1 − confidence).
+    """
+    table = (
+        results
+        if isinstance(results, pd.DataFrame)
+        else pd.concat(list(results), ignore_index=True)
+    )
+    table = table.copy()
+    has_ci = table["ci_low"].notna() & table["ci_high"].notna()
+    alpha = 1 - table["confidence"].fillna(0.95)
+    table["sign"] = np.sign(table["effect"]).astype("Int64")
+    table["excludes_zero"] = np.where(
+        has_ci, (table["ci_low"] > 0) | (table["ci_high"] < 0), table["p_value"] < alpha
+    ).astype(bool)
+    return table
+
+
+def robustness_verdict(
+    table: pd.DataFrame, outcome: str | None = None, *, max_abs_smd: float = 0.25
+) -> dict:
+    """Call an effect robust only if it holds across every specification.
+
+    Verdicts: ``"robust"`` (≥ 2 specifications, same sign everywhere, every
+    CI/permutation test excludes zero, and — if a matching row is present —
+    balance after matching within ``max_abs_smd``); ``"null"`` (no
+    specification excludes zero); ``"contradictory"`` (significant effects of
+    opposite signs); ``"fragile"`` otherwise.
+
+    Returns:
+        dict with ``verdict``, ``n_specifications``, ``n_excluding_zero``,
+        ``same_sign``, ``text_fr``, ``text_en``.
+    """
+    table = robustness_table(table) if "excludes_zero" not in table.columns else table
+    if outcome is not None:
+        table = table[table["outcome"] == outcome]
+    if table.empty:
+        raise ValueError(f"no result rows for outcome {outcome!r}")
+    n_spec = len(table)
+    significant = table[table["excludes_zero"]]
+    signs = set(table["sign"].dropna().astype(int)) - {0}
+    significant_signs = set(significant["sign"].dropna().astype(int)) - {0}
+    balance_ok = True
+    if "max_abs_smd_after" in table.columns and table["max_abs_smd_after"].notna().any():
+        balance_ok = bool((table["max_abs_smd_after"].dropna().abs() <= max_abs_smd).all())
+    if len(significant) == 0:
+        verdict = "null"
+    elif len(significant_signs) > 1:
+        verdict = "contradictory"
+    elif n_spec >= 2 and len(significant) == n_spec and len(signs) == 1 and balance_ok:
+        verdict = "robust"
+    else:
+        verdict = "fragile"
+    texts = {
+        "robust": (
+            "Effet robuste : même signe et intervalle excluant zéro "
+            f"dans les {n_spec} spécifications.",
+            f"Robust effect: same sign and interval excluding zero in all {n_spec} specifications.",
+        ),
+        "null": (
+            f"Aucune des {n_spec} spécifications ne met en évidence de différence.",
+            f"None of the {n_spec} specifications shows a difference.",
+        ),
+        "contradictory": (
+            "Résultats contradictoires : des spécifications significatives de signes opposés.",
+            "Contradictory results: significant specifications of opposite signs.",
+        ),
+        "fragile": (
+            f"Effet fragile : {len(significant)} spécification(s) sur {n_spec} excluent zéro"
+            + ("" if balance_ok else ", et l'équilibre après appariement est insuffisant")
+            + ".",
+            f"Fragile effect: {len(significant)} of {n_spec} specifications exclude zero"
+            + ("" if balance_ok else ", and balance after matching is poor")
+            + ".",
+        ),
+    }
+    return {
+        "verdict": verdict,
+        "n_specifications": n_spec,
+        "n_excluding_zero": len(significant),
+        "same_sign": len(signs) <= 1,
+        "balance_ok": balance_ok,
+        "text_fr": texts[verdict][0],
+        "text_en": texts[verdict][1],
+    }
+
+
+@dataclass
+class Evidence:
+    """Everything :func:`compare_territories` computed for one outcome."""
+
+    results: pd.DataFrame
+    balance: pd.DataFrame
+    matches: pd.DataFrame
+    verdict: dict
+
+
+def compare_territories(
+    frame: pd.DataFrame,
+    outcome: str,
+    treatment: str = "is_ptce_territory",
+    *,
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    fixed_effects: str | None = "reg_code",
+    strata: str | Sequence[str] | None = "reg_code",
+    n_boot: int = 2000,
+    n_permutations: int = 999,
+    n_neighbours: int = 1,
+    seed: int = 0,
+) -> Evidence:
+    """Run difference in means, OLS, matching and a permutation test, and judge robustness.
+
+    Controls absent from ``frame`` or entirely missing are skipped (listed in
+    the ``controls`` column of the OLS row), so a level without, e.g., a
+    poverty rate still runs.
+    """
+    usable = [c for c in controls if c in frame.columns and frame[c].notna().any()]
+    results = [
+        difference_in_means(frame, outcome, treatment, n_boot=n_boot, seed=seed),
+        ols_effect(frame, outcome, treatment, controls=usable, fixed_effects=fixed_effects),
+    ]
+    matching = nearest_neighbour_matching(
+        frame, outcome, treatment, covariates=usable, n_neighbours=n_neighbours
+    )
+    results.append(matching.effect)
+    results.append(
+        permutation_test(
+            frame, outcome, treatment, strata=strata, n_permutations=n_permutations, seed=seed
+        )
+    )
+    table = robustness_table(results)
+    return Evidence(
+        results=table,
+        balance=matching.balance,
+        matches=matching.matches,
+        verdict=robustness_verdict(table),
+    )
+
+
+# --------------------------------------------------------------------------- loaders
+_LEVEL_CODE_COLUMN = {
+    "epci": "epci_code",
+    "ze2020": "ze2020_code",
+    "dep": "dep_code",
+    "reg": "reg_code",
+}
+
+
+def majority_region(communes: pd.DataFrame, level: str) -> pd.Series:
+    """Région of each territory: the région holding most of its population.
+
+    Zones d'emploi (and a few EPCI) span régions; the fixed effect uses the
+    région of the majority of the zone's inhabitants (ties: the smallest code).
+    """
+    code_column = _LEVEL_CODE_COLUMN[level]
+    if level == "reg":
+        return communes.groupby("reg_code")["reg_code"].first().rename("reg_code")
+    population = (
+        communes.groupby([code_column, "reg_code"], observed=True)["population"]
+        .sum()
+        .reset_index()
+        .sort_values([code_column, "population", "reg_code"], ascending=[True, False, True])
+    )
+    return (
+        population.drop_duplicates(code_column)
+        .set_index(code_column)["reg_code"]
+        .rename_axis("territory_code")
+    )
+
+
+def _pick_period(columns: Sequence[str], target: float) -> str:
+    """Latest period at or before ``target`` (fractional year), else the earliest."""
+    from analysis.resilience import _sorted_periods, period_to_time
+
+    ordered = _sorted_periods(columns)
+    before = [p for p in ordered if period_to_time(p) <= target]
+    return before[-1] if before else ordered[0]
+
+
+def load_controls(level: str, window) -> pd.DataFrame:
+    """Pre-shock covariates per territory (loader, via ``analysis.indicators`` and ``territories``).
+
+    Columns: ``pre_shock_unemployment_rate`` (at the window's peak),
+    ``poverty_rate_pct``, ``median_living_standard_eur`` (latest vintage at or
+    before the peak year, else the earliest — Filosofi starts in 2014, so for
+    2008 they are post-shock structural proxies), density shares,
+    ``log_population``, ``reg_code`` (majority région) and, at département
+    level, ``ess_share_salaried_jobs_pct`` (2008). Indicators absent from the
+    table are listed in ``attrs["missing_controls"]`` rather than failing.
+    """
+    from analysis import indicators, territories
+    from analysis.resilience import as_shock_window, period_to_time
+
+    window = as_shock_window(window)
+    target = period_to_time(window.peak)
+    wanted = {
+        "pre_shock_unemployment_rate": "unemployment_rate",
+        "poverty_rate_pct": "poverty_rate_pct",
+        "median_living_standard_eur": "median_living_standard_eur",
+        "dense_population_share_pct": "dense_population_share_pct",
+        "intermediate_population_share_pct": "intermediate_population_share_pct",
+        "rural_population_share_pct": "rural_population_share_pct",
+        "population": "population",
+    }
+    if level == "dep":
+        wanted["ess_share_salaried_jobs_pct"] = "ess_share_salaried_jobs_pct"
+    columns, missing, periods_used = {}, [], {}
+    for name, indicator in wanted.items():
+        try:
+            panel = indicators.get(indicator, level)
+        except (KeyError, ValueError) as error:
+            missing.append(f"{indicator}: {error}")
+            continue
+        if panel.empty:
+            missing.append(f"{indicator}: no data at level {level}")
+            continue
+        period = _pick_period(
+            list(map(str, panel.columns)),
+            2008.0 if name == "ess_share_salaried_jobs_pct" else target,
+        )
+        columns[name] = panel[period].astype("float64")
+        periods_used[name] = period
+    controls = pd.DataFrame(columns)
+    controls.index.name = "territory_code"
+    if "population" in controls:
+        controls["log_population"] = np.log(
+            controls["population"].where(controls["population"] > 0)
+        )
+    communes = territories.load_communes(with_geometry=False)
+    controls = controls.join(majority_region(communes, level).rename("reg_code"), how="outer")
+    controls.attrs["missing_controls"] = missing
+    controls.attrs["periods_used"] = periods_used
+    return controls
+
+
+def treatment_by_territory(level: str, registry_path=None) -> pd.DataFrame:
+    """Cooperation counts and ``is_*_territory`` flags per territory (via ``analysis.registry``)."""
+    from analysis import registry
+
+    cooperation = registry.cooperation_by_territory(level, registry_path=registry_path)
+    if "territory_code" in cooperation.columns:
+        cooperation = cooperation.set_index("territory_code")
+    cooperation.index = cooperation.index.astype(str)
+    cooperation.index.name = "territory_code"
+    # Keep counts and flags only: population and level come from the indicators/backbone.
+    keep = [
+        c for c in cooperation.columns if c.startswith(("n_", "is_")) or c == "initiatives_per_100k"
+    ]
+    return cooperation[keep]
+
+
+_LEVEL_PRECISIONS = {
+    "epci": ("commune",),
+    "ze2020": ("commune",),
+    "dep": ("commune", "departement"),
+    "reg": ("commune", "departement", "region"),
+}
+"""Location precisions that place an initiative in a territory of each level
+(same rule as ``registry.count_by_territory``: a PTCE known only by its
+département counts for the département, not for a zone d'emploi)."""
+
+
+def treatment_established_before(
+    initiatives: pd.DataFrame, level: str, before_year: int, *, kind: str = "ptce"
+) -> pd.Series:
+    """Territories hosting an initiative of ``kind`` founded strictly before ``before_year``.
+
+    Treatment timing matters: PTCE labelled in 2021 or later cannot have
+    helped a territory through the 2020 shock, and no PTCE existed before the
+    2008-09 recession. Initiatives with an unknown year are not counted; their
+    number is in ``attrs["n_unknown_year"]``.
+
+    Args:
+        initiatives: the cooperation table (``kind``, ``year``,
+            ``location_precision`` and ``<level>_code`` columns).
+        level: ``epci``, ``ze2020``, ``dep`` or ``reg``.
+        before_year: e.g. 2020 for the COVID shock.
+
+    Returns:
+        Boolean Series indexed by the codes of the territories that host one
+        (every other territory is untreated), named ``is_<kind>_before_<year>``.
+    """
+    code_column = _LEVEL_CODE_COLUMN[level]
+    _require_columns(
+        initiatives,
+        ["kind", "year", "location_precision", code_column],
+        "treatment_established_before",
+    )
+    rows = initiatives[
+        (initiatives["kind"] == kind)
+        & initiatives["location_precision"].isin(_LEVEL_PRECISIONS[level])
+    ]
+    year = pd.to_numeric(rows["year"], errors="coerce")
+    founded = rows[year < before_year]
+    codes = sorted(founded[code_column].dropna().astype(str).unique())
+    flags = pd.Series(True, index=pd.Index(codes, name="territory_code"), dtype=bool)
+    flags.name = f"is_{kind}_before_{before_year}"
+    flags.attrs["n_unknown_year"] = int(year.isna().sum())
+    return flags
+
+
+def prepare_analysis_table(
+    indices: pd.DataFrame, cooperation: pd.DataFrame, controls: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Join indices (one row per territory) with cooperation flags and controls.
+
+    Territories absent from ``cooperation`` get zero counts and ``False``
+    flags (the registry lists only territories with initiatives in some
+    versions); their codes are listed in ``attrs["no_cooperation_row"]``.
+    Cooperation or control rows for territories without indices are reported
+    in ``attrs["unmatched_*"]``, never silently joined.
+    """
+    table = indices.copy()
+    table.index.name = "territory_code"
+    coop = cooperation.copy()
+    coop.index.name = "territory_code"
+    table = table.join(coop, how="left", validate="one_to_one")
+    absent = sorted(set(indices.index) - set(coop.index))
+    for column in coop.columns:
+        if column.startswith("is_"):
+            table[column] = table[column].astype("boolean").fillna(False).astype(bool)
+        elif column.startswith("n_") and pd.api.types.is_numeric_dtype(coop[column]):
+            table[column] = table[column].fillna(0)
+    report = {
+        "no_cooperation_row": absent,
+        "unmatched_cooperation": sorted(set(coop.index) - set(indices.index)),
+    }
+    if controls is not None:
+        overlap = [c for c in controls.columns if c in table.columns]
+        table = table.join(controls.drop(columns=overlap), how="left", validate="one_to_one")
+        report["unmatched_controls"] = sorted(set(controls.index) - set(indices.index))
+        report["missing_controls"] = list(controls.attrs.get("missing_controls", []))
+        report["control_periods"] = dict(controls.attrs.get("periods_used", {}))
+    table.attrs.update(report)  # set last: joins do not always carry attrs over
+    return table
+
+
+def load_analysis_table(
+    indicator: str,
+    level: str,
+    shock: str,
+    *,
+    registry_path=None,
+    overrides: dict | None = None,
+):
+    """Indices + cooperation + controls for one indicator, level and shock (the notebooks' input).
+
+    Returns:
+        ``(analysis table indexed by territory_code, the ShockWindow used)``.
+    """
+    from analysis import registry
+    from analysis.resilience import SHOCKS, compute_resilience
+
+    indices, window = compute_resilience(indicator, level, shock, overrides=overrides)
+    cooperation = treatment_by_territory(level, registry_path)
+    if shock in SHOCKS.index:
+        # Timing-aware treatment: PTCE founded before the shock year.
+        initiatives = (
+            registry.load_cooperation()
+            if registry_path is None
+            else registry.compute_cooperation(registry_path)[0]
+        )
+        before = int(SHOCKS.at[shock, "shock_year"])
+        flags = treatment_established_before(initiatives, level, before)
+        unknown = sorted(set(flags.index) - set(cooperation.index))
+        if unknown:
+            raise ValueError(
+                f"initiatives located in {level} codes absent from the counts: {unknown}"
+            )
+        cooperation["is_ptce_before_shock"] = cooperation.index.isin(flags.index)
+    table = prepare_analysis_table(indices, cooperation, load_controls(level, window))
+    return table, window
