@@ -45,7 +45,11 @@ STEPS: dict[str, Step] = {
         "analysis.territories",
         "build_backbone",
         (),
-        lambda: [paths.communes_table()]
+        lambda: [
+            paths.communes_table(),
+            paths.crosswalk_table(),
+            paths.backbone_report(),
+        ]
         + [paths.territory_layer(level) for level in ("epci", "ze2020", "dep", "reg", "fr")],
     ),
     "indicators": Step(
@@ -62,8 +66,8 @@ STEPS: dict[str, Step] = {
         ("backbone",),
         lambda: [
             paths.cooperation_table(),
-            paths.processed_dir() / "cooperation_territories.parquet",
-            paths.processed_dir() / "cooperation_report.csv",
+            paths.cooperation_territories_table(),
+            paths.cooperation_report(),
         ],
         _registry_files,
     ),

@@ -75,3 +75,23 @@ def cooperation_table() -> Path:
 def default_registry() -> Path:
     """The project's registry of cooperation initiatives."""
     return REGISTRY_DIR / "initiatives.csv"
+
+
+def crosswalk_table() -> Path:
+    """Old commune codes → today's codes, with re-aggregation weights."""
+    return processed_dir() / "commune_code_crosswalk.parquet"
+
+
+def backbone_report() -> Path:
+    """Every decision the backbone build took (inferred zones, missing boundaries…)."""
+    return processed_dir() / "backbone_report.csv"
+
+
+def cooperation_territories_table() -> Path:
+    """Cooperation counts per territory of every level."""
+    return processed_dir() / "cooperation_territories.parquet"
+
+
+def cooperation_report() -> Path:
+    """Public-list rows the cooperation build could not place."""
+    return processed_dir() / "cooperation_report.csv"

@@ -1413,12 +1413,12 @@ def write_csv_atomically(frame: pd.DataFrame, target: Path | str) -> None:
 
 def cooperation_territories_table() -> Path:
     """Where the per-territory counts are written."""
-    return paths.processed_dir() / "cooperation_territories.parquet"
+    return paths.cooperation_territories_table()
 
 
 def cooperation_report_table() -> Path:
     """Where the public-list rows that could not be located are listed."""
-    return paths.processed_dir() / "cooperation_report.csv"
+    return paths.cooperation_report()
 
 
 def compute_cooperation(
