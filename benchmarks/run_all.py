@@ -23,7 +23,9 @@ HERE = Path(__file__).resolve().parent
 def run_script(script: Path) -> dict:
     """Run one benchmark script; return its wall time, peak memory and output."""
     started = time.perf_counter()
-    completed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
@@ -50,13 +52,18 @@ def main() -> int:
     out.parent.mkdir(exist_ok=True)
     out.write_text(
         json.dumps(
-            {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "results": results},
+            {
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "results": results,
+            },
             indent=2,
         )
     )
     print("\n| script | wall (s) | status |\n|---|---|---|")
     for result in results:
-        print(f"| {result['script']} | {result['wall_s']} | {'ok' if result['returncode'] == 0 else 'FAILED'} |")
+        print(
+            f"| {result['script']} | {result['wall_s']} | {'ok' if result['returncode'] == 0 else 'FAILED'} |"
+        )
     return 1 if any(r["returncode"] for r in results) else 0
 
 

@@ -27,7 +27,9 @@ def _mirror():
 def raw_data() -> None:
     """Every catalogue source present and verified in ``data/raw``."""
     catalogue = sources.load_catalogue()
-    missing = [s for s in catalogue.values() if sources.source_status(s) is not sources.Status.PRESENT]
+    missing = [
+        s for s in catalogue.values() if sources.source_status(s) is not sources.Status.PRESENT
+    ]
     if not missing:
         return
     mirror = _mirror()

@@ -65,7 +65,9 @@ def test_readme_first_commands_are_make_targets():
     assert commands == ["make report", "make test"]
     makefile = (ROOT / "Makefile").read_text()
     for target in ("report", "test", "setup", "data", "bench", "deck", "lab", "help"):
-        assert re.search(rf"^{target}:.*## ", makefile, re.M), f"make {target} missing or undocumented"
+        assert re.search(rf"^{target}:.*## ", makefile, re.M), (
+            f"make {target} missing or undocumented"
+        )
 
 
 def test_data_folders_stay_out_of_git():
@@ -83,7 +85,10 @@ def test_cli_lists_command_groups():
 
 def test_python_dash_m_analysis_runs():
     result = subprocess.run(
-        [sys.executable, "-m", "analysis", "data", "--help"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "analysis", "data", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "fetch" in result.stdout
@@ -113,4 +118,6 @@ def test_fetch_whole_catalogue_from_real_mirror(tmp_path, monkeypatch):
     assert second.exit_code == 0
     assert "Nothing to do" in second.output
     status = runner.invoke(app, ["data", "status"])
-    assert status.exit_code == 0 and "missing" not in status.output and "corrupt" not in status.output
+    assert (
+        status.exit_code == 0 and "missing" not in status.output and "corrupt" not in status.output
+    )

@@ -23,7 +23,9 @@ def _write(path: Path, content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def _make_source(tmp_path: Path, content: bytes, *, file: str = "small.csv", url: str = "") -> tuple[sources.Source, Path]:
+def _make_source(
+    tmp_path: Path, content: bytes, *, file: str = "small.csv", url: str = ""
+) -> tuple[sources.Source, Path]:
     """A synthetic catalogue entry whose file sits in a temporary mirror."""
     mirror = tmp_path / "mirror"
     sha = _write(mirror / file, content)
@@ -195,7 +197,9 @@ def http_folder(tmp_path):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

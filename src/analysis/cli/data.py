@@ -19,7 +19,9 @@ from rich.table import Table
 
 from analysis import paths, sources
 
-data_app = typer.Typer(help="Raw data intake (fetch, status) and the processed-data build.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Raw data intake (fetch, status) and the processed-data build.", no_args_is_help=True
+)
 console = Console()
 error_console = Console(stderr=True)
 
@@ -43,12 +45,16 @@ def fetch(
         Path | None,
         typer.Option(help="Folder holding the raw files (default: $DATA_MIRROR; else download)."),
     ] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Fetch only this source id (repeatable).")] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Fetch only this source id (repeatable).")
+    ] = None,
 ) -> None:
     """Bring every catalogue source into data/raw, checksum-verified and read-only."""
     catalogue = sources.load_catalogue()
     try:
-        wanted = [sources.get_source(i, catalogue) for i in only] if only else list(catalogue.values())
+        wanted = (
+            [sources.get_source(i, catalogue) for i in only] if only else list(catalogue.values())
+        )
         mirror_dir = sources.mirror_from_environment(mirror)
     except (sources.CatalogueError, sources.SourceUnavailableError) as error:
         error_console.print(f"[red]error:[/red] {error}")
@@ -75,9 +81,15 @@ def fetch(
 
             try:
                 results.append(
-                    sources.fetch_source(source, mirror_dir, on_progress=on_progress, on_start=on_start)
+                    sources.fetch_source(
+                        source, mirror_dir, on_progress=on_progress, on_start=on_start
+                    )
                 )
-            except (sources.ChecksumMismatchError, sources.SourceUnavailableError, OSError) as error:
+            except (
+                sources.ChecksumMismatchError,
+                sources.SourceUnavailableError,
+                OSError,
+            ) as error:
                 failures.append((source.id, str(error)))
             progress.remove_task(task)
 
@@ -89,7 +101,9 @@ def fetch(
         )
     present = len(results) - len(fetched)
     if not fetched and not failures:
-        console.print(f"Nothing to do: all {present} sources already in {paths.raw_dir()}, verified.")
+        console.print(
+            f"Nothing to do: all {present} sources already in {paths.raw_dir()}, verified."
+        )
     else:
         console.print(
             f"{len(fetched)} fetched, {present} already present, {len(failures)} failed "
@@ -129,7 +143,10 @@ def status() -> None:
 def build(
     force: Annotated[bool, typer.Option(help="Rebuild every step even when up to date.")] = False,
     step: Annotated[
-        str | None, typer.Option(help="Build only this step (and what it needs): backbone, indicators, cooperation.")
+        str | None,
+        typer.Option(
+            help="Build only this step (and what it needs): backbone, indicators, cooperation."
+        ),
     ] = None,
 ) -> None:
     """Build data/processed from data/raw: backbone, indicators, cooperation."""
