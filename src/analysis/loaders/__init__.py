@@ -1,0 +1,1 @@
+"""One small loader per raw source feeding the indicators panel (raw file → tidy frame)."""
