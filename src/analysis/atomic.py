@@ -31,6 +31,7 @@ def write_atomically(target: Path | str, write: Callable[[Path], None]) -> Path:
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(handle)
     temporary = Path(name)
+    os.chmod(temporary, 0o644)  # mkstemp makes private files; outputs are shared
     try:
         write(temporary)
         os.replace(temporary, target)

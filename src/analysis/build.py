@@ -10,6 +10,8 @@ is skipped.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib
 import importlib.util
@@ -143,6 +145,19 @@ def _check_raw_inputs(name: str) -> None:
             )
 
 
+@contextlib.contextmanager
+def _build_lock():
+    """One build at a time across processes (parallel test workers, two shells)."""
+    lock_path = paths.processed_dir() / ".build.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def ensure_built(
     name: str,
     *,
@@ -151,18 +166,34 @@ def ensure_built(
 ) -> bool:
     """Build step ``name`` (and the steps it depends on) unless up to date.
 
+    Safe to call from several processes at once: they wait for each other.
+
     Returns:
         True when the step was (re)built, False when it was up to date.
     """
+    with _build_lock():
+        return _ensure_built_locked(name, force=force, report=report, done={})
+
+
+def _ensure_built_locked(
+    name: str,
+    *,
+    force: bool,
+    report: Callable[[str, str, float], None] | None,
+    done: dict[str, bool],
+) -> bool:
+    if name in done:  # already handled in this call (shared dependency)
+        return done[name]
     step = STEPS[name]
     for dependency in step.depends_on:
-        ensure_built(dependency, force=force, report=report)
+        _ensure_built_locked(dependency, force=force, report=report, done=done)
     key = step_key(name)
     state = read_state()
     outputs_exist = all(path.exists() for path in step.outputs())
     if not force and state.get(name) == key and outputs_exist:
         if report:
             report(name, "up to date", 0.0)
+        done[name] = False
         return False
     _check_raw_inputs(name)
     started = time.perf_counter()
@@ -173,6 +204,7 @@ def ensure_built(
     _write_state(state)
     if report:
         report(name, "built", time.perf_counter() - started)
+    done[name] = True
     return True
 
 
@@ -180,5 +212,7 @@ def build_all(
     *, force: bool = False, report: Callable[[str, str, float], None] | None = None
 ) -> None:
     """Build every step in order."""
-    for name in STEPS:
-        ensure_built(name, force=force, report=report)
+    done: dict[str, bool] = {}
+    with _build_lock():
+        for name in STEPS:
+            _ensure_built_locked(name, force=force, report=report, done=done)

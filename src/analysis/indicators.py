@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis import paths, sources
+from analysis.atomic import write_atomically, write_parquet_atomically, write_text_atomically
 from analysis.loaders import (
     density_grid,
     filosofi,
@@ -41,6 +40,7 @@ from analysis.loaders import (
     urssaf,
 )
 from analysis.loaders._read import SourceFormatError
+from analysis.territories import LEVEL_CODE_COLUMN, LEVELS, ZONING_LEVELS
 
 __all__ = [
     "INDICATORS",
@@ -58,16 +58,6 @@ __all__ = [
     "population_shares",
 ]
 
-LEVELS = ("commune", "epci", "ze2020", "dep", "reg", "fr")
-ZONING_LEVELS = ("epci", "ze2020", "dep", "reg", "fr")
-LEVEL_CODE_COLUMN = {
-    "commune": "commune_code",
-    "epci": "epci_code",
-    "ze2020": "ze2020_code",
-    "dep": "dep_code",
-    "reg": "reg_code",
-    "fr": "fr_code",
-}
 NATIONAL_CODES = {
     "FR": "France (hors Mayotte where the source excludes it)",
     "FRM": "France métropolitaine",
@@ -906,7 +896,7 @@ def _backbone_files() -> list[Path]:
     files = [paths.communes_table()]
     if paths.territories_dir().exists():
         files += sorted(paths.territories_dir().glob("*.parquet"))
-    crosswalk = paths.processed_dir() / "commune_code_crosswalk.parquet"
+    crosswalk = paths.crosswalk_table()
     if crosswalk.exists():
         files.append(crosswalk)
     return files
@@ -1267,26 +1257,6 @@ def _backbone_digest() -> str:
     return digest.hexdigest()
 
 
-def _write_parquet_atomic(frame: pd.DataFrame, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".parquet.tmp")
-    os.close(handle)
-    try:
-        frame.to_parquet(temporary, index=False)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _write_text_atomic(text: str, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(temporary, target)
-
-
 def _compact(panel: pd.DataFrame) -> pd.DataFrame:
     """Categorical text columns: a small file that loads fast."""
     out = panel.copy()
@@ -1353,8 +1323,8 @@ def build_indicators(
             rows, report = part.build(context)
             rows = finish_panel(rows)
             report = report if report is not None else _report(pd.DataFrame({"code": []}))
-            _write_parquet_atomic(rows, part_file)
-            _write_parquet_atomic(report.astype("str"), report_file)
+            write_parquet_atomically(rows, part_file)
+            write_parquet_atomically(report.astype("str"), report_file)
             status = "built"
         new_manifest["parts"][part.name] = keys[part.name]
         panels.append(rows)
@@ -1367,11 +1337,11 @@ def build_indicators(
     panel = _resolve_overlaps(panel)
     validate_panel(panel)
     panel = panel.sort_values(["indicator", "level", "code", "period"], kind="stable")
-    _write_parquet_atomic(_compact(panel.reset_index(drop=True)), paths.indicators_table())
+    write_parquet_atomically(_compact(panel.reset_index(drop=True)), paths.indicators_table())
     report = pd.concat(reports, ignore_index=True)
-    _write_text_atomic(report.to_csv(index=False), report_path())
+    write_text_atomically(report.to_csv(index=False), report_path())
     new_manifest["panel_key"] = panel_key
-    _write_text_atomic(json.dumps(new_manifest, indent=2, sort_keys=True), manifest_path)
+    write_text_atomically(json.dumps(new_manifest, indent=2, sort_keys=True), manifest_path)
 
 
 PUBLISHED_FIRST = ("ot_population_ze", "ot_area_ze")
@@ -1577,10 +1547,8 @@ def export_indicator(
     table, source_rows, description = export_frames(
         indicator, level, periods=periods, lang=lang, names=names
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=".tmp_", suffix=suffix)
-    os.close(handle)
-    try:
+
+    def write(temporary: Path) -> None:
         if suffix == ".csv":
             lines = [f"# {key}: {value}" for key, value in description.items()]
             lines += [
@@ -1598,8 +1566,6 @@ def export_indicator(
                 source_rows.to_excel(
                     writer, sheet_name="sources", index=False, startrow=len(about) + 2
                 )
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+
+    write_atomically(out, write)
     return out

