@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
         except (KeyError, ValueError, FileNotFoundError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=1) from error
-        write_csv_atomically(table, out)
+        write_csv_atomically(table, out, float_format="%.6g")
         window = (
             table.iloc[0][["peak", "trough", "recovery_end", "window_source"]].to_dict()
             if len(table)
