@@ -1,0 +1,107 @@
+"""`ptce deck` and `ptce gallery`: a PowerPoint deck and an HTML gallery of the saved figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from analysis import paths
+
+console = Console()
+error_console = Console(stderr=True)
+
+
+def _figures_root(report: str | None, all_reports: bool, figures_dir: Path | None) -> Path:
+    """The folder whose figures go into the deck, from the mutually exclusive options."""
+    chosen = sum(x is not None and x is not False for x in (report, figures_dir)) + int(all_reports)
+    if chosen > 1:
+        raise typer.BadParameter("use only one of --report NAME, --all or --figures-dir DIR.")
+    if figures_dir is not None:
+        return figures_dir
+    if report is not None:
+        root = paths.reports_dir() / report
+        if not root.is_dir():
+            known = (
+                sorted(p.name for p in paths.reports_dir().iterdir() if p.is_dir())
+                if paths.reports_dir().is_dir()
+                else []
+            )
+            raise typer.BadParameter(
+                f"no report {report!r} in {paths.reports_dir()}; "
+                f"available: {', '.join(known) or 'none (run `ptce report` first)'}.",
+                param_hint="--report",
+            )
+        return root
+    return paths.reports_dir()
+
+
+def deck(
+    out: Annotated[Path, typer.Option("--out", help="The .pptx file to write.")],
+    report: Annotated[
+        str | None,
+        typer.Option(
+            "--report",
+            help="Only the figures of reports/NAME (a national report or one territory's).",
+        ),
+    ] = None,
+    all_reports: Annotated[
+        bool, typer.Option("--all", help="Every figure under reports/ (the default).")
+    ] = False,
+    figures_dir: Annotated[
+        Path | None,
+        typer.Option("--figures-dir", help="Any folder of figures saved by save_figure()."),
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Add a cover slide with this title.")
+    ] = None,
+) -> None:
+    """Build a 16:9 PowerPoint deck: one figure per slide, title, alt text and sources in notes."""
+    from analysis import figures
+
+    root = _figures_root(report, all_reports, figures_dir)
+    try:
+        records = figures.find_figures(root)
+        if not records:
+            raise ValueError(
+                f"no figure found under {root}: save figures with save_figure() "
+                "or run `ptce report` first."
+            )
+        written = figures.build_deck(records, out, title=title)
+    except (FileNotFoundError, ValueError) as error:
+        error_console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
+    console.print(f"{written}: {len(records)} figure(s) from {root}")
+
+
+def gallery(
+    figures_dir: Annotated[
+        Path | None,
+        typer.Option("--figures-dir", help="Folder searched for figures (default reports/)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="HTML page (default reports/figures/index.html, or <figures-dir>/index.html).",
+        ),
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Page language: fr or en.")] = "fr",
+) -> None:
+    """Write the HTML gallery: each figure with caption, sources, alt text, links to each format."""
+    from analysis import figures
+
+    try:
+        written = figures.write_gallery(figures_dir, out, lang=lang)
+    except (FileNotFoundError, ValueError) as error:
+        error_console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
+    console.print(f"{written}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach this group's commands to the main app."""
+    app.command("deck")(deck)
+    app.command("gallery")(gallery)
