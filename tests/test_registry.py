@@ -700,3 +700,22 @@ def test_counts_follow_a_custom_registry(real_backbone, tmp_path):
     assert counts["n_ptce"].sum() == 1
     assert counts.index[counts["is_ptce_territory"]].tolist() == [tarnos_epci]
     assert counts["n_tiers_lieu"].sum() > 1000  # the public lists are still there
+
+
+def test_commune_points_follow_their_rows_when_row_numbers_repeat():
+    """Concatenated sources repeat row numbers: each point must stay in its own commune."""
+    communes = synthetic_communes()
+    first, _ = registry.locate_rows(
+        synthetic_registry({"commune_code": "99002"}, {"commune_code": "99003"}), communes
+    )
+    second, _ = registry.locate_rows(
+        synthetic_registry({"longitude": "4.5", "latitude": "45.5"}, {"commune_code": "99006"}),
+        communes,
+    )
+    both = pd.concat([first.assign(source_id="a"), second.assign(source_id="b")])
+    assert both.index.tolist() == [2, 3, 2, 3], "synthetic setup: row numbers repeat"
+    table = registry.cooperation_rows(both, communes)
+    expected_longitude = {"99002": 1, "99003": 2, "99005": 4, "99006": 5}
+    for row in table.itertuples():
+        low = expected_longitude[row.commune_code]
+        assert low < row.longitude < low + 1, row

@@ -1188,7 +1188,9 @@ def cooperation_rows(located: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFr
     commune-located rows without them get a point inside their commune
     (``commune_point``); coarser rows get none.
     """
-    table = located.copy()
+    # positional index: concatenated sources repeat row numbers, and label-based
+    # assignment below would then put one row's point on another row
+    table = located.reset_index(drop=True)
     if "source_id" not in table.columns:
         table["source_id"] = REGISTRY_SOURCE_ID
     given = (
