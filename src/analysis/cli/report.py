@@ -1,0 +1,127 @@
+"""`ptce report`: regenerate the reports listed in ``config/reports.yml``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+def _summary_table(records: list[dict[str, Any]]) -> Table:
+    table = Table(title="Rapports", show_lines=False)
+    table.add_column("run", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("duration", no_wrap=True, justify="right")
+    table.add_column("message", overflow="fold")
+    styles = {"ok": "green", "skipped": "cyan", "failed": "bold red"}
+    for record in records:
+        status = record["status"]
+        duration = record.get("duration_s")
+        message = (record.get("error") or "").strip().splitlines()
+        table.add_row(
+            record["run"],
+            f"[{styles.get(status, '')}]{status}[/]",
+            "" if duration is None or status == "skipped" else f"{duration:.1f} s",
+            message[0][:300] if message else "",
+        )
+    return table
+
+
+def report(
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Run only these runs (name or shell pattern; repeatable)."),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Runs executed in parallel.")
+    ] = max(1, min(4, os.cpu_count() or 1)),
+    force: Annotated[
+        bool, typer.Option("--force", help="Redo runs even when nothing changed.")
+    ] = False,
+    fast: Annotated[
+        bool,
+        typer.Option("--fast", help="Set the notebooks' `fast` parameter (fewer permutations…)."),
+    ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Batch file (default config/reports.yml).", dir_okay=False),
+    ] = None,
+    list_runs: Annotated[
+        bool, typer.Option("--list", help="List the configured runs and exit.")
+    ] = False,
+) -> None:
+    """Validate every run, execute the changed ones with papermill, write reports/index.html.
+
+    Exit status: 0 when every run succeeded or was unchanged, 1 when a run
+    failed, 2 when the configuration or a run's parameters are invalid
+    (nothing is executed then).
+    """
+    from analysis import paths, reports
+
+    console = Console(stderr=True)
+    try:
+        all_runs = reports.load_report_config(config)
+        selected = reports.select_runs(all_runs, only)
+    except reports.ReportConfigError as error:
+        console.print(f"[bold red]Invalid report configuration[/]\n{error}")
+        raise typer.Exit(2) from None
+    if list_runs:
+        for run in selected:
+            parameters = ", ".join(f"{k}={v!r}" for k, v in run.parameters.items())
+            typer.echo(f"{run.name}\t{run.notebook}\t{parameters}")
+        return
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    bar: dict[str, Any] = {}
+
+    def on_event(event: str, payload: dict[str, Any]) -> None:
+        if event == "planned":
+            console.print(
+                f"{payload['total']} run(s): {payload['to_run']} to execute, "
+                f"{payload['skipped']} unchanged (skipped)."
+            )
+            bar["id"] = progress.add_task("reports", total=payload["to_run"])
+        elif event == "finished":
+            mark = "[green]✓[/]" if payload["status"] == "ok" else "[bold red]✗[/]"
+            duration = payload.get("duration_s")
+            took = f" ({duration:.1f} s)" if duration is not None else ""
+            reason = payload.get("rerun_reason") or ""
+            why = f" [dim]— {reason}[/]" if reason else ""
+            progress.console.print(f"{mark} {payload['run']}{took}{why}")
+            progress.advance(bar["id"])
+
+    try:
+        with progress:
+            result = reports.run_batch(
+                selected,
+                jobs=jobs,
+                force=force,
+                overrides={"fast": True} if fast else None,
+                all_runs=all_runs,
+                on_event=on_event,
+            )
+    except reports.ReportConfigError as error:
+        console.print(f"[bold red]Invalid report parameters[/]\n{error}")
+        raise typer.Exit(2) from None
+    console.print(_summary_table(result.records))
+    console.print(f"Index: {result.index_path or paths.reports_dir() / reports.INDEX_FILE}")
+    if not result.ok:
+        console.print(f"[bold red]{len(result.failed)} run(s) failed.[/]")
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach this group's commands to the main app."""
+    app.command("report")(report)

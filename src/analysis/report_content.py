@@ -1,0 +1,757 @@
+"""What report notebooks show beyond the science modules: map joins, profiles, registry tables.
+
+The notebooks stay thin (no ``def`` in a notebook): the few tables they build
+that no science module owns — a territory's *fiche* against its région and
+France, a ranking, the registry coverage — are built here, as small functions of
+DataFrames, plus the loaders that read them through the other modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+REGISTRY_SOURCE_ID = "registry"
+"""``source_id`` of the cooperation rows that come from the project's registry."""
+REGISTRY_CITATION_ID = "ptce_registry"
+"""Key of the registry's citation in ``analysis.figures.PROJECT_CITATIONS``."""
+
+FRANCE_CODES = ("FR", "FRM")
+"""National rows of the indicators table, in order of preference."""
+
+FRANCE_LABELS: dict[str, dict[str, str]] = {
+    "FR": {"fr": "France", "en": "France"},
+    "FRM": {"fr": "France métropolitaine", "en": "Metropolitan France"},
+}
+
+SERIES_ROLES = ("territory", "zone", "region", "national")
+"""Rows of :func:`profile_series`, in drawing order."""
+
+
+def series_colours() -> dict[str, str]:
+    """Colours of the :data:`SERIES_ROLES` (from the project palette)."""
+    from analysis import figures
+
+    return {
+        "territory": figures.OKABE_ITO["blue"],
+        "zone": figures.OKABE_ITO["sky_blue"],
+        "region": figures.OKABE_ITO["orange"],
+        "national": figures.OKABE_ITO["black"],
+    }
+
+
+PROFILE_INDICATORS: tuple[str, ...] = (
+    "population",
+    "density_inhab_km2",
+    "unemployment_rate",
+    "employment_rate_15_64_pct",
+    "median_living_standard_eur",
+    "poverty_rate_pct",
+    "interdecile_ratio",
+    "rural_population_share_pct",
+    "ess_share_salaried_jobs_pct",
+    "salaried_employment_sa",
+)
+"""Indicators of a *fiche territoriale*, when the source covers the territory's level."""
+
+MEASURE_LABELS: dict[str, dict[str, str]] = {
+    "initiatives_per_100k": {
+        "fr": "Initiatives pour 100 000 habitants",
+        "en": "Initiatives per 100,000 inhabitants",
+    },
+}
+"""Labels of measures that are neither indicators nor model outcomes."""
+
+PROFILE_MEASURES: tuple[str, ...] = (
+    "resistance_lagravinese",
+    "recovery_lagravinese",
+    "rise_vs_nation_pp",
+    "recovery_vs_nation_pp",
+)
+"""Resilience measures reported in a territory profile (when the indicator has them)."""
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def figure_sources(source_ids: Iterable[Any]) -> list[str]:
+    """Citation ids for a figure of cooperation rows: catalogue ids, the registry's own id.
+
+    Args:
+        source_ids: ``source_id`` values of the rows shown (repeats and
+            missing values allowed).
+
+    Returns:
+        Sorted unique ids, ``registry`` replaced by ``ptce_registry`` (the key
+        ``analysis.figures.source_line`` knows).
+    """
+    ids = {str(s) for s in source_ids if s is not None and not pd.isna(s) and str(s)}
+    return sorted(REGISTRY_CITATION_ID if s == REGISTRY_SOURCE_ID else s for s in ids)
+
+
+def measure_label(measure: str, lang: str = "fr") -> str:
+    """A title-ready label of a resilience measure or a cooperation measure.
+
+    Uses ``analysis.models.OUTCOME_LABELS`` (capitalised) and
+    :data:`MEASURE_LABELS`; an unknown measure is returned as named.
+    """
+    from analysis import models
+
+    if measure in MEASURE_LABELS:
+        return MEASURE_LABELS[measure][lang]
+    label = models.OUTCOME_LABELS.get(measure, {}).get(lang)
+    if not label:
+        return measure
+    for article in ("l'", "la ", "le ", "les ", "the "):
+        if label.startswith(article):
+            label = label[len(article) :]
+            break
+    return label[:1].upper() + label[1:]
+
+
+def attach_to_territories(
+    layer: pd.DataFrame, values: pd.DataFrame, *, fill_zero_prefix: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Join per-territory values onto a territory layer (one row per territory each).
+
+    Args:
+        layer: From ``territories.load_territories`` (column ``territory_code``).
+        values: Indexed by territory code (index name free). Columns already
+            in ``layer`` are not duplicated.
+        fill_zero_prefix: Columns starting with it (counts such as ``n_``) are
+            0 for territories absent from ``values``.
+
+    Returns:
+        (the layer with the values, the codes of ``values`` that are not in
+        the layer — reported, never silently dropped).
+
+    Raises:
+        ValueError: duplicated codes in either table.
+    """
+    values = values.drop(columns=[c for c in values.columns if c in layer.columns])
+    values.index = values.index.astype(str)
+    if values.index.has_duplicates:
+        duplicated = sorted(set(values.index[values.index.duplicated()]))[:10]
+        raise ValueError(f"values have duplicated territory codes: {duplicated}")
+    merged = layer.merge(
+        values, left_on="territory_code", right_index=True, how="left", validate="one_to_one"
+    )
+    if fill_zero_prefix:
+        for column in values.columns:
+            if str(column).startswith(fill_zero_prefix):
+                merged[column] = merged[column].fillna(0)
+    unmatched = sorted(set(values.index) - set(layer["territory_code"].astype(str)))
+    return merged, unmatched
+
+
+def rank_territories(
+    frame: pd.DataFrame, measure: str, *, n: int = 10, higher_is_better: bool = True
+) -> pd.DataFrame:
+    """The ``n`` best and ``n`` worst territories on a measure.
+
+    Args:
+        frame: One row per territory with ``territory_code``, ``territory_name``
+            and ``measure``.
+        measure: Column to rank on (missing values are left out).
+        n: Territories at each end.
+        higher_is_better: Direction of "best".
+
+    Returns:
+        Columns ``group`` (``best``/``worst``), ``rank`` (1 = best of all),
+        ``territory_code``, ``territory_name``, ``measure`` value; ties are
+        broken by code so the table is reproducible.
+    """
+    data = frame.loc[frame[measure].notna(), ["territory_code", "territory_name", measure]]
+    ordered = data.sort_values(
+        [measure, "territory_code"], ascending=[not higher_is_better, True], kind="mergesort"
+    ).reset_index(drop=True)
+    ordered.insert(0, "rank", range(1, len(ordered) + 1))
+    best = ordered.head(n).assign(group="best")
+    worst = ordered.tail(min(n, max(len(ordered) - n, 0))).assign(group="worst")
+    columns = ["group", "rank", "territory_code", "territory_name", measure]
+    return pd.concat([best, worst], ignore_index=True)[columns]
+
+
+def window_table(window: Any) -> pd.DataFrame:
+    """A shock window (``resilience.ShockWindow``) as a one-row table."""
+    return pd.DataFrame([asdict(window)])
+
+
+def shock_spans(resilience_table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """``(peak, recovery_end, label)`` of the shocks with a window, for ``plot_series``."""
+    rows = resilience_table.dropna(subset=["peak", "recovery_end"])
+    return [(r.peak, r.recovery_end, r.shock_label) for r in rows.itertuples()]
+
+
+def registry_quality_tables(
+    entries: pd.DataFrame,
+    initiatives: pd.DataFrame,
+    problems: Sequence[Any],
+    *,
+    level: str,
+    territories: pd.DataFrame,
+    kinds: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """What the registry covers and lacks, as tables.
+
+    Args:
+        entries: The registry as read (``registry.load_registry``).
+        initiatives: Located rows, registry and public lists
+            (``registry.load_cooperation`` or ``compute_cooperation``).
+        problems: ``registry.check_registry`` output (objects with ``row``,
+            ``column``, ``value``, ``message``, ``fix``).
+        level: Level of the coverage table (``dep``, ``reg``…).
+        territories: ``territories.load_territories(level)``.
+        kinds: Kinds in display order (default ``registry.KINDS``).
+
+    Returns:
+        ``summary`` (one row per measure), ``problems``, ``kind_counts``
+        (Series by kind), ``coverage_by_kind``, ``coverage_by_wave``,
+        ``location_precision``, ``sources``, ``territories_without_initiative``.
+    """
+    from analysis import registry
+    from analysis import territories as territories_module
+
+    kinds = list(kinds or registry.KINDS)
+    code_column = territories_module.LEVEL_CODE_COLUMN[level]
+    problem_table = pd.DataFrame(
+        [
+            {
+                "row": p.row,
+                "column": p.column,
+                "value": p.value,
+                "message": p.message,
+                "fix": p.fix,
+            }
+            for p in problems
+        ],
+        columns=["row", "column", "value", "message", "fix"],
+    )
+    is_registry = initiatives["source_id"].astype(str) == REGISTRY_SOURCE_ID
+    located = initiatives[code_column].notna()
+    kind_counts = initiatives["kind"].value_counts().reindex(kinds, fill_value=0)
+    coverage_by_kind = (
+        initiatives.assign(
+            from_registry=is_registry,
+            located=located,
+            with_commune=initiatives["commune_code"].notna(),
+        )
+        .groupby("kind", observed=True)
+        .agg(
+            n_initiatives=("initiative_id", "size"),
+            n_from_registry=("from_registry", "sum"),
+            n_with_commune=("with_commune", "sum"),
+            n_located_at_level=("located", "sum"),
+            first_year=("year", "min"),
+            last_year=("year", "max"),
+        )
+        .reindex(kinds)
+        .fillna({"n_initiatives": 0, "n_from_registry": 0, "n_with_commune": 0})
+        .reset_index()
+    )
+    coverage_by_wave = (
+        initiatives.groupby(["kind", "wave"], observed=True, dropna=False)
+        .agg(n_initiatives=("initiative_id", "size"), n_with_commune=("commune_code", "count"))
+        .reset_index()
+        .sort_values(["kind", "wave"], kind="mergesort")
+    )
+    precision = (
+        initiatives["location_precision"]
+        .fillna("none")
+        .value_counts()
+        .rename_axis("location_precision")
+        .rename("n_initiatives")
+        .reset_index()
+        .sort_values(["n_initiatives", "location_precision"], ascending=[False, True])
+    )
+    sources = (
+        initiatives.groupby("source_id", observed=True)
+        .agg(n_initiatives=("initiative_id", "size"), kinds=("kind", _join_unique))
+        .reset_index()
+        .sort_values("source_id")
+    )
+    present = set(initiatives.loc[located, code_column].astype(str))
+    without = territories.loc[
+        ~territories["territory_code"].astype(str).isin(present),
+        ["territory_code", "territory_name", "population"],
+    ].sort_values(["population", "territory_code"], ascending=[False, True])
+    summary = pd.DataFrame(
+        {
+            "measure": [
+                "registry_rows",
+                "registry_problems",
+                "registry_rows_without_commune_code",
+                "initiatives_with_public_lists",
+                f"initiatives_not_located_at_{level}",
+                f"territories_{level}_without_initiative",
+            ],
+            "value": [
+                len(entries),
+                len(problem_table),
+                int(entries["commune_code"].isna().sum()) if "commune_code" in entries else 0,
+                len(initiatives),
+                int((~located).sum()),
+                len(without),
+            ],
+        }
+    )
+    return {
+        "summary": summary,
+        "problems": problem_table,
+        "kind_counts": kind_counts,
+        "coverage_by_kind": coverage_by_kind,
+        "coverage_by_wave": coverage_by_wave,
+        "location_precision": precision,
+        "sources": sources,
+        "territories_without_initiative": without.reset_index(drop=True),
+    }
+
+
+def _join_unique(values: pd.Series) -> str:
+    return ", ".join(sorted({str(v) for v in values.dropna()}))
+
+
+# --------------------------------------------------------------------------- territory profile
+
+
+@dataclass(frozen=True)
+class TerritoryProfile:
+    """A territory and the references it is compared with.
+
+    Attributes:
+        level: Its level (``reg``, ``dep``, ``ze2020``, ``epci``).
+        territory_code: Its code.
+        territory_name: Its name.
+        population: Its population (backbone vintage).
+        region_code: Its région (the région of most of its inhabitants);
+            empty for a région itself.
+        region_name: That région's name.
+        zone_code: For an EPCI, the zone d'emploi of most of its inhabitants
+            (labour-market indicators such as unemployment exist by zone, not
+            by EPCI); empty otherwise.
+        zone_name: That zone's name.
+    """
+
+    level: str
+    territory_code: str
+    territory_name: str
+    population: int
+    region_code: str = ""
+    region_name: str = ""
+    zone_code: str = ""
+    zone_name: str = ""
+
+    @property
+    def reference_names(self) -> str:
+        """The references in words (``Auvergne-Rhône-Alpes, France``)."""
+        return ", ".join(filter(None, [self.region_name, "France"]))
+
+
+def majority_parent(communes: pd.DataFrame, child_column: str, parent_column: str) -> pd.Series:
+    """The parent territory holding most of each child territory's inhabitants (pure).
+
+    Args:
+        communes: One row per commune with ``child_column``, ``parent_column``
+            and ``population``.
+        child_column: E.g. ``epci_code``.
+        parent_column: E.g. ``ze2020_code``.
+
+    Returns:
+        Parent code indexed by child code (ties: the smallest parent code).
+    """
+    population = (
+        communes.groupby([child_column, parent_column], observed=True)["population"]
+        .sum()
+        .reset_index()
+        .sort_values([child_column, "population", parent_column], ascending=[True, False, True])
+    )
+    majority = population.drop_duplicates(child_column).set_index(child_column)[parent_column]
+    majority.index = majority.index.astype(str)
+    return majority.astype(str).rename_axis("territory_code")
+
+
+def profile_from_tables(
+    level: str,
+    territory_code: str,
+    layer: pd.DataFrame,
+    regions: pd.DataFrame,
+    majority_region: pd.Series | None,
+    *,
+    zones: pd.DataFrame | None = None,
+    majority_zone: pd.Series | None = None,
+) -> TerritoryProfile:
+    """Build a :class:`TerritoryProfile` from the territory tables (pure).
+
+    Args:
+        level: The territory's level.
+        territory_code: Its code.
+        layer: ``load_territories(level)`` (code, name, population).
+        regions: ``load_territories("reg")``.
+        majority_region: Région code by territory code (ignored for ``reg``).
+        zones: ``load_territories("ze2020")`` (names), for an EPCI.
+        majority_zone: Zone d'emploi code by EPCI code, for an EPCI.
+
+    Raises:
+        KeyError: the code is not a territory of that level (lists some codes).
+    """
+    rows = layer.loc[layer["territory_code"].astype(str) == territory_code]
+    if rows.empty:
+        sample = ", ".join(sorted(layer["territory_code"].astype(str))[:12])
+        raise KeyError(f"{territory_code!r} is not a {level} code (e.g. {sample})")
+    row = rows.iloc[0]
+    region_code = ""
+    if level != "reg" and majority_region is not None:
+        region_code = str(majority_region.get(territory_code, ""))
+    region_names = regions.set_index(regions["territory_code"].astype(str))["territory_name"]
+    zone_code = zone_name = ""
+    if majority_zone is not None and zones is not None:
+        zone_code = str(majority_zone.get(territory_code, ""))
+        zone_names = zones.set_index(zones["territory_code"].astype(str))["territory_name"]
+        zone_name = str(zone_names.get(zone_code, "")) if zone_code else ""
+    return TerritoryProfile(
+        level=level,
+        territory_code=territory_code,
+        territory_name=str(row["territory_name"]),
+        population=int(row["population"]),
+        region_code=region_code,
+        region_name=str(region_names.get(region_code, "")) if region_code else "",
+        zone_code=zone_code,
+        zone_name=zone_name,
+    )
+
+
+def territory_profile(level: str, territory_code: str, registry_path=None) -> TerritoryProfile:
+    """Load the territory and its région (loader; reads the territory tables)."""
+    from analysis import models, territories
+
+    layer = territories.load_territories(level, with_geometry=False)
+    regions = territories.load_territories("reg", with_geometry=False)
+    majority = zones = majority_zone = None
+    if level not in ("reg", "fr"):
+        communes = territories.load_communes(with_geometry=False)
+        majority = models.majority_region(communes, level)
+        majority.index = majority.index.astype(str)
+        if level == "epci":
+            zones = territories.load_territories("ze2020", with_geometry=False)
+            majority_zone = majority_parent(communes, "epci_code", "ze2020_code")
+    return profile_from_tables(
+        level, territory_code, layer, regions, majority, zones=zones, majority_zone=majority_zone
+    )
+
+
+def reference_values(
+    own: pd.DataFrame, region: pd.DataFrame | None, france: pd.DataFrame | None
+) -> dict[str, Any]:
+    """Latest period of the territory, and the values of the three at that period (pure).
+
+    Args:
+        own: One-row wide panel of the territory (columns periods).
+        region: One-row wide panel of its région, or ``None``.
+        france: Wide panel at level ``fr`` (rows ``FR``/``FRM``), or ``None``.
+
+    Returns:
+        ``period``, ``territory``, ``region``, ``france`` (NaN when absent).
+    """
+    observed = own.iloc[0].dropna() if len(own) else pd.Series(dtype="float64")
+    if observed.empty:
+        return {
+            "period": None,
+            "territory": float("nan"),
+            "region": float("nan"),
+            "france": float("nan"),
+        }
+    period = str(observed.index[-1])
+
+    def value_at(panel: pd.DataFrame | None, codes: Sequence[str] | None = None) -> float:
+        if panel is None or period not in panel.columns:
+            return float("nan")
+        candidates = [c for c in (codes or list(panel.index)) if c in panel.index]
+        for code in candidates:
+            value = panel.loc[code, period]
+            if pd.notna(value):
+                return float(value)
+        return float("nan")
+
+    return {
+        "period": period,
+        "territory": float(observed.iloc[-1]),
+        "region": value_at(region),
+        "france": value_at(france, FRANCE_CODES),
+    }
+
+
+def indicators_vs_references(
+    profile: TerritoryProfile, indicator_names: Sequence[str] = PROFILE_INDICATORS, lang: str = "fr"
+) -> pd.DataFrame:
+    """The territory's latest value of each indicator next to its région's and France's.
+
+    Indicators not published at the territory's level are listed with an
+    empty value and the reason, not dropped.
+    """
+    from analysis import indicators
+
+    levels = {profile.level, "reg", "fr"}
+    panel = indicators.load_indicators(levels=sorted(levels), indicators=list(indicator_names))
+    rows = []
+    for name in indicator_names:
+        info = indicators.indicator_info(name)
+        label = info[f"label_{lang}"]
+        try:
+            own = indicators.get(name, profile.level, codes=[profile.territory_code], panel=panel)
+        except (KeyError, ValueError) as error:
+            rows.append({"indicator": name, "label": label, "note": str(error)})
+            continue
+        region = None
+        if profile.region_code:
+            try:
+                region = indicators.get(name, "reg", codes=[profile.region_code], panel=panel)
+            except (KeyError, ValueError):
+                region = None
+        try:
+            france = indicators.get(name, "fr", panel=panel)
+        except (KeyError, ValueError):
+            france = None
+        values = reference_values(own, region, france)
+        note = "" if values["period"] else NOTES["not_at_level"][lang].format(level=profile.level)
+        rows.append(
+            {
+                "indicator": name,
+                "label": label,
+                "unit": info.get("unit", ""),
+                **values,
+                "note": note,
+            }
+        )
+    columns = ["indicator", "label", "unit", "period", "territory", "region", "france", "note"]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def longest_national_code(france: pd.DataFrame) -> str | None:
+    """The national row (``FR`` or ``FRM``) with the most observed periods (pure).
+
+    INSEE's unemployment series has ``FR`` (with the DROM) only from 2014 and
+    ``FRM`` since 1982: a long-run chart needs the latter.
+    """
+    present = [code for code in FRANCE_CODES if code in france.index]
+    if not present:
+        return None
+    return max(
+        present, key=lambda code: (int(france.loc[code].notna().sum()), -present.index(code))
+    )
+
+
+REFERENCE_HEADERS: dict[str, dict[str, str]] = {
+    "fr": {"label": "Indicateur", "period": "Période", "france": "France", "note": "Remarque"},
+    "en": {"label": "Indicator", "period": "Period", "france": "France", "note": "Note"},
+}
+"""Column headers of :func:`display_references`."""
+
+NOTES: dict[str, dict[str, str]] = {
+    "not_at_level": {"fr": "pas de valeur à la maille {level}", "en": "no value at level {level}"},
+    "measured_on_zone": {
+        "fr": "mesurée sur la zone d'emploi {name} ({code})",
+        "en": "measured on the zone d'emploi {name} ({code})",
+    },
+    "zone": {"fr": "Zone d'emploi {name}", "en": "Zone d'emploi {name}"},
+}
+"""Remarks written in the profile tables."""
+
+SUMMARIES: dict[str, dict[str, str]] = {
+    "overview": {
+        "fr": "{n} initiatives ; {unlocated} non localisées à la maille {level} ; {unmatched} "
+        "lignes de comptage hors découpage ; contexte : {indicator} en {period}.",
+        "en": "{n} initiatives; {unlocated} not located at level {level}; {unmatched} count "
+        "rows outside the territories; context: {indicator} in {period}.",
+    },
+    "resilience": {
+        "fr": "{n} territoires ; fenêtre : pic {peak}, creux {trough}, fin de reprise "
+        "{recovery_end} ({source}) ; {unmatched} territoires des indices hors découpage.",
+        "en": "{n} territories; window: peak {peak}, trough {trough}, end of recovery "
+        "{recovery_end} ({source}); {unmatched} territories of the indices outside the map.",
+    },
+    "cooperation": {
+        "fr": "{n} territoires, dont {treated} traités ; contrôles absents : {missing}.",
+        "en": "{n} territories, {treated} treated; missing controls: {missing}.",
+    },
+    "profile": {
+        "fr": "{name} ({level} {code}) : {population} habitants ; {n} initiatives ; "
+        "références : {references}.",
+        "en": "{name} ({level} {code}): {population} inhabitants; {n} initiatives; "
+        "references: {references}.",
+    },
+    "registry": {
+        "fr": "{rows} lignes dans le registre, {problems} problème(s) ; {n} initiatives avec "
+        "les listes publiques.",
+        "en": "{rows} rows in the registry, {problems} problem(s); {n} initiatives with the "
+        "public lists.",
+    },
+    "none": {"fr": "aucun", "en": "none"},
+}
+"""The one-line summaries the notebooks print, in both languages."""
+
+
+def summary(key: str, lang: str = "fr", **values: Any) -> str:
+    """A notebook's printed summary line in ``lang`` (see :data:`SUMMARIES`)."""
+    return SUMMARIES[key][lang].format(**values)
+
+
+DISPLAY_DECIMALS = {"persons": 0, "jobs": 0, "eur_per_year": 0, "inhab_per_km2": 0}
+"""Decimals shown per unit in displayed tables (1 otherwise)."""
+
+
+def display_references(
+    references: pd.DataFrame, profile: TerritoryProfile, lang: str = "fr"
+) -> pd.DataFrame:
+    """The :func:`indicators_vs_references` table formatted for reading (pure).
+
+    Numbers in the conventions of ``lang`` (``figures.format_number``: decimal
+    comma and thin spaces in French, ``%`` for percentages), one column per
+    place named after it; the région column is left out for a région.
+    """
+    from analysis import figures
+
+    headers = REFERENCE_HEADERS[lang]
+    places = {"territory": profile.territory_name}
+    if profile.region_code:
+        places["region"] = profile.region_name
+    places["france"] = headers["france"]
+    shown = pd.DataFrame(
+        {headers["label"]: references["label"], headers["period"]: references["period"]}
+    )
+    for column, name in places.items():
+        shown[name] = [
+            figures.format_number(
+                value, lang, DISPLAY_DECIMALS.get(str(unit), 1), percent=str(unit) == "pct"
+            )
+            for value, unit in zip(references[column], references["unit"], strict=True)
+        ]
+    shown[headers["note"]] = references["note"].fillna("")
+    return shown
+
+
+def profile_series(profile: TerritoryProfile, indicator: str, lang: str = "fr") -> pd.DataFrame:
+    """Wide series of the territory, its région and France, for ``figures.plot_series``.
+
+    Rows are :data:`SERIES_ROLES` (``territory``, ``region``, ``national``; an
+    EPCI without the indicator gets its ``zone`` d'emploi instead of itself);
+    ``attrs["labels"]`` names them (the national row says whether it is
+    France or France métropolitaine) and ``attrs["indicator"]`` is set.
+    """
+    from analysis import indicators
+
+    rows: dict[str, pd.Series] = {}
+    labels: dict[str, str] = {}
+    panel = indicators.load_indicators(
+        levels=sorted({profile.level, "reg", "fr"}), indicators=[indicator]
+    )
+    own = indicators.get(indicator, profile.level, codes=[profile.territory_code], panel=panel)
+    if len(own):
+        rows["territory"], labels["territory"] = own.iloc[0], profile.territory_name
+    elif profile.zone_code:
+        zone_panel = indicators.load_indicators(levels=["ze2020"], indicators=[indicator])
+        zone = indicators.get(indicator, "ze2020", codes=[profile.zone_code], panel=zone_panel)
+        if len(zone):
+            rows["zone"] = zone.iloc[0]
+            labels["zone"] = NOTES["zone"][lang].format(name=profile.zone_name)
+    if profile.region_code:
+        region = indicators.get(indicator, "reg", codes=[profile.region_code], panel=panel)
+        if len(region):
+            rows["region"], labels["region"] = region.iloc[0], profile.region_name
+    france = indicators.get(indicator, "fr", panel=panel)
+    code = longest_national_code(france)
+    if code is not None:
+        rows["national"], labels["national"] = france.loc[code], FRANCE_LABELS[code][lang]
+    wide = pd.DataFrame(rows).T
+    wide = wide[sorted(wide.columns, key=str)]
+    wide.attrs["indicator"] = indicator
+    wide.attrs["labels"] = labels
+    return wide
+
+
+def resilience_row(
+    indices: pd.DataFrame, window: Any, territory_code: str, shock_label: str
+) -> dict[str, Any]:
+    """One shock's line of a profile: the window, the territory's measures and ranks (pure).
+
+    Ranks are among all territories of the level with a value (1 = most
+    resilient), so ``3 / 18`` reads "third most resilient of 18 régions".
+    """
+    from analysis import models
+
+    row: dict[str, Any] = {
+        "shock": window.shock,
+        "shock_label": shock_label,
+        "peak": window.peak,
+        "trough": window.trough,
+        "recovery_end": window.recovery_end,
+        "note": "",
+    }
+    if territory_code not in indices.index:
+        row["note"] = "territory absent from the indices"
+        return row
+    for measure in PROFILE_MEASURES:
+        if measure not in indices.columns:
+            continue
+        values = indices[measure].astype("float64")
+        row[measure] = values.get(territory_code)
+        higher = models.OUTCOME_HIGHER_IS_BETTER.get(measure, True)
+        ranks = values.rank(ascending=not higher, method="min")
+        if pd.notna(row[measure]):
+            row[f"{measure}_rank"] = f"{int(ranks[territory_code])} / {int(values.notna().sum())}"
+    return row
+
+
+def profile_resilience(
+    profile: TerritoryProfile, indicator: str, shocks: Sequence[str], lang: str = "fr"
+) -> pd.DataFrame:
+    """The territory's resilience measures for each shock (loader: computes the indices).
+
+    A shock the indicator does not cover at this level gives a row with the
+    reason in ``note`` instead of failing the profile.
+    """
+    from analysis import resilience
+
+    rows = []
+    for shock in shocks:
+        label = str(resilience.SHOCKS.loc[shock, f"label_{lang}"])
+        level, code, note = profile.level, profile.territory_code, ""
+        try:
+            indices, window = resilience.compute_resilience(indicator, level, shock)
+        except (KeyError, ValueError) as error:
+            if not profile.zone_code:
+                rows.append({"shock": shock, "shock_label": label, "note": str(error)})
+                continue
+            # Not published for this level (EPCI): measure it on the EPCI's zone d'emploi.
+            level, code = "ze2020", profile.zone_code
+            note = NOTES["measured_on_zone"][lang].format(name=profile.zone_name, code=code)
+            try:
+                indices, window = resilience.compute_resilience(indicator, level, shock)
+            except (KeyError, ValueError) as zone_error:
+                rows.append({"shock": shock, "shock_label": label, "note": str(zone_error)})
+                continue
+        indices.index = indices.index.astype(str)
+        row = resilience_row(indices, window, code, label)
+        row["note"] = "; ".join(filter(None, [note, row["note"]]))
+        rows.append(row)
+    base = ["shock", "shock_label", "peak", "trough", "recovery_end"]
+    table = pd.DataFrame(rows)
+    extra = [c for c in table.columns if c not in base and c != "note"]
+    return table.reindex(columns=[*base, *extra, "note"])
+
+
+def load_initiatives(registry_path=None) -> pd.DataFrame:
+    """Located cooperation rows: the built table, or recomputed from a custom registry."""
+    from analysis import registry
+
+    if registry_path is None:
+        return registry.load_cooperation()
+    table, _report = registry.compute_cooperation(registry_path)
+    return table
+
+
+def as_mapping(profile: TerritoryProfile) -> Mapping[str, Any]:
+    """The profile as a plain dict (for ``run.json``-style records and tests)."""
+    return asdict(profile)
