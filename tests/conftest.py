@@ -16,11 +16,21 @@ import pytest
 from analysis import build, paths, sources
 
 
-def _mirror():
+def data_mirror():
+    """The data mirror: ``DATA_MIRROR``, else ``../shared/data/mirror`` beside the checkout."""
     value = os.environ.get("DATA_MIRROR")
     if value:
         return sources.mirror_from_environment(value)
     return paths.DEFAULT_MIRROR if paths.DEFAULT_MIRROR.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def mirror():
+    """The data mirror folder; integration tests fail (not skip) without it."""
+    folder = data_mirror()
+    if folder is None:
+        pytest.fail("set DATA_MIRROR to the data mirror (e.g. ../shared/data/mirror)")
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +42,7 @@ def raw_data() -> None:
     ]
     if not missing:
         return
-    mirror = _mirror()
+    mirror = data_mirror()
     if mirror is None:
         pytest.fail(
             "integration tests need the raw data: set DATA_MIRROR to the data mirror "

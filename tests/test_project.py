@@ -101,20 +101,18 @@ def test_fetch_unknown_source_is_a_clear_error():
 
 
 @pytest.mark.integration
-def test_fetch_whole_catalogue_from_real_mirror(tmp_path, monkeypatch):
+def test_fetch_whole_catalogue_from_real_mirror(mirror, tmp_path, monkeypatch):
     """`ptce data fetch` brings every source in, verified, in under a minute; twice is a no-op."""
-    if not paths.DEFAULT_MIRROR.is_dir():
-        pytest.fail(f"the data mirror is expected at {paths.DEFAULT_MIRROR}")
     monkeypatch.setenv("PTCE_DATA_DIR", str(tmp_path / "data"))
     started = time.perf_counter()
-    first = runner.invoke(app, ["data", "fetch", "--mirror", str(paths.DEFAULT_MIRROR)])
+    first = runner.invoke(app, ["data", "fetch", "--mirror", str(mirror)])
     elapsed = time.perf_counter() - started
     assert first.exit_code == 0, first.output
     catalogue = sources.load_catalogue()
     assert f"{len(catalogue)} fetched, 0 already present, 0 failed" in first.output
     assert all(sources.source_status(s) is sources.Status.PRESENT for s in catalogue.values())
     assert elapsed < 60
-    second = runner.invoke(app, ["data", "fetch", "--mirror", str(paths.DEFAULT_MIRROR)])
+    second = runner.invoke(app, ["data", "fetch", "--mirror", str(mirror)])
     assert second.exit_code == 0
     assert "Nothing to do" in second.output
     status = runner.invoke(app, ["data", "status"])
