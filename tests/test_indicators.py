@@ -193,6 +193,95 @@ def test_population_shares():
     assert got[("ze2020", "Z2")] == pytest.approx(600 / 900 * 100)
 
 
+# Synthetic communes with boundaries: H1's polygon also covers R1 (restored, no boundary) and R2
+# (restored, no boundary) is the only commune of EPCI E9.
+SYNTHETIC_BOUNDARY_COMMUNES = pd.DataFrame(
+    {
+        "commune_code": ["H1", "R1", "N1", "R2"],
+        "commune_name": ["Hôte", "Rétablie", "Voisine", "Seule"],
+        "epci_code": ["E1", "E1", "E2", "E9"],
+        "ze2020_code": ["Z1", "Z1", "Z1", "Z1"],
+        "dep_code": ["01", "01", "01", "01"],
+        "reg_code": ["84", "84", "84", "84"],
+        "population": [300.0, 100.0, 600.0, 50.0],
+        "area_km2": [40.0, np.nan, 10.0, np.nan],
+        "has_boundary": [True, False, True, False],
+    }
+)
+
+
+def test_land_area_sums_communes_with_a_boundary_only():
+    out = ind.land_area_rows(
+        SYNTHETIC_BOUNDARY_COMMUNES, ("epci", "dep", "fr"), period="2022", source_id="x"
+    )
+    got = out.set_index(["level", "code"])["value"]
+    assert got[("epci", "E1")] == 40.0  # R1's land is inside H1's polygon: counted once
+    assert got[("dep", "01")] == got[("fr", "FR")] == 50.0
+    assert ("epci", "E9") not in got.index  # no commune with a boundary: no area
+    assert set(out["indicator"]) == {"area_km2"}
+    broken = SYNTHETIC_BOUNDARY_COMMUNES.assign(area_km2=[np.nan, np.nan, 10.0, np.nan])
+    with pytest.raises(ValueError, match="with a boundary have no area_km2"):
+        ind.land_area_rows(broken, ("dep",), period="2022", source_id="x")
+    with pytest.raises(ValueError, match="has_boundary"):
+        ind.land_area_rows(
+            SYNTHETIC_BOUNDARY_COMMUNES.drop(columns="has_boundary"), period="2022", source_id="x"
+        )
+
+
+def test_backbone_rows_withhold_commune_area_of_host_and_restored():
+    rows = ind.backbone_rows(SYNTHETIC_BOUNDARY_COMMUNES, "2022", withheld_area=["H1"])
+    got = rows.set_index(["level", "code", "indicator"])["value"]
+    # every commune keeps its population; only N1 has a trustworthy commune area
+    assert got[("dep", "01", "population")] == 1050.0
+    commune_area = rows[(rows["level"] == "commune") & (rows["indicator"] == "area_km2")]
+    assert set(commune_area["code"]) == {"N1"}
+    assert set(rows.loc[rows["indicator"] == "density_inhab_km2", "code"]) == {
+        "N1",
+        "E1",
+        "E2",
+        "Z1",
+        "01",
+        "84",
+        "FR",
+    }
+    assert got[("dep", "01", "density_inhab_km2")] == pytest.approx(1050.0 / 50.0)
+    assert got[("epci", "E1", "density_inhab_km2")] == pytest.approx(400.0 / 40.0)
+
+
+def test_overstated_area_hosts_and_report():
+    synthetic_report = pd.DataFrame(
+        {
+            "topic": ["boundary", "boundary", "ze2020", "boundary"],
+            "commune_code": ["99001", "99001", "99002", "2A004"],
+            "commune_name": ["Hôte", "Hôte", "Rétablie", "Voisine"],
+            "decision": [
+                "boundary probably still covers communes restored from it (area_km2 overstated)",
+                "boundary probably still includes a restored commune",
+                "zone 9999 of 99001 (area_km2 overstated)",
+                "gap of 2.00 km² in the national coverage added to it",
+            ],
+            "detail": [
+                "restored communes without boundary: 99002 (Rétablie)",
+                "town hall of 2B003 (Autre) lies inside; 99001's area_km2 is likely overstated",
+                "99005 (Ailleurs)",
+                "absorbed a commune without polygon 99004 (Absorbée)",
+            ],
+        }
+    )
+    hosts = ind.overstated_area_hosts(synthetic_report)
+    assert sorted(map(tuple, hosts.to_numpy().tolist())) == [
+        ("99001", "2B003"),
+        ("99001", "99002"),
+    ]
+    hosts = pd.DataFrame({"host_code": ["H1"], "covered_code": ["R1"]})
+    report = ind.backbone_area_report(SYNTHETIC_BOUNDARY_COMMUNES, hosts, "2022")
+    reasons = report.set_index("code")["reason"]
+    assert set(reasons.index) == {"H1", "R1", "R2"}
+    assert "inside the polygon of H1" in reasons["R1"]
+    assert "may be missing" in reasons["R2"]
+    assert "R1 (Rétablie)" in reasons["H1"] and "overstated" in reasons["H1"]
+
+
 def test_tidy_urssaf_sums_regional_parts():
     raw = pd.DataFrame(
         {
@@ -670,3 +759,36 @@ def test_cli_export_csv_and_xlsx(indicators_built, tmp_path):
 
     listing = runner.invoke(app, ["indicators", "list", "--lang", "en"])
     assert listing.exit_code == 0 and "median_living_standard_eur" in listing.output
+
+
+@pytest.mark.integration
+def test_areas_use_the_dissolved_geometry(indicators_built):
+    from analysis import territories
+
+    communes = territories.load_communes(with_geometry=False)
+    without = set(communes.loc[~communes["has_boundary"], "commune_code"])
+    assert without  # the four Cantal communes restored in 2025, at the time of writing
+    # territories containing a commune without boundary still get an area and a density
+    for level, code in [("dep", "15"), ("reg", "84"), ("fr", "FR")]:
+        for name in ("area_km2", "density_inhab_km2"):
+            value = ind.get(name, level).loc[code].dropna()
+            assert len(value) and (value > 0).all(), (level, code, name)
+    regions = territories.load_territories("reg")
+    layer_total = regions["area_km2"].sum()
+    france = ind.get("area_km2", "fr").loc["FR"].dropna().iloc[-1]
+    assert france == pytest.approx(layer_total, rel=0.005)
+    # the layers' area is the dissolved geometry's area (measured as the backbone measures it)
+    zones = regions["territory_code"].map(territories.REGION_TO_DROM).fillna("metro")
+    measured = territories.compute_area_km2(regions.geometry, zones)
+    np.testing.assert_allclose(measured, regions["area_km2"], rtol=1e-4)
+    # and the panel's département areas are the layer's
+    deps = territories.load_territories("dep", with_geometry=False).set_index("territory_code")
+    period = ind.get("area_km2", "dep").columns[-1]
+    panel = ind.get("area_km2", "dep", periods=[period])[period]
+    np.testing.assert_allclose(panel.reindex(deps.index), deps["area_km2"], rtol=1e-9)
+    # no commune area nor density for communes without boundary or whose polygon covers one
+    report = pd.read_csv(ind.report_path(), dtype=str, keep_default_na=False)
+    flagged = set(report.loc[report["indicator"] == "area_km2", "code"])
+    assert without < flagged
+    commune_density = ind.get("density_inhab_km2", "commune")
+    assert not flagged & set(commune_density.index)

