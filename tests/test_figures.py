@@ -175,8 +175,8 @@ def test_source_line_in_french_and_english():
     assert figures.source_line([SOURCE, "insee_ze2020_composition", SOURCE], "en") == (
         f"Sources: {first.citation_en}; {second.citation_en}; processing: PTCE-resilience project"
     )
-    line = figures.source_line(["ptce_registry"], "fr", date="données 2023")
-    assert line.startswith(f"Source{NBSP}: {figures.PROJECT_CITATIONS['ptce_registry']['fr']}")
+    line = figures.source_line(["registry"], "fr", date="données 2023")
+    assert line.startswith(f"Source{NBSP}: {figures.PROJECT_CITATIONS['registry']['fr']}")
     assert line.endswith("projet PTCE-résilience, données 2023")
 
 
@@ -539,7 +539,7 @@ def saved_figures(tmp_path):
     figures.save_figure(
         figures.plot_kind_counts(counts).figure,
         "kinds",
-        sources=["ptce_registry"],
+        sources=["registry"],
         out_dir=tmp_path / "national" / "figures",
         title="Initiatives par type",
     )
@@ -554,7 +554,7 @@ def saved_figures(tmp_path):
         figures.plot_kind_counts(counts, lang="en").figure,
         "kinds_en",
         lang="en",
-        sources=["ptce_registry"],
+        sources=["registry"],
         out_dir=tmp_path / "territory_x" / "figures",
     )
     return tmp_path
@@ -687,7 +687,7 @@ def test_image_effects_plot(tmp_path):
     figures.save_figure(
         fig,
         "effects",
-        sources=[SOURCE, "ptce_registry"],
+        sources=[SOURCE, "registry"],
         out_dir=tmp_path,
         title="Effet des coopérations sur le chômage",
     )
@@ -701,7 +701,7 @@ def test_image_comparison_detects_a_change(tmp_path):
     figures.save_figure(
         fig,
         "effects",
-        sources=[SOURCE, "ptce_registry"],
+        sources=[SOURCE, "registry"],
         out_dir=tmp_path,
         title="Effet des coopérations sur le chômage",
     )
@@ -844,6 +844,7 @@ def test_default_gallery_covers_every_report(saved_figures, monkeypatch):
             "Test de permutation (différence de moyennes), au sein de chaque région",
             "Permutation test (difference in means), within each région",
         ),
+        ("continuous_ols_hc3", "Régression (MCO, erreurs HC3)", "Regression (OLS, HC3 errors)"),
         ("a_new_estimator", "a_new_estimator", "a_new_estimator"),
     ],
 )
@@ -876,3 +877,76 @@ def test_signed_resilience_measures_are_mapped_around_their_reference():
     plain = figures.plot_choropleth(gdf, "resistance_lagravinese", center=False, **kwargs)
     viridis = plt.get_cmap("viridis")
     assert plain.get_legend().legend_handles[0].get_facecolor() == viridis(0.0)
+
+
+# --- permutation histogram and scatter with fit (synthetic draws and points) ---------------
+
+
+def test_permutation_plot_marks_the_observed_value_in_both_languages():
+    draws = np.random.default_rng(0).normal(scale=0.1, size=999)  # synthetic null draws
+    ax = figures.plot_permutation(draws, -0.25, indicator="unemployment_rate",
+                                  dictionary=SYNTHETIC_DICTIONARY)  # fmt: skip
+    assert ax.get_xlabel() == f"Écart de moyennes, traités moins comparés{NBSP}: taux de chômage"
+    assert ax.get_ylabel() == "Nombre de tirages"
+    assert sum(p.get_height() for p in ax.patches) == 999
+    vertical = sorted(line.get_xdata()[0] for line in ax.get_lines())
+    assert vertical == pytest.approx([-0.25, 0.25])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Traitement réparti au hasard (999 tirages)" in legend
+    assert f"Écart observé ({MINUS}0,25)" in legend
+    share = np.mean(np.abs(draws) >= 0.25)
+    alt = figures.get_alt_text(ax)
+    expected_share = figures.format_percent(100 * share, "fr", 1)
+    assert "999 écarts" in alt and f"par {expected_share} des tirages" in alt
+    ax_en = figures.plot_permutation(draws, 0.05, lang="en")
+    assert ax_en.get_xlabel() == "Difference in means, treated minus comparison"
+    assert "Observed difference (+0.05)" in [t.get_text() for t in ax_en.get_legend().get_texts()]
+    assert "reached or exceeded in absolute value by" in figures.get_alt_text(ax_en)
+    with pytest.raises(ValueError, match="no finite"):
+        figures.plot_permutation([np.nan], 0.1)
+
+
+def test_least_squares_line_matches_statsmodels():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(5, 15, 40)  # synthetic points
+    y = 0.3 * x + rng.normal(size=40)
+    grid = np.array([5.0, 10.0, 15.0])
+    band = figures.least_squares_line(x, y, grid)
+    fit = sm.OLS(y, sm.add_constant(x)).fit()
+    prediction = fit.get_prediction(sm.add_constant(grid)).summary_frame(alpha=0.05)
+    np.testing.assert_allclose(band["fit"], prediction["mean"])
+    np.testing.assert_allclose(band["low"], prediction["mean_ci_lower"])
+    np.testing.assert_allclose(band["high"], prediction["mean_ci_upper"])
+    assert band.attrs["slope"] == pytest.approx(fit.params[1])
+    assert band.attrs["slope_low"] == pytest.approx(fit.conf_int()[1][0])
+    with pytest.raises(ValueError, match="constant"):
+        figures.least_squares_line([1, 1, 1], [1, 2, 3], grid)
+
+
+def test_scatter_fit_plot_draws_points_line_and_band():
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"unemployment_rate": rng.uniform(5, 15, 30)})  # synthetic points
+    frame["salaried_employment"] = 2 * frame["unemployment_rate"] + rng.normal(size=30)
+    frame.loc[0, "salaried_employment"] = np.nan
+    ax = figures.plot_scatter_fit(
+        frame, "unemployment_rate", "salaried_employment", dictionary=SYNTHETIC_DICTIONARY
+    )
+    assert ax.get_xlabel() == "Taux de chômage (%)"
+    assert ax.get_ylabel() == "Emploi salarié (emplois)"
+    assert len(ax.collections[0].get_offsets()) == 29  # the row with a missing value is not drawn
+    alt = figures.get_alt_text(ax)
+    assert alt.startswith("Nuage de 29 territoires : emploi salarié selon taux de chômage")
+    slope = figures.least_squares_line(
+        frame["unemployment_rate"].iloc[1:], frame["salaried_employment"].iloc[1:], [0.0]
+    ).attrs["slope"]
+    assert f"pente {figures.format_number(slope, 'fr', 3, sign=True)}" in alt
+    ax_en = figures.plot_scatter_fit(
+        frame, "unemployment_rate", "salaried_employment", lang="en", x_label="ESS share"
+    , dictionary=SYNTHETIC_DICTIONARY)  # fmt: skip
+    assert ax_en.get_xlabel() == "ESS share"
+    assert "Least-squares line (no controls)" in [
+        t.get_text() for t in ax_en.get_legend().get_texts()
+    ]
+    plt.close("all")

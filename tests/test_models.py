@@ -125,6 +125,41 @@ def test_permutation_reproducible_with_seed_and_detects_planted(planted):
     assert first.iloc[0]["effect"] == pytest.approx(ols["effect"])  # FWL = statsmodels coefficient
 
 
+def test_permutation_returns_its_null_draws(planted):
+    result = m.permutation_test(planted, "resistance_lagravinese", n_permutations=49, seed=2)
+    draws = m.permutation_null(result)
+    row = result.iloc[0]
+    assert draws.shape == (row["n_permutations"],) == (49,)
+    assert np.quantile(draws, 0.025) == pytest.approx(row["null_low"])
+    assert np.quantile(draws, 0.975) == pytest.approx(row["null_high"])
+    expected_p = (1 + np.sum(np.abs(draws) >= abs(row["effect"]) - 1e-12)) / (1 + len(draws))
+    assert row["p_value"] == pytest.approx(expected_p)
+    # The draws travel in attrs as a tuple: tables carrying them still concatenate.
+    stacked = pd.concat([result, result], ignore_index=True)
+    assert len(stacked) == 2
+    with pytest.raises(ValueError, match="no permutation draws"):
+        m.permutation_null(pd.DataFrame({"effect": [0.1]}))
+
+
+def test_compare_territories_exposes_permutation_null_and_controls(planted):
+    evidence = m.compare_territories(
+        planted,
+        "resistance_lagravinese",
+        controls=["x1", "x2", "absent"],
+        n_boot=50,
+        n_permutations=29,
+        strata=None,
+    )
+    assert len(evidence.permutation_null) == 29
+    assert evidence.controls_used == ("x1", "x2")
+    permutation = evidence.results[evidence.results["specification"].str.startswith("perm")]
+    direct = m.permutation_test(
+        planted, "resistance_lagravinese", strata=None, n_permutations=29, seed=0
+    )
+    np.testing.assert_array_equal(evidence.permutation_null, m.permutation_null(direct))
+    assert permutation.iloc[0]["effect"] == pytest.approx(direct.iloc[0]["effect"])
+
+
 def test_permutation_keeps_treated_count_per_stratum():
     frame = pd.DataFrame(
         {
@@ -267,6 +302,33 @@ def test_morans_i_unknown_code_raises():
         m.morans_i(pd.Series({"NOPE": 1.0}), grid_territories())
 
 
+def test_spatial_check_on_regression_residuals():
+    territories = grid_territories()
+    codes = [c for c in territories["territory_code"] if c.startswith("G")]
+    rng = np.random.default_rng(3)
+    # Synthetic: the outcome has a west-east gradient the treatment and control do not explain.
+    frame = pd.DataFrame(
+        {
+            "y": [float(code[1]) + rng.normal(scale=0.1) for code in codes],
+            "t": [i % 3 == 0 for i in range(len(codes))],
+            "x1": rng.normal(size=len(codes)),
+        },
+        index=pd.Index(codes, name="territory_code"),
+    )
+    row = m.spatial_check(
+        frame, "y", "t", territories, controls=["x1", "missing"], fixed_effects=None,
+        permutations=99, seed=0,
+    ).iloc[0]  # fmt: skip
+    assert row["morans_i"] > 0.5 and row["p_value"] <= 0.02 and row["n"] == len(codes)
+    assert row["controls"] == "x1" and row["outcome"] == "y" and row["treatment"] == "t"
+    french = m.spatial_sentence(row)
+    assert f"N = {len(codes)}" in french and "spatialement corrélés" in french
+    quiet = row.copy()
+    quiet["p_value"] = 0.4
+    assert "pas d'autocorrélation" in m.spatial_sentence(quiet)
+    assert "no established spatial autocorrelation" in m.spatial_sentence(quiet, lang="en")
+
+
 # --------------------------------------------------------------------------- honesty
 def test_summary_sentence_french_and_english(planted, null):
     row = m.ols_effect(planted, "resistance_lagravinese", controls=["x1", "x2"]).iloc[0]
@@ -291,6 +353,19 @@ def test_summary_sentence_french_and_english(planted, null):
         1.4,
     )
     assert "moins bonne résilience" in m.summary_sentence(worse)
+
+
+def test_summary_sentence_says_what_the_treatment_means_in_time(planted):
+    row = m.difference_in_means(planted, "resistance_lagravinese", n_boot=50).iloc[0]
+    assert "Aucun PTCE" not in m.summary_sentence(row)
+    before = m.summary_sentence(row, shock="recession_2008")
+    assert "Aucun PTCE n'existait encore" in before and "plus tard" in before
+    after = m.summary_sentence(row, lang="en", shock="covid_2020")
+    assert "PTCE founded after the shock" in after
+    timed = row.copy()
+    timed["treatment"] = "is_ptce_before_shock"
+    assert m.timing_note("is_ptce_before_shock", "covid_2020") == ""
+    assert "après le choc" not in m.summary_sentence(timed, shock="covid_2020")
 
 
 def test_robustness_verdicts(planted, null):
@@ -320,6 +395,18 @@ def test_robustness_verdicts(planted, null):
         }
     )
     assert m.robustness_verdict(table)["verdict"] == "contradictory"
+    # Pre-shock gaps in the event study make an otherwise robust difference fragile.
+    with_pretrend = m.robustness_verdict(planted_evidence.results, pretrends={"has_pretrend": True})
+    assert with_pretrend["verdict"] == "fragile" and not with_pretrend["pretrend_ok"]
+    assert "avant le choc" in with_pretrend["text_fr"]
+    assert "pas la preuve d'un effet causal" in planted_evidence.verdict["text_fr"]
+    quiet = m.robustness_verdict(table.assign(ci_low=-1.0, ci_high=1.0, p_value=0.5))
+    assert quiet["verdict"] == "null" and "avant le choc" not in quiet["text_fr"]
+    quiet_pretrend = m.robustness_verdict(
+        table.assign(ci_low=-1.0, ci_high=1.0, p_value=0.5), pretrends={"has_pretrend": True}
+    )
+    assert quiet_pretrend["verdict"] == "null"
+    assert "gaps already exist before the shock" in quiet_pretrend["text_en"]
 
 
 # --------------------------------------------------------------------------- assembly

@@ -18,6 +18,7 @@ EXPECTED = {
     "cooperation_and_resilience",
     "territory_profile",
     "registry_quality",
+    "ess_and_resilience",
 }
 PARAMETERS_IN_EVERY_NOTEBOOK = {"level", "registry_path", "lang", "output_dir"}
 PARAMETERS_BY_NOTEBOOK = {
@@ -25,6 +26,7 @@ PARAMETERS_BY_NOTEBOOK = {
     "cooperation_and_resilience": {"shock", "indicator", "fast"},
     "territory_profile": {"territory_code", "indicator"},
     "territorial_overview": {"indicator"},
+    "ess_and_resilience": {"shock", "indicator", "outcome", "exposure", "fast"},
 }
 FORBIDDEN_CALLS = {"read_csv", "read_parquet", "read_excel", "read_file", "open", "require_raw"}
 
@@ -33,7 +35,7 @@ def _code(notebook) -> list[str]:
     return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
-def test_the_five_notebooks_exist():
+def test_the_notebooks_exist():
     assert {p.stem for p in NOTEBOOKS} == EXPECTED
 
 
@@ -93,6 +95,19 @@ def test_config_runs_every_notebook_and_every_region_profile():
         for n in ("shock_resilience", "cooperation_and_resilience")
         for s in ("recession_2008", "covid_2020")
     }
+    # PTCE vs other territories at both levels the issue names, for both shocks.
+    cooperation = {
+        (r.parameters["level"], r.parameters["shock"])
+        for r in runs
+        if r.notebook == "cooperation_and_resilience"
+    }
+    assert cooperation == {
+        (lv, s) for lv in ("ze2020", "dep") for s in ("recession_2008", "covid_2020")
+    }
+    ess = [r for r in runs if r.notebook == "ess_and_resilience"]
+    assert [(r.parameters["level"], r.parameters["shock"]) for r in ess] == [
+        ("dep", "recession_2008")
+    ]
     assert "profil-dep-" in reports.paths.REPORTS_CONFIG.read_text()  # the commented example
 
 

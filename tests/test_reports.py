@@ -464,11 +464,15 @@ def test_index_links_and_images_load_in_chromium(tmp_path, fixed_inputs):
 # --- report content helpers (tiny synthetic tables) -----------------------------
 
 
-def test_figure_sources_cite_the_registry_by_its_citation_key():
-    from analysis import report_content
+def test_figure_sources_cite_the_registry_by_its_source_id():
+    from analysis import figures, registry, report_content
 
     ids = ["registry", "cget_tiers_lieux_2019", "registry", None, float("nan")]
-    assert report_content.figure_sources(ids) == ["cget_tiers_lieux_2019", "ptce_registry"]
+    assert report_content.figure_sources(ids) == ["cget_tiers_lieux_2019", "registry"]
+    # One id for the registry rows and its citation: no mapping between the two.
+    assert registry.REGISTRY_SOURCE_ID in figures.PROJECT_CITATIONS
+    line = figures.source_line(report_content.figure_sources([registry.REGISTRY_SOURCE_ID]))
+    assert figures.PROJECT_CITATIONS[registry.REGISTRY_SOURCE_ID]["fr"] in line
 
 
 def test_measure_label_drops_the_article_and_capitalises():

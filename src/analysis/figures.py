@@ -147,6 +147,15 @@ TEXT: dict[str, dict[str, str]] = {
         "scheme_percentiles": "centiles",
         "scheme_stdmean": "écarts à la moyenne",
         "scheme_boxplot": "boîte à moustaches",
+        "permutation_statistic": "Écart de moyennes, traités moins comparés",
+        "permutation_statistic_on": "Écart de moyennes, traités moins comparés{nbsp}: {label}",
+        "permutation_draws": "Nombre de tirages",
+        "permutation_null": "Traitement réparti au hasard ({n} tirages)",
+        "permutation_observed": "Écart observé ({value})",
+        "permutation_mirror": "Même écart de signe opposé (test bilatéral)",
+        "territories_points": "Territoires",
+        "fit_line": "Droite des moindres carrés (sans contrôle)",
+        "fit_band": "Intervalle de confiance à 95{nbsp}% de la droite",
     },
     "en": {
         "source": "Source",
@@ -186,6 +195,15 @@ TEXT: dict[str, dict[str, str]] = {
         "scheme_percentiles": "percentiles",
         "scheme_stdmean": "deviations from the mean",
         "scheme_boxplot": "box plot",
+        "permutation_statistic": "Difference in means, treated minus comparison",
+        "permutation_statistic_on": "Difference in means, treated minus comparison: {label}",
+        "permutation_draws": "Number of draws",
+        "permutation_null": "Treatment relocated at random ({n} draws)",
+        "permutation_observed": "Observed difference ({value})",
+        "permutation_mirror": "Same difference, opposite sign (two-sided test)",
+        "territories_points": "Territories",
+        "fit_line": "Least-squares line (no controls)",
+        "fit_band": "95% confidence interval of the line",
     },
 }
 
@@ -232,6 +250,12 @@ ALT_TEXT: dict[str, dict[str, str]] = {
         "initiatives_map": "Carte de {n} initiatives de coopération localisées{insets} : "
         "{details}{unlocated}.",
         "unlocated": " ; non représentées faute de localisation : {m}",
+        "permutation": "Histogramme de {n} écarts obtenus en répartissant le traitement au "
+        "hasard{about} : 95{nbsp}% d'entre eux entre {low} et {high} ; écart observé {observed}, "
+        "atteint ou dépassé en valeur absolue par {share} des tirages.",
+        "scatter_fit": "Nuage de {n} territoires : {y} selon {x} ; droite des moindres carrés "
+        "de pente {slope} (intervalle de confiance à 95{nbsp}% de {low} à {high}), "
+        "corrélation {r}.",
         "list_sep": ", ",
         "sentence_sep": " ; ",
     },
@@ -256,6 +280,11 @@ ALT_TEXT: dict[str, dict[str, str]] = {
         "initiatives_map": "Map of {n} located cooperation initiatives{insets}: "
         "{details}{unlocated}.",
         "unlocated": "; not shown for lack of location: {m}",
+        "permutation": "Histogram of {n} differences obtained by relocating the treatment at "
+        "random{about}: 95% of them between {low} and {high}; observed difference {observed}, "
+        "reached or exceeded in absolute value by {share} of the draws.",
+        "scatter_fit": "Scatter of {n} territories: {y} against {x}; least-squares line with "
+        "slope {slope} (95% confidence interval {low} to {high}), correlation {r}.",
         "list_sep": ", ",
         "sentence_sep": "; ",
     },
@@ -350,7 +379,8 @@ DIVERGING_CENTRES: dict[str, float] = {
 """Measures read against a reference value (France): maps colour them on a diverging scale."""
 
 PROJECT_CITATIONS: dict[str, dict[str, str]] = {
-    "ptce_registry": {
+    # Same id as ``analysis.registry.REGISTRY_SOURCE_ID``: the ``source_id`` of registry rows.
+    "registry": {
         "fr": "registre des coopérations du projet PTCE-résilience",
         "en": "PTCE-resilience registry of cooperation initiatives",
     },
@@ -738,6 +768,8 @@ def specification_label(specification: str, lang: str = "fr") -> str:
     """
     words = SPECIFICATION_TEXT[_check_lang(lang)]
     code = str(specification)
+    if code.startswith("continuous_"):  # a dose (continuous treatment): same estimators
+        code = code[len("continuous_") :]
 
     def what(column: str) -> str:
         return words.get(column, column)
@@ -1750,6 +1782,233 @@ def plot_balance(
             before=int((np.abs(before) > threshold).sum()),
             after=int((np.abs(after) > threshold).sum()),
             threshold=format_number(threshold, lang, decimals_for([threshold])),
+        ),
+    )
+    return ax
+
+
+@_styled
+def plot_permutation(
+    null: Sequence[float] | np.ndarray,
+    observed: float,
+    *,
+    ax: Axes | None = None,
+    lang: str = "fr",
+    indicator: str | None = None,
+    dictionary: pd.DataFrame | None = None,
+    bins: int = 40,
+    decimals: int | None = None,
+    colour: str = OKABE_ITO["vermillion"],
+) -> Axes:
+    """Histogram of a permutation test's null distribution with the observed effect marked.
+
+    The null is what the statistic looks like when the treatment is relocated
+    at random (``analysis.models.permutation_test``: ``Evidence.permutation_null``
+    or ``permutation_null(result)``). The observed value is a solid line and
+    its mirror image a dashed one: the two-sided p-value is the share of draws
+    beyond either.
+
+    Args:
+        null: The permutation draws (non-finite values are left out).
+        observed: The observed statistic.
+        ax: Axes to draw on.
+        lang: ``"fr"`` or ``"en"``.
+        indicator: Outcome (indicator or model outcome) named in the axis title.
+        dictionary: Indicator dictionary.
+        bins: Histogram bins.
+        decimals: Decimals of the numbers in the legend and alt text (default:
+            enough to show the spread of the draws).
+        colour: Colour of the observed-value line.
+    """
+    _check_lang(lang)
+    draws = np.asarray(null, dtype=float)
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        raise ValueError("plot_permutation: no finite permutation draw to show.")
+    observed = float(observed)
+    if not np.isfinite(observed):
+        raise ValueError(f"plot_permutation: the observed value must be finite, got {observed}.")
+    low, high = np.quantile(draws, [0.025, 0.975])
+    if decimals is None:
+        decimals = max(2, decimals_for_range(float(draws.min()), float(draws.max()), 2))
+    ax = _new_axes(ax)
+    n_draws = format_number(draws.size, lang, 0)
+    ax.hist(
+        draws,
+        bins=bins,
+        color=NEUTRAL_GREY,
+        edgecolor="white",
+        linewidth=0.5,
+        label=text("permutation_null", lang, n=n_draws),
+    )
+    shown = format_number(observed, lang, decimals, sign=True)
+    ax.axvline(
+        observed, color=colour, linewidth=2, label=text("permutation_observed", lang, value=shown)
+    )
+    if observed != 0:
+        ax.axvline(
+            -observed,
+            color=colour,
+            linewidth=1.2,
+            linestyle="--",
+            label=text("permutation_mirror", lang),
+        )
+    name = None
+    if indicator is not None:
+        name = _lower_first(label(indicator, lang, dictionary=dictionary))
+    ax.set_xlabel(
+        text("permutation_statistic_on", lang, label=name)
+        if name
+        else text("permutation_statistic", lang)
+    )
+    ax.set_ylabel(text("permutation_draws", lang))
+    ax.xaxis.set_major_formatter(NumberFormatter(lang))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(NumberFormatter(lang, 0))
+    ax.legend(loc="upper left", fontsize="small")
+    ax.margins(y=0.3)
+    share = float(np.mean(np.abs(draws) >= abs(observed) - 1e-12))
+    set_alt_text(
+        ax,
+        _alt(
+            "permutation",
+            lang,
+            n=n_draws,
+            about=f" ({name})" if name else "",
+            low=format_number(low, lang, decimals, sign=True),
+            high=format_number(high, lang, decimals, sign=True),
+            observed=shown,
+            share=format_percent(100 * share, lang, 1),
+        ),
+    )
+    return ax
+
+
+def least_squares_line(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    grid: Sequence[float] | np.ndarray,
+    *,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Ordinary least-squares line of ``y`` on ``x`` and the confidence band of its mean.
+
+    The band is the classical one, ŷ ± t · s · sqrt(1/n + (x₀ − x̄)² / Σ(x − x̄)²).
+
+    Returns:
+        One row per ``grid`` value: ``x``, ``fit``, ``low``, ``high``; the
+        slope, its CI (``slope_low``, ``slope_high``), the intercept, the
+        correlation ``r`` and ``n`` are in ``attrs``.
+
+    Raises:
+        ValueError: fewer than 3 complete pairs, or ``x`` constant.
+    """
+    from scipy import stats
+
+    xy = np.column_stack([np.asarray(x, float), np.asarray(y, float)])
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    n = len(xy)
+    if n < 3:
+        raise ValueError(f"least_squares_line: need at least 3 complete points, got {n}.")
+    xs, ys = xy[:, 0], xy[:, 1]
+    sxx = float(((xs - xs.mean()) ** 2).sum())
+    if sxx == 0:
+        raise ValueError("least_squares_line: x is constant, no line can be fitted.")
+    slope = float(((xs - xs.mean()) * (ys - ys.mean())).sum() / sxx)
+    intercept = float(ys.mean() - slope * xs.mean())
+    residual_sd = math.sqrt(float(((ys - intercept - slope * xs) ** 2).sum()) / (n - 2))
+    t_crit = float(stats.t.ppf(0.5 + confidence / 2, n - 2))
+    grid = np.asarray(grid, float)
+    fit = intercept + slope * grid
+    half = t_crit * residual_sd * np.sqrt(1 / n + (grid - xs.mean()) ** 2 / sxx)
+    band = pd.DataFrame({"x": grid, "fit": fit, "low": fit - half, "high": fit + half})
+    slope_half = t_crit * residual_sd / math.sqrt(sxx)
+    band.attrs.update(
+        slope=slope,
+        slope_low=slope - slope_half,
+        slope_high=slope + slope_half,
+        intercept=intercept,
+        r=float(np.corrcoef(xs, ys)[0, 1]),
+        n=n,
+    )
+    return band
+
+
+@_styled
+def plot_scatter_fit(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    ax: Axes | None = None,
+    lang: str = "fr",
+    x_label: str | None = None,
+    y_label: str | None = None,
+    dictionary: pd.DataFrame | None = None,
+    decimals: int = 3,
+    colour: str = OKABE_ITO["blue"],
+) -> Axes:
+    """One point per territory, the least-squares line and its 95 % confidence band.
+
+    The line is the simple (bivariate) fit computed by :func:`least_squares_line`;
+    a model with controls (``analysis.models.continuous_treatment_effect``) may
+    give another slope, which the notebook reports next to the figure.
+
+    Args:
+        frame: One row per territory with columns ``x`` and ``y`` (rows with a
+            missing value are left out and not drawn).
+        x: Exposure column (e.g. ``ess_share_salaried_jobs_pct``).
+        y: Outcome column (e.g. ``resistance_lagravinese``).
+        ax: Axes to draw on.
+        lang: ``"fr"`` or ``"en"``.
+        x_label, y_label: Axis titles; default: the indicator's or outcome's label.
+        dictionary: Indicator dictionary.
+        decimals: Decimals of the slope in the alt text.
+        colour: Colour of the line and band.
+    """
+    _check_lang(lang)
+    _require_columns(frame, [x, y], "plot_scatter_fit")
+    data = frame[[x, y]].astype(float).dropna()
+    if len(data) < 3:
+        raise ValueError(f"plot_scatter_fit: need at least 3 complete rows, got {len(data)}.")
+    grid = np.linspace(data[x].min(), data[x].max(), 101)
+    band = least_squares_line(data[x], data[y], grid)
+    ax = _new_axes(ax)
+    ax.scatter(
+        data[x],
+        data[y],
+        s=18,
+        color=TEXT_GREY,
+        alpha=0.7,
+        linewidths=0,
+        label=text("territories_points", lang),
+        zorder=3,
+    )
+    ax.fill_between(
+        band["x"], band["low"], band["high"], color=colour, alpha=0.2, linewidth=0,
+        label=text("fit_band", lang),
+    )  # fmt: skip
+    ax.plot(band["x"], band["fit"], color=colour, linewidth=2, label=text("fit_line", lang))
+    x_title = x_label or axis_label(x, lang, dictionary=dictionary)
+    y_title = y_label or axis_label(y, lang, dictionary=dictionary)
+    ax.set_xlabel(x_title)
+    ax.set_ylabel(textwrap.fill(y_title, 45))
+    ax.xaxis.set_major_formatter(NumberFormatter(lang))
+    ax.yaxis.set_major_formatter(NumberFormatter(lang))
+    ax.legend(loc="best", fontsize="small")
+    stats_ = band.attrs
+    set_alt_text(
+        ax,
+        _alt(
+            "scatter_fit",
+            lang,
+            n=format_number(stats_["n"], lang, 0),
+            y=_lower_first(y_label or label(y, lang, dictionary=dictionary)),
+            x=_lower_first(x_label or label(x, lang, dictionary=dictionary)),
+            slope=format_number(stats_["slope"], lang, decimals, sign=True),
+            low=format_number(stats_["slope_low"], lang, decimals, sign=True),
+            high=format_number(stats_["slope_high"], lang, decimals, sign=True),
+            r=format_number(stats_["r"], lang, 2, sign=True),
         ),
     )
     return ax

@@ -21,7 +21,7 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -809,6 +809,14 @@ def permutation_test(
     computed by Frisch-Waugh-Lovell so each draw is a projection). No CI:
     ``ci_low``/``ci_high`` are NaN; ``null_low``/``null_high`` give the central
     interval of the permutation distribution.
+
+    Returns:
+        One row with :data:`RESULT_COLUMNS` plus ``null_low``, ``null_high``,
+        ``n_permutations``, ``n_informative_strata`` and ``seed``. The finite
+        null draws themselves (one statistic per permutation, in draw order)
+        are in ``attrs["null_distribution"]`` as a tuple of floats (a tuple so
+        that tables carrying it still compare and concatenate); see
+        :func:`permutation_null`.
     """
     strata_cols = [] if strata is None else [strata] if isinstance(strata, str) else list(strata)
     columns = [outcome, treatment, *controls, *strata_cols] + (
@@ -859,7 +867,7 @@ def permutation_test(
     p_value = (1 + np.sum(np.abs(null) >= abs(observed) - 1e-12)) / (1 + len(null))
     n_informative = sum(1 for index in groups if 0 < t[index].sum() < len(index))
     spec = f"permutation_{statistic}" + (f"_within_{'+'.join(strata_cols)}" if strata_cols else "")
-    return _result(
+    table = _result(
         outcome=outcome,
         treatment=treatment,
         specification=spec,
@@ -875,6 +883,24 @@ def permutation_test(
         n_informative_strata=n_informative,
         seed=seed,
     )
+    table.attrs["null_distribution"] = tuple(float(v) for v in null)
+    return table
+
+
+def permutation_null(result: pd.DataFrame) -> np.ndarray:
+    """The null draws of a :func:`permutation_test` result (``attrs["null_distribution"]``).
+
+    Raises:
+        ValueError: the table does not carry them (e.g. it went through
+            ``pd.concat``, which drops ``attrs``; keep the test's own table).
+    """
+    draws = result.attrs.get("null_distribution")
+    if draws is None:
+        raise ValueError(
+            "this table carries no permutation draws (attrs['null_distribution']): pass the table"
+            " returned by permutation_test itself, or Evidence.permutation_null"
+        )
+    return np.asarray(draws, dtype=float)
 
 
 # --------------------------------------------------------------------------- spatial check
@@ -1022,17 +1048,57 @@ def _format_p(p_value: float, lang: str) -> str:
     return f"p = {_format_number(p_value, lang, 3)}"
 
 
-def summary_sentence(result, lang: str = "fr") -> str:
+_TIMING = {
+    "before_ptce": {
+        "fr": "Aucun PTCE n'existait encore lors de ce choc : les territoires « avec un PTCE » "
+        "sont ceux qui en accueilleront un plus tard.",
+        "en": "No PTCE existed yet at the time of this shock: territories 'with a PTCE' are "
+        "those that will host one later.",
+    },
+    "includes_later": {
+        "fr": "Ce groupe compte aussi des PTCE créés après le choc "
+        "(le traitement is_ptce_before_shock ne garde que les plus anciens).",
+        "en": "This group also counts PTCE founded after the shock "
+        "(treatment is_ptce_before_shock keeps only the older ones).",
+    },
+}
+
+FIRST_PTCE_YEAR = 2013
+"""Year of the first national PTCE call (no PTCE is recorded before it)."""
+
+
+def timing_note(treatment: str, shock: str | None, lang: str = "fr") -> str:
+    """What the treatment means in time for this shock ("" when nothing needs saying).
+
+    ``is_ptce_territory`` flags territories hosting a PTCE *today*: for a shock
+    before :data:`FIRST_PTCE_YEAR` that means "will host one later"; for a
+    later shock the group includes PTCE founded after it.
+    """
+    if shock is None or treatment != "is_ptce_territory":
+        return ""
+    from analysis.resilience import SHOCKS
+
+    if shock not in SHOCKS.index:
+        return ""
+    year = int(SHOCKS.at[shock, "shock_year"])
+    key = "before_ptce" if year <= FIRST_PTCE_YEAR else "includes_later"
+    return _TIMING[key][lang]
+
+
+def summary_sentence(result, lang: str = "fr", *, shock: str | None = None) -> str:
     """A plain-language sentence built from one result row (never typed by hand).
 
     States the sign and size of the effect, its confidence interval (or the
     permutation p-value), N and the number of treated territories, whether the
     interval excludes zero, whether the direction means better or worse
-    resilience when the outcome is known, and a caution about selection.
+    resilience when the outcome is known, what the treatment means in time
+    for the shock (:func:`timing_note`), and a caution about selection.
 
     Args:
         result: one row of an estimator's table (Series, dict or one-row DataFrame).
         lang: ``"fr"`` (default) or ``"en"``.
+        shock: the shock the outcome measures (``recession_2008``, ``covid_2020``);
+            adds the timing note when given.
     """
     if isinstance(result, pd.DataFrame):
         if len(result) != 1:
@@ -1111,7 +1177,12 @@ def summary_sentence(result, lang: str = "fr") -> str:
                 "pas de différence établie."
             )
         caution = _CAUTIONS["continuous" if continuous else "binary"]["fr"]
-        return f"{head} ({uncertainty} ; {counts} ; {spec}) ; {verdict} {caution}"
+        timing = timing_note(treatment, shock, "fr")
+        return " ".join(
+            filter(
+                None, [f"{head} ({uncertainty} ; {counts} ; {spec}) ; {verdict}", timing, caution]
+            )
+        )
     direction = "higher" if effect > 0 else "lower" if effect < 0 else "equal"
     if continuous:
         head = f"{subject} is associated with a change of {f(effect)} in {outcome_label}"
@@ -1147,7 +1218,10 @@ def summary_sentence(result, lang: str = "fr") -> str:
             "no established difference."
         )
     caution = _CAUTIONS["continuous" if continuous else "binary"]["en"]
-    return f"{head} ({uncertainty}; {counts}; {spec}); {verdict} {caution}"
+    timing = timing_note(treatment, shock, "en")
+    return " ".join(
+        filter(None, [f"{head} ({uncertainty}; {counts}; {spec}); {verdict}", timing, caution])
+    )
 
 
 def robustness_table(results: Iterable[pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
@@ -1172,19 +1246,26 @@ def robustness_table(results: Iterable[pd.DataFrame] | pd.DataFrame) -> pd.DataF
 
 
 def robustness_verdict(
-    table: pd.DataFrame, outcome: str | None = None, *, max_abs_smd: float = 0.25
+    table: pd.DataFrame,
+    outcome: str | None = None,
+    *,
+    max_abs_smd: float = 0.25,
+    pretrends: dict | None = None,
 ) -> dict:
-    """Call an effect robust only if it holds across every specification.
+    """Call a difference robust only if it holds across every specification.
 
     Verdicts: ``"robust"`` (≥ 2 specifications, same sign everywhere, every
-    CI/permutation test excludes zero, and — if a matching row is present —
-    balance after matching within ``max_abs_smd``); ``"null"`` (no
-    specification excludes zero); ``"contradictory"`` (significant effects of
-    opposite signs); ``"fragile"`` otherwise.
+    CI/permutation test excludes zero, balance after matching within
+    ``max_abs_smd`` if a matching row is present, and no pre-shock gap if
+    ``pretrends`` — :func:`pretrend_summary` of the event study — is given);
+    ``"null"`` (no specification excludes zero); ``"contradictory"``
+    (significant effects of opposite signs); ``"fragile"`` otherwise. Even a
+    robust difference is an association, not a causal effect (selection), and
+    the texts say so.
 
     Returns:
         dict with ``verdict``, ``n_specifications``, ``n_excluding_zero``,
-        ``same_sign``, ``text_fr``, ``text_en``.
+        ``same_sign``, ``balance_ok``, ``pretrend_ok``, ``text_fr``, ``text_en``.
     """
     table = robustness_table(table) if "excludes_zero" not in table.columns else table
     if outcome is not None:
@@ -1198,34 +1279,62 @@ def robustness_verdict(
     balance_ok = True
     if "max_abs_smd_after" in table.columns and table["max_abs_smd_after"].notna().any():
         balance_ok = bool((table["max_abs_smd_after"].dropna().abs() <= max_abs_smd).all())
+    pretrend_ok = not (pretrends or {}).get("has_pretrend", False)
     if len(significant) == 0:
         verdict = "null"
     elif len(significant_signs) > 1:
         verdict = "contradictory"
-    elif n_spec >= 2 and len(significant) == n_spec and len(signs) == 1 and balance_ok:
+    elif (
+        n_spec >= 2
+        and len(significant) == n_spec
+        and len(signs) == 1
+        and balance_ok
+        and pretrend_ok
+    ):
         verdict = "robust"
     else:
         verdict = "fragile"
+    problems_fr = [
+        *([] if balance_ok else ["l'équilibre après appariement est insuffisant"]),
+        *(
+            []
+            if pretrend_ok
+            else ["des écarts existent déjà avant le choc (tendances préalables différentes)"]
+        ),
+    ]
+    problems_en = [
+        *([] if balance_ok else ["balance after matching is poor"]),
+        *([] if pretrend_ok else ["gaps already exist before the shock"]),
+    ]
     texts = {
         "robust": (
-            "Effet robuste : même signe et intervalle excluant zéro "
-            f"dans les {n_spec} spécifications.",
-            f"Robust effect: same sign and interval excluding zero in all {n_spec} specifications.",
+            "Écart robuste : même signe et intervalle excluant zéro "
+            f"dans les {n_spec} spécifications (une association, pas la preuve d'un effet causal).",
+            f"Robust difference: same sign and interval excluding zero in all {n_spec} "
+            "specifications (an association, not proof of a causal effect).",
         ),
         "null": (
-            f"Aucune des {n_spec} spécifications ne met en évidence de différence.",
-            f"None of the {n_spec} specifications shows a difference.",
+            f"Aucune des {n_spec} spécifications ne met en évidence de différence"
+            + "".join(f" ; de plus, {p}" for p in problems_fr)
+            + ".",
+            f"None of the {n_spec} specifications shows a difference"
+            + "".join(f"; moreover, {p}" for p in problems_en)
+            + ".",
         ),
         "contradictory": (
-            "Résultats contradictoires : des spécifications significatives de signes opposés.",
-            "Contradictory results: significant specifications of opposite signs.",
+            "Résultats contradictoires : des spécifications significatives de signes opposés"
+            + "".join(f" ; de plus, {p}" for p in problems_fr)
+            + ".",
+            "Contradictory results: significant specifications of opposite signs"
+            + "".join(f"; moreover, {p}" for p in problems_en)
+            + ".",
         ),
         "fragile": (
-            f"Effet fragile : {len(significant)} spécification(s) sur {n_spec} excluent zéro"
-            + ("" if balance_ok else ", et l'équilibre après appariement est insuffisant")
+            f"Écart fragile : {len(significant)} spécification(s) sur {n_spec} excluent zéro"
+            + "".join(f", et {p}" for p in problems_fr)
             + ".",
-            f"Fragile effect: {len(significant)} of {n_spec} specifications exclude zero"
-            + ("" if balance_ok else ", and balance after matching is poor")
+            f"Fragile difference: {len(significant)} of {n_spec} specifications exclude zero"
+            + "".join(f", and {p}" for p in problems_en)
             + ".",
         ),
     }
@@ -1235,6 +1344,7 @@ def robustness_verdict(
         "n_excluding_zero": len(significant),
         "same_sign": len(signs) <= 1,
         "balance_ok": balance_ok,
+        "pretrend_ok": pretrend_ok,
         "text_fr": texts[verdict][0],
         "text_en": texts[verdict][1],
     }
@@ -1248,6 +1358,15 @@ class Evidence:
     balance: pd.DataFrame
     matches: pd.DataFrame
     verdict: dict
+    permutation_null: np.ndarray = field(default_factory=lambda: np.empty(0))
+    """Null draws of the permutation test (for a histogram; see :func:`permutation_null`)."""
+    controls_used: tuple[str, ...] = ()
+    """The controls present in the table and used by the OLS and the matching."""
+
+
+def usable_controls(frame: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTROLS) -> list[str]:
+    """The ``controls`` present in ``frame`` with at least one value (others are skipped)."""
+    return [c for c in controls if c in frame.columns and frame[c].notna().any()]
 
 
 def compare_territories(
@@ -1269,7 +1388,7 @@ def compare_territories(
     the ``controls`` column of the OLS row), so a level without, e.g., a
     poverty rate still runs.
     """
-    usable = [c for c in controls if c in frame.columns and frame[c].notna().any()]
+    usable = usable_controls(frame, controls)
     results = [
         difference_in_means(frame, outcome, treatment, n_boot=n_boot, seed=seed),
         ols_effect(frame, outcome, treatment, controls=usable, fixed_effects=fixed_effects),
@@ -1278,18 +1397,116 @@ def compare_territories(
         frame, outcome, treatment, covariates=usable, n_neighbours=n_neighbours
     )
     results.append(matching.effect)
-    results.append(
-        permutation_test(
-            frame, outcome, treatment, strata=strata, n_permutations=n_permutations, seed=seed
-        )
+    permutation = permutation_test(
+        frame, outcome, treatment, strata=strata, n_permutations=n_permutations, seed=seed
     )
+    results.append(permutation)
     table = robustness_table(results)
     return Evidence(
         results=table,
         balance=matching.balance,
         matches=matching.matches,
         verdict=robustness_verdict(table),
+        permutation_null=permutation_null(permutation),
+        controls_used=tuple(usable),
     )
+
+
+def spatial_check(
+    frame: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    territories,
+    *,
+    controls: Sequence[str] = DEFAULT_CONTROLS,
+    fixed_effects: str | None = "reg_code",
+    permutations: int = 999,
+    seed: int = 0,
+    contiguity: str = "queen",
+) -> pd.DataFrame:
+    """Moran's I of the residuals of the OLS of :func:`compare_territories` (same controls).
+
+    Spatially correlated residuals mean the OLS standard errors, which treat
+    territories as independent, are too optimistic. Overseas territories and
+    islands without a contiguous neighbour are dropped before the weights are
+    built, and counted (see :func:`morans_i`).
+
+    Args:
+        frame: The analysis table (index territory code).
+        outcome, treatment: As for :func:`ols_effect`.
+        territories: GeoDataFrame of the level (``territories.load_territories``).
+        controls: Candidate controls; those absent or empty are skipped, as in
+            :func:`compare_territories`.
+
+    Returns:
+        The :func:`morans_i` row plus ``outcome``, ``treatment`` and ``controls``.
+    """
+    usable = usable_controls(frame, controls)
+    residuals = ols_residuals(
+        frame, outcome, treatment, controls=usable, fixed_effects=fixed_effects
+    )
+    row = morans_i(
+        residuals, territories, permutations=permutations, seed=seed, contiguity=contiguity
+    )
+    row.insert(0, "treatment", treatment)
+    row.insert(0, "outcome", outcome)
+    row["controls"] = ",".join(usable)
+    return row
+
+
+def spatial_sentence(row, lang: str = "fr", *, alpha: float = 0.05) -> str:
+    """A plain-language sentence on the Moran's I of residuals (one :func:`spatial_check` row).
+
+    Says the value, the permutation p-value, N and how many territories were
+    left out (overseas, islands, no geometry), and what a significant value
+    implies for the confidence intervals.
+    """
+    if isinstance(row, pd.DataFrame):
+        if len(row) != 1:
+            raise ValueError(f"spatial_sentence needs one row, got {len(row)}")
+        row = row.iloc[0]
+    if lang not in ("fr", "en"):
+        raise ValueError(f"lang must be 'fr' or 'en', got {lang!r}")
+    value, p_value = float(row["morans_i"]), float(row["p_value"])
+    dropped = int(row.get("n_overseas_dropped", 0)) + int(row.get("n_islands_dropped", 0))
+    dropped += int(row.get("n_without_geometry", 0) or 0)
+    n, permutations = int(row["n"]), int(row.get("permutations", 0))
+    f = lambda x: _format_number(x, lang, 3)  # noqa: E731
+    significant = np.isfinite(p_value) and p_value < alpha
+    if lang == "fr":
+        left_out = (
+            f", {dropped} territoire(s) d'outre-mer ou sans voisin terrestre écarté(s)"
+            if dropped
+            else ""
+        )
+        head = (
+            f"I de Moran des résidus de la régression : {f(value)} "
+            f"({_format_p(p_value, lang)}, {permutations} permutations ; N = {n}{left_out})"
+        )
+        tail = (
+            "les résidus sont spatialement corrélés : des territoires voisins ne sont pas "
+            "indépendants, et les intervalles de confiance de la régression risquent "
+            "d'être trop étroits."
+            if significant
+            else "pas d'autocorrélation spatiale établie des résidus."
+        )
+        return f"{head} ; {tail}"
+    left_out = (
+        f", {dropped} overseas territory(ies) or without a land neighbour left out"
+        if dropped
+        else ""
+    )
+    head = (
+        f"Moran's I of the regression residuals: {f(value)} "
+        f"({_format_p(p_value, lang)}, {permutations} permutations; N = {n}{left_out})"
+    )
+    tail = (
+        "the residuals are spatially correlated: neighbouring territories are not independent, "
+        "and the regression's confidence intervals may be too narrow."
+        if significant
+        else "no established spatial autocorrelation of the residuals."
+    )
+    return f"{head}; {tail}"
 
 
 # --------------------------------------------------------------------------- loaders

@@ -14,10 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-REGISTRY_SOURCE_ID = "registry"
-"""``source_id`` of the cooperation rows that come from the project's registry."""
-REGISTRY_CITATION_ID = "ptce_registry"
-"""Key of the registry's citation in ``analysis.figures.PROJECT_CITATIONS``."""
+from analysis.registry import REGISTRY_SOURCE_ID
 
 FRANCE_CODES = ("FR", "FRM")
 """National rows of the indicators table, in order of preference."""
@@ -78,18 +75,20 @@ PROFILE_MEASURES: tuple[str, ...] = (
 
 
 def figure_sources(source_ids: Iterable[Any]) -> list[str]:
-    """Citation ids for a figure of cooperation rows: catalogue ids, the registry's own id.
+    """Citation ids for a figure of cooperation rows (the rows' ``source_id`` values).
+
+    Catalogue ids and the registry's own id (``registry``, a key of
+    ``analysis.figures.PROJECT_CITATIONS``) are both understood by
+    ``analysis.figures.source_line`` as they are.
 
     Args:
         source_ids: ``source_id`` values of the rows shown (repeats and
             missing values allowed).
 
     Returns:
-        Sorted unique ids, ``registry`` replaced by ``ptce_registry`` (the key
-        ``analysis.figures.source_line`` knows).
+        Sorted unique ids.
     """
-    ids = {str(s) for s in source_ids if s is not None and not pd.isna(s) and str(s)}
-    return sorted(REGISTRY_CITATION_ID if s == REGISTRY_SOURCE_ID else s for s in ids)
+    return sorted({str(s) for s in source_ids if s is not None and not pd.isna(s) and str(s)})
 
 
 def measure_label(measure: str, lang: str = "fr") -> str:
