@@ -32,7 +32,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import textwrap
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -55,6 +54,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import Formatter, MaxNLocator
 
 from analysis import paths, sources
+from analysis.atomic import write_atomically
 
 LANGS = ("fr", "en")
 
@@ -2032,21 +2032,6 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _atomic_write(target: Path, write: Callable[[Path], None]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.chmod(temporary, 0o644)  # mkstemp makes private files; outputs are shared
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _wrap(line: str, fig: Figure, fontsize: float) -> str:
     width_pt = fig.get_figwidth() * 72 * 0.97
     return textwrap.fill(line, max(int(width_pt / (0.56 * fontsize)), 30))
@@ -2182,7 +2167,7 @@ class _SlideVersion:
 
 
 def _save(fig: Figure, target: Path, fmt: str, dpi: float, metadata: dict) -> None:
-    _atomic_write(target, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata))
+    write_atomically(target, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata))
 
 
 def save_figure(
@@ -2304,7 +2289,7 @@ def save_figure(
         "files": {key: path.name for key, path in files.items()},
     }
     files["json"] = out / f"{name}.json"
-    _atomic_write(
+    write_atomically(
         files["json"],
         lambda tmp: tmp.write_text(
             json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
@@ -2483,7 +2468,7 @@ def write_gallery(
     records = find_figures(figures_dir, recursive=recursive)
     out_html.parent.mkdir(parents=True, exist_ok=True)
     page = gallery_html(records, out_html.parent.resolve(), lang=lang)
-    _atomic_write(out_html, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    write_atomically(out_html, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return out_html
 
 
@@ -2556,5 +2541,5 @@ def build_deck(
             notes += [record.caption, ""]
         notes.append(f"{text('description', record.lang)}{_colon(record.lang)}{record.alt_text}")
         slide.notes_slide.notes_text_frame.text = "\n".join(notes)
-    _atomic_write(out_path, lambda tmp: deck.save(str(tmp)))
+    write_atomically(out_path, lambda tmp: deck.save(str(tmp)))
     return out_path

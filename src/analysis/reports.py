@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from analysis import paths
+from analysis.atomic import write_text_atomically
 
 CACHE_KEY_VERSION = "1"
 """Bumped when the layout of a run folder changes, so every run is redone."""
@@ -591,7 +592,7 @@ class ChecksumCache:
         if self.path is None or not self.changed:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _write_text_atomic(self.path, json.dumps(self.entries, sort_keys=True))
+        write_text_atomically(json.dumps(self.entries, sort_keys=True), self.path)
 
 
 def _relative_label(path: Path) -> str:
@@ -737,21 +738,6 @@ def git_commit() -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-    )
-    try:
-        with handle:
-            handle.write(text)
-        os.chmod(handle.name, 0o644)  # temporary files are private; reports are shared
-        os.replace(handle.name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(handle.name)
-        raise
-
-
 def install_kernelspec(folder: Path) -> dict[str, str]:
     """A ``python3`` kernelspec that runs this very interpreter, and the environment to use it.
 
@@ -814,7 +800,7 @@ def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
     if title:
         notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
-    _write_text_atomic(html_path, body)
+    write_text_atomically(body, html_path)
 
 
 def _make_thumbnails(figures: Path, thumbs: Path) -> list[str]:
@@ -924,8 +910,8 @@ def execute_run(task: Mapping[str, Any]) -> dict[str, Any]:
         "thumbnails": [f"{THUMBS_DIR}/{t}" for t in thumbs],
         **task["record"],
     }
-    _write_text_atomic(
-        build / RUN_FILE, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
+    write_text_atomically(
+        json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", build / RUN_FILE
     )
     _swap_into_place(build, final)
     return record
@@ -1299,6 +1285,9 @@ def run_batch(
             ):
                 by_name[record["run"]] = record
     records = [by_name[item.run.name] for item in resolved]
+    from analysis import figures  # the gallery of every run's figures, linked from the index
+
+    figures.write_gallery(reports_dir, reports_dir / GALLERY_PAGE)
     index_path = write_index(all_runs or runs, reports_dir)
     return BatchResult(records, index_path)
 
@@ -1412,7 +1401,7 @@ def write_index(runs: Sequence[ReportRun], reports_dir: Path | None = None) -> P
         + "\n</tbody>\n</table>\n</body>\n</html>\n"
     )
     target = reports_dir / INDEX_FILE
-    _write_text_atomic(target, page)
+    write_text_atomically(page, target)
     return target
 
 
@@ -1427,7 +1416,7 @@ def _worker_main() -> int:
             continue
         record = execute_run(json.loads(task_path.read_text(encoding="utf-8")))
         result_path = task_path.with_name(task_path.name + ".result")
-        _write_text_atomic(result_path, json.dumps(record, default=str))
+        write_text_atomically(json.dumps(record, default=str), result_path)
         print(f"{WORKER_DONE} {task_path}", flush=True)
     return 0
 
