@@ -69,7 +69,7 @@ def _run(phase: str, env: dict[str, str]) -> dict:
 
 
 def main() -> int:
-    from analysis import paths
+    from analysis import build, paths
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_indicators_"))
     try:
@@ -77,12 +77,12 @@ def main() -> int:
         processed = scratch / "processed"
         processed.mkdir()
         env = {**os.environ, "PTCE_DATA_DIR": str(scratch)}
-        source = paths.processed_dir()
-        backbone_files = [paths.communes_table(), source / "commune_code_crosswalk.parquet"]
-        if all(p.exists() for p in backbone_files) and paths.territories_dir().is_dir():
+        backbone_files = build.STEPS["backbone"].outputs()  # every file the step writes
+        if all(p.exists() for p in backbone_files):
             for path in backbone_files:
-                shutil.copy2(path, processed / path.name)
-            shutil.copytree(paths.territories_dir(), processed / "territories")
+                target = processed / path.relative_to(paths.processed_dir())
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
             print("backbone: copied from data/processed")
         else:
             result = _run("backbone", env)
