@@ -359,7 +359,7 @@ def test_summary_sentence_says_what_the_treatment_means_in_time(planted):
     row = m.difference_in_means(planted, "resistance_lagravinese", n_boot=50).iloc[0]
     assert "Aucun PTCE" not in m.summary_sentence(row)
     before = m.summary_sentence(row, shock="recession_2008")
-    assert "Aucun PTCE n'existait encore" in before and "plus tard" in before
+    assert "Aucun PTCE n'était encore reconnu" in before and "plus tard" in before
     after = m.summary_sentence(row, lang="en", shock="covid_2020")
     assert "PTCE founded after the shock" in after
     timed = row.copy()

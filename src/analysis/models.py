@@ -1050,9 +1050,11 @@ def _format_p(p_value: float, lang: str) -> str:
 
 _TIMING = {
     "before_ptce": {
-        "fr": "Aucun PTCE n'existait encore lors de ce choc : les territoires « avec un PTCE » "
+        "fr": "Aucun PTCE n'était encore reconnu lors de ce choc (premier appel national en "
+        "2013, même si quelques pôles existaient déjà) : les territoires « avec un PTCE » "
         "sont ceux qui en accueilleront un plus tard.",
-        "en": "No PTCE existed yet at the time of this shock: territories 'with a PTCE' are "
+        "en": "No PTCE was recognised yet at the time of this shock (first national call in "
+        "2013, though a few clusters already existed): territories 'with a PTCE' are "
         "those that will host one later.",
     },
     "includes_later": {
