@@ -567,3 +567,13 @@ def test_treatment_established_before_respects_year_and_precision():
     dep = m.treatment_established_before(initiatives, "dep", 2020)
     assert dep.index.tolist() == ["01", "03"]
     assert m.treatment_established_before(initiatives, "dep", 2008).empty
+
+
+def test_tzcld_sentences_carry_their_own_caveats(planted):
+    row = m.difference_in_means(planted, "resistance_lagravinese", n_boot=50).iloc[0].copy()
+    row["treatment"] = "is_tzcld_territory"
+    covid = m.summary_sentence(row, shock="covid_2020")
+    assert "habilités après le choc" in covid
+    assert "PTCE" not in covid, "a TZCLD sentence must not speak of PTCE"
+    before = m.summary_sentence(row, lang="en", shock="recession_2008")
+    assert "No zero-long-term-unemployment territory was authorised" in before

@@ -1031,6 +1031,14 @@ _CAUTIONS = {
         "the social economy is already dense, and after 2013), so this association is not "
         "a causal effect.",
     },
+    "binary_tzcld": {
+        "fr": "Prudence : les territoires zéro chômeur ne sont pas choisis au hasard (ils sont "
+        "candidats, là où le chômage de longue durée et la mobilisation locale sont forts), "
+        "cette association n'est pas un effet causal.",
+        "en": "Caution: zero-long-term-unemployment territories are not chosen at random (they "
+        "apply, where long-term unemployment and local mobilisation are high), so this "
+        "association is not a causal effect.",
+    },
     "continuous": {
         "fr": "Prudence : la part de l'ESS va de pair avec d'autres caractéristiques "
         "des territoires ; cette association n'est pas un effet causal.",
@@ -1057,6 +1065,18 @@ _TIMING = {
         "2013, though a few clusters already existed): territories 'with a PTCE' are "
         "those that will host one later.",
     },
+    "before_tzcld": {
+        "fr": "Aucun territoire zéro chômeur n'était habilité lors de ce choc (premiers en "
+        "2016) : le groupe est celui des territoires qui le seront plus tard.",
+        "en": "No zero-long-term-unemployment territory was authorised at the time of this "
+        "shock (first ones in 2016): the group is the territories that will be later.",
+    },
+    "includes_later_tzcld": {
+        "fr": "Ce groupe compte aussi les territoires habilités après le choc (deuxième "
+        "phase, à partir de fin 2021).",
+        "en": "This group also counts territories authorised after the shock (second phase, "
+        "from late 2021).",
+    },
     "includes_later": {
         "fr": "Ce groupe compte aussi des PTCE créés après le choc "
         "(le traitement is_ptce_before_shock ne garde que les plus anciens).",
@@ -1067,6 +1087,15 @@ _TIMING = {
 
 FIRST_PTCE_YEAR = 2013
 """Year of the first national PTCE call (no PTCE is recorded before it)."""
+FIRST_TZCLD_YEAR = 2016
+"""Year the first ten zero-long-term-unemployment territories were authorised."""
+
+
+def _caution_key(treatment: str | None, continuous: bool) -> str:
+    """Which selection caveat fits the treatment."""
+    if continuous:
+        return "continuous"
+    return "binary_tzcld" if treatment and "tzcld" in treatment else "binary"
 
 
 def timing_note(treatment: str, shock: str | None, lang: str = "fr") -> str:
@@ -1076,14 +1105,17 @@ def timing_note(treatment: str, shock: str | None, lang: str = "fr") -> str:
     before :data:`FIRST_PTCE_YEAR` that means "will host one later"; for a
     later shock the group includes PTCE founded after it.
     """
-    if shock is None or treatment != "is_ptce_territory":
+    if shock is None or treatment not in ("is_ptce_territory", "is_tzcld_territory"):
         return ""
     from analysis.resilience import SHOCKS
 
     if shock not in SHOCKS.index:
         return ""
     year = int(SHOCKS.at[shock, "shock_year"])
-    key = "before_ptce" if year <= FIRST_PTCE_YEAR else "includes_later"
+    if treatment == "is_tzcld_territory":
+        key = "before_tzcld" if year < FIRST_TZCLD_YEAR else "includes_later_tzcld"
+    else:
+        key = "before_ptce" if year <= FIRST_PTCE_YEAR else "includes_later"
     return _TIMING[key][lang]
 
 
@@ -1178,7 +1210,7 @@ def summary_sentence(result, lang: str = "fr", *, shock: str | None = None) -> s
                 else "un tel écart est fréquent en répartissant le traitement au hasard : "
                 "pas de différence établie."
             )
-        caution = _CAUTIONS["continuous" if continuous else "binary"]["fr"]
+        caution = _CAUTIONS[_caution_key(treatment, continuous)]["fr"]
         timing = timing_note(treatment, shock, "fr")
         return " ".join(
             filter(
@@ -1219,7 +1251,7 @@ def summary_sentence(result, lang: str = "fr", *, shock: str | None = None) -> s
             else "such a gap is common when the treatment is relocated at random: "
             "no established difference."
         )
-    caution = _CAUTIONS["continuous" if continuous else "binary"]["en"]
+    caution = _CAUTIONS[_caution_key(treatment, continuous)]["en"]
     timing = timing_note(treatment, shock, "en")
     return " ".join(
         filter(None, [f"{head} ({uncertainty}; {counts}; {spec}); {verdict}", timing, caution])
