@@ -792,3 +792,32 @@ def test_areas_use_the_dissolved_geometry(indicators_built):
     assert without < flagged
     commune_density = ind.get("density_inhab_km2", "commune")
     assert not flagged & set(commune_density.index)
+
+
+def test_indicator_source_ids_follow_the_levels_shown():
+    """Synthetic panel: a département figure cites the département file only."""
+    synthetic_panel = pd.DataFrame(
+        {
+            "level": ["ze2020", "dep", "fr"],
+            "code": ["0051", "61", "FRM"],
+            "period": ["2008-Q1"] * 3,
+            "indicator": ["unemployment_rate"] * 3,
+            "value": [6.8, 7.0, 6.9],
+            "unit": ["pct"] * 3,
+            "source_id": [
+                "insee_unemployment_ze",
+                "insee_unemployment_dep_reg",
+                "insee_unemployment_dep_reg",
+            ],
+        }
+    )
+    by_dep = ind.indicator_source_ids(
+        "unemployment_rate", ["dep", "fr"], panel=synthetic_panel
+    )
+    assert by_dep == ("insee_unemployment_dep_reg",)
+    by_zone = ind.indicator_source_ids(
+        "unemployment_rate", ["ze2020", "fr"], panel=synthetic_panel
+    )
+    assert by_zone == ("insee_unemployment_ze", "insee_unemployment_dep_reg")
+    nothing = ind.indicator_source_ids("unemployment_rate", ["epci"], panel=synthetic_panel)
+    assert nothing == tuple(ind.indicator_info("unemployment_rate")["source_ids"])

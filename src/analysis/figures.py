@@ -707,8 +707,21 @@ def is_percent(indicator: str, *, dictionary: pd.DataFrame | None = None) -> boo
     return unit in {"%", "pct", "percent", "pourcent"}
 
 
-def indicator_sources(indicator: str, *, dictionary: pd.DataFrame | None = None) -> tuple[str, ...]:
-    """Catalogue ids an indicator comes from (pass them to :func:`save_figure` as ``sources``)."""
+def indicator_sources(
+    indicator: str, *, level: str | None = None, dictionary: pd.DataFrame | None = None
+) -> tuple[str, ...]:
+    """Catalogue ids an indicator comes from (pass them to :func:`save_figure` as ``sources``).
+
+    With ``level``, only the sources of the values shown at that level and of the
+    national reference (level ``fr``) are cited, read from the indicators panel.
+    """
+    if level is not None and dictionary is None:
+        from analysis import indicators
+
+        try:
+            return indicators.indicator_source_ids(indicator, [level, "fr"])
+        except (FileNotFoundError, KeyError):
+            pass  # panel not built or indicator not in it: cite the dictionary's list
     value = indicator_metadata(indicator, dictionary).get("source_ids", ())
     if isinstance(value, str):
         return (value,)

@@ -1533,6 +1533,27 @@ def load_indicators(
     return frame
 
 
+def indicator_source_ids(
+    indicator: str, levels: Iterable[str], *, panel: pd.DataFrame | None = None
+) -> tuple[str, ...]:
+    """Catalogue ids the panel's values of ``indicator`` at ``levels`` actually come from.
+
+    Narrower than the dictionary's ``source_ids`` (which lists every source of the
+    indicator at any level): a département-level unemployment figure cites the
+    département file, not the zone d'emploi one. Falls back to the dictionary's list
+    when the panel has no such rows.
+    """
+    levels = list(levels)
+    if panel is None:
+        panel = load_indicators(levels=levels, indicators=[indicator])
+    else:
+        panel = panel[panel["level"].isin(levels) & (panel["indicator"] == indicator)]
+    present = set(panel["source_id"].astype("str"))
+    listed = tuple(indicator_info(indicator)["source_ids"])
+    ordered = tuple(s for s in listed if s in present) + tuple(sorted(present - set(listed)))
+    return ordered or listed
+
+
 def coverage(panel: pd.DataFrame | None = None) -> pd.DataFrame:
     """What the panel holds: per indicator and level, territories, periods, first/last, sources."""
     panel = load_indicators() if panel is None else panel
