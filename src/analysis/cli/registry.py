@@ -52,18 +52,26 @@ def _load_backbone(console: Console):
         raise typer.Exit(2) from error
 
 
-@registry_app.command("check")
-def check(file: Path | None = FILE_ARGUMENT) -> None:
-    """Validate a registry and print every problem at once (exit status 1 when any)."""
+def _check(file: Path | None, console: Console):
+    """The registry path, the backbone and every problem of the registry."""
     from analysis import paths, registry
 
-    console = Console()
     path = file or paths.default_registry()
     if not path.exists():
         console.print(f"[red]{path}: no such file.[/red]")
         raise typer.Exit(2)
     communes, crosswalk = _load_backbone(console)
     problems = registry.check_registry(path, communes=communes, crosswalk=crosswalk)
+    return path, communes, crosswalk, problems
+
+
+@registry_app.command("check")
+def check(file: Path | None = FILE_ARGUMENT) -> None:
+    """Validate a registry and print every problem at once (exit status 1 when any)."""
+    from analysis import registry
+
+    console = Console()
+    path, _, _, problems = _check(file, console)
     if problems:
         console.print(_problem_table(problems, str(path)))
         console.print(f"[red]{len(problems)} problem(s)[/red] in {path}.", soft_wrap=True)
@@ -81,15 +89,10 @@ def locate(
 
     Nothing is written when the registry has a problem.
     """
-    from analysis import paths, registry
+    from analysis import registry
 
     console = Console()
-    path = file or paths.default_registry()
-    if not path.exists():
-        console.print(f"[red]{path}: no such file.[/red]")
-        raise typer.Exit(2)
-    communes, crosswalk = _load_backbone(console)
-    problems = registry.check_registry(path, communes=communes, crosswalk=crosswalk)
+    path, communes, crosswalk, problems = _check(file, console)
     if problems:
         console.print(
             _problem_table(problems, f"{path}: {len(problems)} problem(s); nothing written")
