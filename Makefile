@@ -42,8 +42,8 @@ test-fast: setup ## Unit tests only (no real data needed)
 bench: build ## Benchmarks: build times, load times, report batch (wall time, peak memory)
 	$(PYTHON) benchmarks/run_all.py
 
-deck: report ## PowerPoint deck of the national figures (reports/ptce_figures.pptx)
-	$(PTCE) deck --all --out reports/ptce_figures.pptx
+deck: report ## PowerPoint deck of the national figures (reports/ptce_national.pptx)
+	$(PTCE) deck --report 'national-*' --title "Coopération économique territoriale et résilience" --out reports/ptce_national.pptx
 
 lab: build ## Open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/

@@ -626,6 +626,11 @@ def test_deck_command(saved_figures, tmp_path, monkeypatch):
     result = runner.invoke(app, ["deck", "--all", "--out", str(tmp_path / "all.pptx")])
     assert result.exit_code == 0, result.output
     assert len(Presentation(str(tmp_path / "all.pptx")).slides) == 3
+    result = runner.invoke(
+        app, ["deck", "--report", "territory_*", "--out", str(tmp_path / "p.pptx")]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(Presentation(str(tmp_path / "p.pptx")).slides) == 1
     result = runner.invoke(app, ["deck", "--report", "nowhere", "--out", str(tmp_path / "x.pptx")])
     assert result.exit_code != 0 and "territory_x" in result.output
     result = runner.invoke(app, ["gallery", "--figures-dir", str(saved_figures)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 from typing import Annotated
 
@@ -14,37 +15,45 @@ console = Console()
 error_console = Console(stderr=True)
 
 
-def _figures_root(report: str | None, all_reports: bool, figures_dir: Path | None) -> Path:
-    """The folder whose figures go into the deck, from the mutually exclusive options."""
-    chosen = sum(x is not None and x is not False for x in (report, figures_dir)) + int(all_reports)
+def _figure_roots(
+    reports: list[str] | None, all_reports: bool, figures_dir: Path | None
+) -> list[Path]:
+    """The folders whose figures go into the deck, from the mutually exclusive options."""
+    chosen = int(bool(reports)) + int(figures_dir is not None) + int(all_reports)
     if chosen > 1:
         raise typer.BadParameter("use only one of --report NAME, --all or --figures-dir DIR.")
     if figures_dir is not None:
-        return figures_dir
-    if report is not None:
-        root = paths.reports_dir() / report
-        if not root.is_dir():
-            known = (
-                sorted(p.name for p in paths.reports_dir().iterdir() if p.is_dir())
-                if paths.reports_dir().is_dir()
-                else []
-            )
+        return [figures_dir]
+    if not reports:
+        return [paths.reports_dir()]
+    known = (
+        sorted(p.name for p in paths.reports_dir().iterdir() if p.is_dir())
+        if paths.reports_dir().is_dir()
+        else []
+    )
+    roots: list[Path] = []
+    for pattern in reports:
+        matched = fnmatch.filter(known, pattern)
+        if not matched:
             raise typer.BadParameter(
-                f"no report {report!r} in {paths.reports_dir()}; "
+                f"no report matches {pattern!r} in {paths.reports_dir()}; "
                 f"available: {', '.join(known) or 'none (run `ptce report` first)'}.",
                 param_hint="--report",
             )
-        return root
-    return paths.reports_dir()
+        roots += [
+            paths.reports_dir() / name for name in matched if name not in {r.name for r in roots}
+        ]
+    return roots
 
 
 def deck(
     out: Annotated[Path, typer.Option("--out", help="The .pptx file to write.")],
-    report: Annotated[
-        str | None,
+    reports: Annotated[
+        list[str] | None,
         typer.Option(
             "--report",
-            help="Only the figures of reports/NAME (a national report or one territory's).",
+            help="Only the figures of reports/NAME (a national report or one territory's); "
+            "shell patterns such as 'national-*' work; repeatable.",
         ),
     ] = None,
     all_reports: Annotated[
@@ -61,13 +70,14 @@ def deck(
     """Build a 16:9 PowerPoint deck: one figure per slide, title, alt text and sources in notes."""
     from analysis import figures
 
-    root = _figures_root(report, all_reports, figures_dir)
+    roots = _figure_roots(reports, all_reports, figures_dir)
+    root = roots[0] if len(roots) == 1 else paths.reports_dir()
     try:
-        records = figures.find_figures(root)
+        records = [record for folder in roots for record in figures.find_figures(folder)]
         if not records:
             raise ValueError(
-                f"no figure found under {root}: save figures with save_figure() "
-                "or run `ptce report` first."
+                f"no figure found under {', '.join(map(str, roots))}: save figures with "
+                "save_figure() or run `ptce report` first."
             )
         written = figures.build_deck(records, out, title=title)
     except (FileNotFoundError, ValueError) as error:
