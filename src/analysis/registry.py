@@ -1101,36 +1101,25 @@ def load_tiers_lieux() -> pd.DataFrame:
     return tiers_lieux_to_registry(raw, source_url=url, source_title=title, where=str(path))
 
 
-def load_fabriques_territoire() -> pd.DataFrame:
-    """ANCT Fabriques de territoire as registry rows (row = feature number)."""
-    path = sources.require_raw("anct_fabriques_territoire")
-    url, title = _catalogue_fields("anct_fabriques_territoire")
+def _load_anct_points(source_id: str, kind: str) -> pd.DataFrame:
+    """One ANCT point layer (one feature per commune) as registry rows (row = feature number)."""
+    path = sources.require_raw(source_id)
+    url, title = _catalogue_fields(source_id)
     with open(path, encoding="utf-8") as handle:
         geojson = json.load(handle)
     return anct_points_to_registry(
-        geojson,
-        "fabrique_territoire",
-        "anct_fabriques_territoire",
-        source_url=url,
-        source_title=title,
-        where=str(path),
+        geojson, kind, source_id, source_url=url, source_title=title, where=str(path)
     )
+
+
+def load_fabriques_territoire() -> pd.DataFrame:
+    """ANCT Fabriques de territoire as registry rows (row = feature number)."""
+    return _load_anct_points("anct_fabriques_territoire", "fabrique_territoire")
 
 
 def load_manufactures_proximite() -> pd.DataFrame:
     """ANCT Manufactures de proximité as registry rows (row = feature number)."""
-    path = sources.require_raw("anct_manufactures_proximite")
-    url, title = _catalogue_fields("anct_manufactures_proximite")
-    with open(path, encoding="utf-8") as handle:
-        geojson = json.load(handle)
-    return anct_points_to_registry(
-        geojson,
-        "manufacture_proximite",
-        "anct_manufactures_proximite",
-        source_url=url,
-        source_title=title,
-        where=str(path),
-    )
+    return _load_anct_points("anct_manufactures_proximite", "manufacture_proximite")
 
 
 PUBLIC_LIST_LOADERS = {
