@@ -162,6 +162,8 @@ def test_every_notebook_executes_on_the_real_data(executed_reports):
     for record in result.records:
         folder = reports_dir / record["run"]
         assert (folder / "report.html").stat().st_size > 10_000
+        page = (folder / "report.html").read_text(encoding="utf-8")
+        assert "Warning:" not in page, f"{record['run']}: a warning leaked into the report"
         figures = [f for f in record["files"] if f.endswith(".png") and ".slide." not in f]
         assert figures, f"{record['run']} saved no figure"
         assert any(f.endswith(".csv") for f in record["files"]), f"{record['run']} saved no table"

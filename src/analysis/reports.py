@@ -772,6 +772,9 @@ def install_kernelspec(folder: Path) -> dict[str, str]:
         "PYTHONHASHSEED": "0",
         "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0"),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        # tqdm (imported by a dependency) warns that notebook widgets are missing;
+        # nothing in the reports uses progress bars, so the warning is noise there.
+        "PYTHONWARNINGS": "ignore:IProgress not found",
     }
 
 
