@@ -14,7 +14,7 @@ SLOPES = {"2012-Q1": 0.30, "2014-Q1": 0.15, "2016-Q1": 0.05}
 
 
 def planted_panel(seed: int = 7, n_units: int = 160) -> pd.DataFrame:
-    """Three cohorts and never-treated units; effect = slope of the cohort × (quarters since + 1)."""
+    """Three cohorts and never-treated units; effect = cohort slope × (quarters since + 1)."""
     rng = np.random.default_rng(seed)
     cohorts = [None, *SLOPES]
     rows = []
@@ -26,7 +26,13 @@ def planted_panel(seed: int = 7, n_units: int = 160) -> pd.DataFrame:
             effect = 0.0 if cohort is None or exposure < 0 else SLOPES[cohort] * (exposure + 1)
             common = 0.05 * k + np.sin(k / 3)
             rows.append(
-                (f"u{i:03d}", period, cohort, level + common + effect + rng.normal(scale=0.3), effect)
+                (
+                    f"u{i:03d}",
+                    period,
+                    cohort,
+                    level + common + effect + rng.normal(scale=0.3),
+                    effect,
+                )
             )
     return pd.DataFrame(
         rows, columns=["unit", "period", "first_treated_period", "outcome", "effect"]
@@ -37,9 +43,12 @@ def true_effects(frame: pd.DataFrame) -> tuple[float, pd.Series]:
     """The planted average effect over treated unit-periods, overall and by cohort."""
     treated = frame[
         frame["first_treated_period"].notna()
-        & (frame["period"].map(staggered.period_index) >= frame["first_treated_period"].map(
-            lambda p: staggered.period_index(p) if isinstance(p, str) else np.inf
-        ))
+        & (
+            frame["period"].map(staggered.period_index)
+            >= frame["first_treated_period"].map(
+                lambda p: staggered.period_index(p) if isinstance(p, str) else np.inf
+            )
+        )
     ]
     return treated["effect"].mean(), treated.groupby("first_treated_period")["effect"].mean()
 

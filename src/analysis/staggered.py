@@ -183,8 +183,8 @@ def prepare_panel(
     inconsistent = data.groupby("unit")["first_treated"].nunique(dropna=False) > 1
     if inconsistent.any():
         raise ValueError(
-            f"units with several first-treated periods: {list(inconsistent[inconsistent].index)[:5]};"
-            " the first label of a unit is one period"
+            "units with several first-treated periods: "
+            f"{list(inconsistent[inconsistent].index)[:5]}; the first label of a unit is one period"
         )
     cohort = {}
     for code, value in first.items():
@@ -204,10 +204,14 @@ def prepare_panel(
     first_t, last_t = int(data["t"].min()), int(data["t"].max())
     dropped = []
     too_early = sorted(code for code, g in cohort.items() if 0 < g <= first_t)
-    dropped += [(code, first[code], "labelled before the panel's second period") for code in too_early]
+    dropped += [
+        (code, first[code], "labelled before the panel's second period") for code in too_early
+    ]
     too_late = sorted(code for code, g in cohort.items() if g > last_t)
-    dropped += [(code, first[code], "labelled after the panel ends: kept as never treated")
-                for code in too_late]
+    dropped += [
+        (code, first[code], "labelled after the panel ends: kept as never treated")
+        for code in too_late
+    ]
     data.loc[data["unit"].isin(too_late), "cohort"] = 0
     data = data[~data["unit"].isin(too_early)]
     n_periods = data["t"].nunique()
