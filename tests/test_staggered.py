@@ -182,3 +182,68 @@ def test_bad_input_is_refused_with_the_fix():
         staggered.prepare_panel(wrong)
     with pytest.raises(ValueError, match="unknown estimator"):
         staggered.staggered_did(frame, estimators=("synthetic",))
+
+
+def test_first_label_periods_takes_the_first_dated_label_at_the_right_precision():
+    initiatives = pd.DataFrame(
+        {
+            "kind": ["ptce", "ptce", "ptce", "ptce", "ptce", "tzcld"],
+            "wave": ["w2016", "w2014", "other", "w2014", "other", "w2014"],
+            "year": [2016, 2014, 2011, 2014, None, 2016],
+            "location_precision": [
+                "commune",
+                "commune",
+                "commune",
+                "departement",
+                "commune",
+                "commune",
+            ],
+            "ze2020_code": ["Z1", "Z1", "Z2", None, "Z3", "Z4"],
+            "dep_code": ["D1", "D1", "D1", "D2", "D3", "D4"],
+        }
+    )
+    waves = {"w2014": "2014-Q1", "w2016": "2016-Q4"}
+    zones = staggered.first_label_periods(initiatives, "ze2020", "ptce", waves).set_index(
+        "territory_code"
+    )
+    assert list(zones.index) == ["Z1", "Z2"]  # the département-only row never counts in a zone
+    assert zones.loc["Z1", "first_treated_period"] == "2014-Q1"
+    assert zones.loc["Z1", "n_labels"] == 2
+    assert zones.loc["Z2", ["first_treated_period", "date_precision"]].tolist() == [
+        "2011-Q1",
+        "year",
+    ]
+    assert zones.attrs["undated_territories"] == ["Z3"]
+    deps = staggered.first_label_periods(initiatives, "dep", "ptce", waves, frequency="annual")
+    deps = deps.set_index("territory_code")["first_treated_period"]
+    assert deps.to_dict() == {"D1": "2011", "D2": "2014"}  # D3's only row is undated
+
+
+def test_long_panel_with_timing_marks_treated_units_and_names_the_missing():
+    wide = pd.DataFrame(
+        {"2014-Q1": [1.0, 2.0, 3.0], "2014-Q2": [1.5, 2.5, 3.5]}, index=["A", "B", "C"]
+    )
+    timing = pd.DataFrame(
+        {"territory_code": ["A", "X"], "first_treated_period": ["2014-Q2", "2014-Q2"]}
+    )
+    long = staggered.long_panel_with_timing(wide, timing, exclude=["C"])
+    assert len(long) == 4 and set(long["unit"]) == {"A", "B"}
+    assert long.loc[long["unit"] == "A", "first_treated_period"].eq("2014-Q2").all()
+    assert long.loc[long["unit"] == "B", "first_treated_period"].isna().all()
+    assert long.attrs["treated_not_in_panel"] == ["X"]
+    assert long.attrs["excluded"] == ["C"]
+
+
+def test_overall_sentence_states_effect_interval_and_pretrend(planted):
+    _, result = planted
+    row = result.overall.iloc[0]
+    french = staggered.overall_sentence(
+        row, lang="fr", treatment="PTCE", outcome="le résultat", unit="point"
+    )
+    assert f"{row['att']:+.2f}".replace(".", ",") in french
+    assert "exclut zéro" in french and "ne rejette pas" in french
+    assert "120 territoires" in french
+    english = staggered.overall_sentence(
+        result.overall.iloc[2], lang="en", treatment="PTCE", outcome="the outcome", unit="point"
+    )
+    assert "naive two-way fixed-effects" in english and "rejects parallel trends" in english

@@ -43,6 +43,7 @@ import pyfixest as pf
 from csdid.att_gt import ATTgt
 from scipy import stats
 
+from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS
 from analysis.resilience import period_frequency, period_to_time
 
 ESTIMATORS: tuple[str, ...] = ("callaway_santanna", "did2s", "twfe")
@@ -117,6 +118,134 @@ def period_label(index: int, frequency: str) -> str:
 
 def _is_never(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or value in (0, "0", "")
+
+
+# --------------------------------------------------------------------------- treatment timing
+TIMING_COLUMNS: tuple[str, ...] = (
+    "territory_code",
+    "first_treated_period",
+    "first_wave",
+    "date_precision",
+    "n_labels",
+)
+"""Columns of :func:`first_label_periods`."""
+
+
+def first_label_periods(
+    initiatives: pd.DataFrame,
+    level: str,
+    kind: str,
+    wave_periods: dict[str, str],
+    *,
+    frequency: str = "quarterly",
+    undated_quarter: int = 1,
+) -> pd.DataFrame:
+    """The period of each territory's first label of ``kind`` (a territory is treated from it).
+
+    Only initiatives located precisely enough for ``level`` count
+    (:data:`analysis.keys.LEVEL_PRECISIONS`: a row known only by its
+    département counts at département level, never in a zone d'emploi). A
+    row's label period is its wave's date in ``wave_periods`` when the wave is
+    dated there, else its ``year`` (quarter ``undated_quarter`` of it at
+    quarterly frequency; ``date_precision`` says which).
+
+    Args:
+        initiatives: the cooperation table (``kind``, ``wave``, ``year``,
+            ``location_precision`` and the level's code column).
+        level: a zoning level (``ze2020``, ``dep``…).
+        kind: ``ptce``, ``tzcld``…
+        wave_periods: wave → period label of the label's date (``"2014-Q1"``).
+        frequency: ``"quarterly"`` or ``"annual"`` (the panel's).
+        undated_quarter: quarter used for a label known only by its year.
+
+    Returns:
+        One row per treated territory with :data:`TIMING_COLUMNS`, and
+        ``attrs["undated_territories"]``: territories hosting an initiative of
+        ``kind`` whose date is unknown and that have no dated label — they are
+        neither treated at a known date nor clean controls.
+    """
+    column = LEVEL_CODE_COLUMN[level]
+    missing = [
+        c for c in ("kind", "wave", "year", "location_precision", column) if c not in initiatives
+    ]
+    if missing:
+        raise ValueError(f"the cooperation table lacks column(s) {missing}")
+    rows = initiatives[
+        (initiatives["kind"] == kind)
+        & initiatives["location_precision"].isin(LEVEL_PRECISIONS[level])
+        & initiatives[column].notna()
+    ].copy()
+    rows["territory_code"] = rows[column].astype(str)
+
+    def label_of(row) -> tuple[str | None, str]:
+        wave_period = wave_periods.get(str(row["wave"]))
+        if wave_period is not None:
+            if frequency == "annual":
+                return str(int(period_to_time(wave_period))), "wave"
+            return wave_period, "wave"
+        if pd.isna(row["year"]):
+            return None, "unknown"
+        year = int(row["year"])
+        return (f"{year}-Q{undated_quarter}" if frequency == "quarterly" else str(year)), "year"
+
+    labels = [label_of(row) for _, row in rows.iterrows()]
+    rows["label_period"] = [label for label, _ in labels]
+    rows["date_precision"] = [precision for _, precision in labels]
+    dated = rows[rows["label_period"].notna()].copy()
+    dated["t"] = dated["label_period"].map(period_index)
+    dated = dated.sort_values(["territory_code", "t"])
+    first = dated.groupby("territory_code", as_index=False).agg(
+        first_treated_period=("label_period", "first"),
+        first_wave=("wave", "first"),
+        date_precision=("date_precision", "first"),
+        n_labels=("wave", "size"),
+    )
+    undated = sorted(
+        set(rows.loc[rows["label_period"].isna(), "territory_code"]) - set(first["territory_code"])
+    )
+    first = first[list(TIMING_COLUMNS)]
+    first.attrs["undated_territories"] = undated
+    return first
+
+
+def long_panel_with_timing(
+    wide_panel: pd.DataFrame, timing: pd.DataFrame, *, exclude=()
+) -> pd.DataFrame:
+    """The long panel :func:`staggered_did` takes, from a wide panel and first-label periods.
+
+    Args:
+        wide_panel: index = territory code, columns = period labels, one outcome.
+        timing: :func:`first_label_periods` (one row per treated territory).
+        exclude: territories to leave out (e.g. ``timing.attrs["undated_territories"]``).
+
+    Returns:
+        Columns ``unit``, ``period``, ``outcome``, ``first_treated_period``
+        (NaN = never treated), and ``attrs["treated_not_in_panel"]`` (treated
+        territories without an outcome row) and ``attrs["excluded"]``.
+    """
+    panel = wide_panel.copy()
+    panel.index = panel.index.astype(str)
+    panel.columns = [str(c) for c in panel.columns]
+    if timing["territory_code"].duplicated().any():
+        raise ValueError("the timing table has several rows for a territory; keep the first label")
+    excluded = sorted(set(map(str, exclude)) & set(panel.index))
+    panel = panel.drop(index=excluded)
+    long = (
+        panel.rename_axis("unit")
+        .reset_index()
+        .melt(id_vars="unit", var_name="period", value_name="outcome")
+    )
+    first = timing.set_index("territory_code")["first_treated_period"]
+    long = long.merge(
+        first.rename("first_treated_period"),
+        left_on="unit",
+        right_index=True,
+        how="left",
+        validate="many_to_one",
+    )
+    long.attrs["treated_not_in_panel"] = sorted(set(first.index) - set(panel.index) - set(excluded))
+    long.attrs["excluded"] = excluded
+    return long
 
 
 # --------------------------------------------------------------------------- panel
@@ -615,4 +744,68 @@ def staggered_did(
         overall=pd.concat(overalls, ignore_index=True),
         dropped=panel.dropped,
         frequency=panel.frequency,
+    )
+
+
+# --------------------------------------------------------------------------- sentence
+_ESTIMATOR_NAMES = {
+    "fr": {
+        "callaway_santanna": "l'estimateur de Callaway et Sant'Anna",
+        "did2s": "l'estimateur en deux étapes de Gardner",
+        "twfe": "la régression à effets fixes naïve (biaisée)",
+    },
+    "en": {
+        "callaway_santanna": "the Callaway and Sant'Anna estimator",
+        "did2s": "Gardner's two-stage estimator",
+        "twfe": "the naive two-way fixed-effects regression (biased)",
+    },
+}
+
+
+def _number(value: float, lang: str, decimals: int = 2) -> str:
+    text = f"{value:+.{decimals}f}" if decimals else f"{value:+.0f}"
+    return text.replace(".", ",").replace("-", "−") if lang == "fr" else text.replace("-", "−")
+
+
+def overall_sentence(
+    overall_row, *, lang: str = "fr", treatment: str, outcome: str, unit: str, decimals: int = 2
+) -> str:
+    """One sentence stating an overall effect, its interval and the pre-trend test.
+
+    Args:
+        overall_row: a row of ``StaggeredResult.overall``.
+        treatment: what the label is called in the sentence (``"PTCE"``).
+        outcome: the outcome's label, lower case (``"le taux de chômage"``).
+        unit: the outcome's unit (``"point"``, ``"emplois"``).
+    """
+    row = dict(overall_row)
+    att, low, high = (_number(row[k], lang, decimals) for k in ("att", "ci_low", "ci_high"))
+    p = row["pretrend_pvalue"]
+    excludes_zero = row["ci_low"] > 0 or row["ci_high"] < 0
+    name = _ESTIMATOR_NAMES[lang][row["estimator"]]
+    if lang == "fr":
+        verdict = "exclut" if excludes_zero else "contient"
+        pre = "le test conjoint des écarts avant le label " + (
+            "rejette des tendances parallèles"
+            if p < 0.05
+            else "ne rejette pas des tendances parallèles"
+        )
+        p_text = f"{p:.2f}".replace(".", ",")
+        return (
+            f"Selon {name}, après leur premier label {treatment}, {outcome} des "
+            f"{int(row['n_treated'])} territoires concernés a évolué de {att} {unit} par "
+            f"rapport aux territoires témoins (IC à 95 % : [{low} ; {high}], qui {verdict} "
+            f"zéro) ; {pre} (p = {p_text})."
+        )
+    verdict = "excludes" if excludes_zero else "includes"
+    pre = (
+        "the joint test of pre-label gaps rejects parallel trends"
+        if p < 0.05
+        else "the joint test of pre-label gaps does not reject parallel trends"
+    )
+    return (
+        f"According to {name}, after their first {treatment} label, {outcome} in the "
+        f"{int(row['n_treated'])} territories concerned changed by {att} {unit} relative to "
+        f"the comparison territories (95% CI [{low}, {high}], which {verdict} zero); "
+        f"{pre} (p = {p:.2f})."
     )
