@@ -247,3 +247,15 @@ def test_overall_sentence_states_effect_interval_and_pretrend(planted):
         result.overall.iloc[2], lang="en", treatment="PTCE", outcome="the outcome", unit="point"
     )
     assert "naive two-way fixed-effects" in english and "rejects parallel trends" in english
+
+
+def test_log_outcome_reads_effects_in_log_points(planted):
+    frame, result = planted
+    # Jobs = 1000 × exp(outcome / 100): on 100 × ln(jobs) the planted effects are unchanged.
+    jobs = frame.assign(outcome=1000 * np.exp(frame["outcome"] / 100))
+    logged = staggered.staggered_did(jobs, estimators=("callaway_santanna",), log_outcome=True)
+    assert logged.cohort_effects["att"].to_numpy() == pytest.approx(
+        result.cohort_effects["att"].to_numpy(), rel=1e-6
+    )
+    with pytest.raises(ValueError, match="positive"):
+        staggered.staggered_did(frame.assign(outcome=-1.0), log_outcome=True)

@@ -276,6 +276,7 @@ def prepare_panel(
     period: str = "period",
     outcome: str = "outcome",
     first_treated: str = "first_treated_period",
+    log_outcome: bool = False,
 ) -> StaggeredPanel:
     """Check a long panel and turn its labels into the integer indices the estimators need.
 
@@ -284,6 +285,10 @@ def prepare_panel(
     in ``dropped``; so are units whose outcome is missing in some period (the
     estimators need a balanced panel) and units labelled after the panel ends
     (they are kept as never treated within the panel, and named).
+
+    With ``log_outcome``, the outcome becomes 100 × ln(outcome), so effects read
+    as (log-point) percentages — the scale for job counts, where a level
+    difference would be dominated by the largest zones.
 
     Raises:
         ValueError: a missing column, a duplicated (unit, period) row, period
@@ -299,6 +304,15 @@ def prepare_panel(
     data.columns = ["unit", "period", "y", "first_treated"]
     data["unit"] = data["unit"].astype(str)
     data["period"] = data["period"].astype(str)
+    if log_outcome:
+        not_positive = data["y"] <= 0
+        if not_positive.any():
+            example = data.loc[not_positive, ["unit", "period"]].iloc[0].tolist()
+            raise ValueError(
+                f"log_outcome needs positive outcomes; {int(not_positive.sum())} are not, "
+                f"e.g. {example}"
+            )
+        data["y"] = 100 * np.log(data["y"].astype(float))
     duplicated = data.duplicated(["unit", "period"])
     if duplicated.any():
         example = data.loc[duplicated, ["unit", "period"]].iloc[0].tolist()
@@ -701,6 +715,7 @@ def staggered_did(
     estimators: tuple[str, ...] = ESTIMATORS,
     window: tuple[int, int] = DEFAULT_WINDOW,
     alpha: float = 0.05,
+    log_outcome: bool = False,
 ) -> StaggeredResult:
     """Run the staggered design on a long panel with each requested estimator.
 
@@ -712,6 +727,7 @@ def staggered_did(
         estimators: a subset of :data:`ESTIMATORS`.
         window: first and last event time of the event study.
         alpha: 1 − confidence level of every interval.
+        log_outcome: estimate on 100 × ln(outcome) (see :func:`prepare_panel`).
 
     Returns:
         The :class:`StaggeredResult`.
@@ -722,7 +738,12 @@ def staggered_did(
     if window[0] > -2 or window[1] < 0:
         raise ValueError(f"window {window} must include event times -2 … 0")
     panel = prepare_panel(
-        frame, unit=unit, period=period, outcome=outcome, first_treated=first_treated
+        frame,
+        unit=unit,
+        period=period,
+        outcome=outcome,
+        first_treated=first_treated,
+        log_outcome=log_outcome,
     )
     event_studies, overalls = [], []
     group_time = pd.DataFrame(columns=list(GROUP_TIME_COLUMNS))

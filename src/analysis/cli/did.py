@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from analysis import indicators, registry, staggered
 from analysis.atomic import write_csv_atomically
+from analysis.resilience import RATE_INDICATORS
 
 WAVE_LABEL_PERIODS: dict[str, str] = {
     "aap2013_laureat": "2014-Q1",  # winners of the first national call, 10 Jan 2014
@@ -68,10 +69,19 @@ def run_did(
     control_group: str = "never_treated",
     estimators: tuple[str, ...] = staggered.ESTIMATORS,
     registry_path: Path | str | None = None,
+    log_outcome: bool | None = None,
 ) -> tuple[staggered.StaggeredResult, pd.DataFrame, pd.DataFrame]:
-    """Load and estimate; returns (result, timing, dropped units with reasons)."""
+    """Load and estimate; returns (result, timing, dropped units with reasons).
+
+    ``log_outcome`` defaults to True for counts (jobs, payroll: effects in log
+    points ≈ %) and False for rates (effects in percentage points).
+    """
     _panel, timing, long = load_did_inputs(indicator, level, kind, registry_path)
-    result = staggered.staggered_did(long, control_group=control_group, estimators=estimators)
+    if log_outcome is None:
+        log_outcome = indicator not in RATE_INDICATORS
+    result = staggered.staggered_did(
+        long, control_group=control_group, estimators=estimators, log_outcome=log_outcome
+    )
     extra = [
         (code, None, f"hosts a {kind} of unknown date: neither treated at a known date nor control")
         for code in long.attrs["excluded"]
