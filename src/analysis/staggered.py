@@ -277,6 +277,7 @@ def prepare_panel(
     outcome: str = "outcome",
     first_treated: str = "first_treated_period",
     log_outcome: bool = False,
+    start: str | None = None,
 ) -> StaggeredPanel:
     """Check a long panel and turn its labels into the integer indices the estimators need.
 
@@ -289,6 +290,10 @@ def prepare_panel(
     With ``log_outcome``, the outcome becomes 100 × ln(outcome), so effects read
     as (log-point) percentages — the scale for job counts, where a level
     difference would be dominated by the largest zones.
+
+    ``start`` drops the periods before it: a long panel (départements from
+    1982) lets did2s and TWFE fit unit effects on decades of pre-label data,
+    so their baseline is the whole pre-period rather than the last one.
 
     Raises:
         ValueError: a missing column, a duplicated (unit, period) row, period
@@ -322,6 +327,10 @@ def prepare_panel(
         )
     frequency = period_frequency(data["period"].unique())
     data["t"] = [period_index(p) for p in data["period"]]
+    if start is not None:
+        data = data[data["t"] >= period_index(start)]
+        if data.empty:
+            raise ValueError(f"no period from start={start!r} on")
     first = data.groupby("unit")["first_treated"].first()
     inconsistent = data.groupby("unit")["first_treated"].nunique(dropna=False) > 1
     if inconsistent.any():
@@ -716,6 +725,7 @@ def staggered_did(
     window: tuple[int, int] = DEFAULT_WINDOW,
     alpha: float = 0.05,
     log_outcome: bool = False,
+    start: str | None = None,
 ) -> StaggeredResult:
     """Run the staggered design on a long panel with each requested estimator.
 
@@ -728,6 +738,7 @@ def staggered_did(
         window: first and last event time of the event study.
         alpha: 1 − confidence level of every interval.
         log_outcome: estimate on 100 × ln(outcome) (see :func:`prepare_panel`).
+        start: first period kept (see :func:`prepare_panel`).
 
     Returns:
         The :class:`StaggeredResult`.
@@ -744,6 +755,7 @@ def staggered_did(
         outcome=outcome,
         first_treated=first_treated,
         log_outcome=log_outcome,
+        start=start,
     )
     event_studies, overalls = [], []
     group_time = pd.DataFrame(columns=list(GROUP_TIME_COLUMNS))

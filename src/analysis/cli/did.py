@@ -70,6 +70,7 @@ def run_did(
     estimators: tuple[str, ...] = staggered.ESTIMATORS,
     registry_path: Path | str | None = None,
     log_outcome: bool | None = None,
+    start: str | None = None,
 ) -> tuple[staggered.StaggeredResult, pd.DataFrame, pd.DataFrame]:
     """Load and estimate; returns (result, timing, dropped units with reasons).
 
@@ -80,7 +81,11 @@ def run_did(
     if log_outcome is None:
         log_outcome = indicator not in RATE_INDICATORS
     result = staggered.staggered_did(
-        long, control_group=control_group, estimators=estimators, log_outcome=log_outcome
+        long,
+        control_group=control_group,
+        estimators=estimators,
+        log_outcome=log_outcome,
+        start=start,
     )
     extra = [
         (code, None, f"hosts a {kind} of unknown date: neither treated at a known date nor control")
@@ -120,6 +125,14 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option("--control-group", help="never_treated or not_yet_treated."),
         ] = "never_treated",
+        start: Annotated[
+            str | None,
+            typer.Option("--start", help="First period kept, e.g. 2010-Q1 (default: all)."),
+        ] = None,
+        registry: Annotated[
+            Path | None,
+            typer.Option("--registry", help="Custom registry CSV (default: the project's)."),
+        ] = None,
     ) -> None:
         """Staggered difference-in-differences: does a territory's path change after its label?
 
@@ -130,7 +143,12 @@ def register(app: typer.Typer) -> None:
         console = Console()
         try:
             result, timing, dropped = run_did(
-                indicator, level, treatment, control_group=control_group
+                indicator,
+                level,
+                treatment,
+                control_group=control_group,
+                start=start,
+                registry_path=registry,
             )
         except (KeyError, ValueError, FileNotFoundError) as error:
             typer.echo(f"error: {error}", err=True)
