@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from analysis import staggered
+from analysis.cli import app
 
 PERIODS = [f"{year}-Q{quarter}" for year in range(2010, 2018) for quarter in range(1, 5)]
 SLOPES = {"2012-Q1": 0.30, "2014-Q1": 0.15, "2016-Q1": 0.05}
@@ -259,3 +261,25 @@ def test_log_outcome_reads_effects_in_log_points(planted):
     )
     with pytest.raises(ValueError, match="positive"):
         staggered.staggered_did(frame.assign(outcome=-1.0), log_outcome=True)
+
+
+@pytest.mark.integration
+def test_ptce_did_on_the_real_zone_panel(tmp_path, indicators_built, cooperation_built):
+    out = tmp_path / "did.csv"
+    arguments = ["did", "--indicator", "unemployment_rate", "--level", "ze2020"]
+    outcome = CliRunner().invoke(app, [*arguments, "--treatment", "ptce", "--out", str(out)])
+    assert outcome.exit_code == 0, outcome.output
+    event_study = pd.read_csv(out)
+    assert list(event_study.columns) == list(staggered.EVENT_STUDY_COLUMNS)
+    assert set(event_study["estimator"]) == set(staggered.ESTIMATORS)
+    assert event_study["event_time"].between(-12, 12).all()
+    group_time = pd.read_csv(tmp_path / "did.group_time.csv", dtype={"cohort": str})
+    assert "2014-Q1" in set(group_time["cohort"])  # the first national call's winners
+    overall = pd.read_csv(tmp_path / "did.overall.csv").set_index("estimator")
+    assert (overall["ci_low"] < overall["att"]).all() and (
+        overall["att"] < overall["ci_high"]
+    ).all()
+    dropped = pd.read_csv(tmp_path / "did.dropped.csv", dtype={"unit": str})
+    # Overseas zones start in 2014 (incomplete series); undated PTCE zones are named.
+    assert dropped["reason"].str.contains("missing").any()
+    assert dropped["reason"].str.contains("unknown date").any()
