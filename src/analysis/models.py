@@ -316,7 +316,7 @@ def fit_ols(
     Returns:
         ``(fitted results, data used, singleton codes dropped)``.
     """
-    import statsmodels.formula.api as smf
+    import statsmodels.formula.api as smf  # deferred: heavy, and only the OLS needs it
 
     columns = [outcome, treatment, *controls] + ([fixed_effects] if fixed_effects else [])
     require_columns(frame, columns, "fit_ols")
@@ -939,6 +939,7 @@ def morans_i(
         permutations), ``z_sim``, ``n``, ``n_overseas_dropped``,
         ``n_islands_dropped``, ``dropped_codes``, ``contiguity``, ``permutations``, ``seed``.
     """
+    # deferred: esda and libpysal double the import time of the package, for one check
     import esda
     from libpysal import weights as lpw
 

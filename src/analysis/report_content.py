@@ -21,7 +21,7 @@ from analysis.keys import KINDS, LEVEL_CODE_COLUMN, NATIONAL_CODES
 from analysis.registry import REGISTRY_SOURCE_ID
 
 SERIES_ROLES = ("territory", "zone", "region", "national")
-"""Rows of :func:`profile_series`, in drawing order."""
+"""Rows of :func:`analysis.datasets.profile_series`, in drawing order."""
 
 
 def series_colours() -> dict[str, str]:
@@ -196,7 +196,7 @@ def registry_quality_tables(
             ``column``, ``value``, ``message``, ``fix``).
         level: Level of the coverage table (``dep``, ``reg``…).
         territories: ``territories.load_territories(level)``.
-        kinds: Kinds in display order (default ``registry.KINDS``).
+        kinds: Kinds in display order (default ``analysis.keys.KINDS``).
 
     Returns:
         ``summary`` (one row per measure), ``problems``, ``kind_counts``
@@ -528,7 +528,7 @@ DISPLAY_DECIMALS = {"persons": 0, "jobs": 0, "eur_per_year": 0, "inhab_per_km2":
 def display_references(
     references: pd.DataFrame, profile: TerritoryProfile, lang: str = "fr"
 ) -> pd.DataFrame:
-    """The :func:`indicators_vs_references` table formatted for reading (pure).
+    """The :func:`analysis.datasets.indicators_vs_references` table formatted for reading (pure).
 
     Numbers in the conventions of ``lang`` (``figures.format_number``: decimal
     comma and thin spaces in French, ``%`` for percentages), one column per
