@@ -8,7 +8,7 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from analysis import datasets, paths, registry
+from analysis import datasets, paths, registry, territories
 
 
 def test_majority_region_for_zones_spanning_regions():
@@ -105,7 +105,7 @@ def test_a_custom_registry_is_read_and_located_once(real_data, monkeypatch):
 
 @pytest.mark.integration
 def test_territory_profile_of_an_epci_finds_its_zone_and_region(real_data):
-    communes = datasets.territories.load_communes(with_geometry=False)
+    communes = territories.load_communes(with_geometry=False)
     epci = str(communes["epci_code"].dropna().iloc[0])
     profile = datasets.territory_profile("epci", epci)
     assert profile.territory_code == epci and profile.region_code and profile.zone_code
