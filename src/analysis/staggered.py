@@ -417,14 +417,27 @@ def _quiet(function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
-def _wald(estimates: np.ndarray, covariance: np.ndarray) -> tuple[float, int, float]:
+def _wald(
+    estimates: np.ndarray, covariance: np.ndarray, n_treated: int
+) -> tuple[float, int, float]:
+    """Joint test that ``estimates`` are all zero: Wald statistic, df, small-sample p-value.
+
+    The χ² reference over-rejects when a dozen pre-period coefficients are tested
+    with a covariance estimated from a few dozen treated units (13-15 % instead
+    of 5 % on simulated null panels with 30 treated units per cohort). The
+    p-value uses Hotelling's T² scaling instead, W·(G − q)/((G − 1)·q) ~ F(q, G − q),
+    with G the number of treated units, which carry most of the variance.
+    """
     keep = np.isfinite(estimates) & np.isfinite(np.diag(covariance)) & (np.diag(covariance) > 0)
     if not keep.any():
         return float("nan"), 0, float("nan")
     estimates, covariance = estimates[keep], covariance[np.ix_(keep, keep)]
     statistic = float(estimates @ np.linalg.pinv(covariance) @ estimates)
     df = int(keep.sum())
-    return statistic, df, float(stats.chi2.sf(statistic, df))
+    if n_treated <= df:
+        return statistic, df, float("nan")
+    scaled = statistic * (n_treated - df) / ((n_treated - 1) * df)
+    return statistic, df, float(stats.f.sf(scaled, df, n_treated - df))
 
 
 def callaway_santanna(
@@ -506,7 +519,8 @@ def callaway_santanna(
     n_units = influence.shape[0]
     covariance = influence.T @ influence / n_units**2
     pre = event_times < -1
-    statistic, df, pvalue = _wald(att_e[pre], covariance[np.ix_(pre, pre)])
+    n_treated_units = int(cohort_sizes.drop(0, errors="ignore").sum())
+    statistic, df, pvalue = _wald(att_e[pre], covariance[np.ix_(pre, pre)], n_treated_units)
 
     _quiet(model.aggte, typec="group", na_rm=True)
     by_group = model.atte
@@ -604,13 +618,13 @@ def _overall_row(fit, alpha, estimator, data, pretrend=(np.nan, 0, np.nan)) -> d
     }
 
 
-def _regression_pretrend(fit, names, event_times) -> tuple[float, int, float]:
+def _regression_pretrend(fit, names, event_times, n_treated: int) -> tuple[float, int, float]:
     pre = [n for n, e in zip(names, event_times, strict=True) if e < -1 and n in fit.coef().index]
     if not pre:
         return float("nan"), 0, float("nan")
     coefficients = fit.coef()
     vcov = pd.DataFrame(fit._vcov, index=coefficients.index, columns=coefficients.index)
-    return _wald(coefficients[pre].to_numpy(), vcov.loc[pre, pre].to_numpy())
+    return _wald(coefficients[pre].to_numpy(), vcov.loc[pre, pre].to_numpy(), n_treated)
 
 
 def did2s(
@@ -656,7 +670,9 @@ def did2s(
         )
     n_treated = _n_treated_by_event_time(data)
     event_study = _regression_rows(dynamic, names, event_times, alpha, "did2s", n_treated)
-    pretrend = _regression_pretrend(dynamic, names, event_times)
+    pretrend = _regression_pretrend(
+        dynamic, names, event_times, int(data.loc[data["cohort"] > 0, "unit_id"].nunique())
+    )
     overall = pd.DataFrame([_overall_row(static, alpha, "did2s", data, pretrend)])
     return event_study, overall[list(OVERALL_COLUMNS)]
 
@@ -686,7 +702,9 @@ def twfe(
         static = pf.feols("y ~ is_treated | unit_id + t", data=data, vcov={"CRV1": "unit_id"})
     n_treated = _n_treated_by_event_time(data)
     event_study = _regression_rows(dynamic, names, event_times, alpha, "twfe", n_treated)
-    pretrend = _regression_pretrend(dynamic, names, event_times)
+    pretrend = _regression_pretrend(
+        dynamic, names, event_times, int(data.loc[data["cohort"] > 0, "unit_id"].nunique())
+    )
     overall = pd.DataFrame([_overall_row(static, alpha, "twfe", data, pretrend)])
     return event_study, overall[list(OVERALL_COLUMNS)]
 
