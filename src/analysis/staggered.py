@@ -27,7 +27,14 @@ Three estimators, stacked in one event-study table:
   exposure, it compares late cohorts with early ones already treated
   (Goodman-Bacon 2021) and can be far from any average effect.
 
-Every interval is at level 1 − ``alpha`` and clustered by unit.
+Every interval is at level 1 − ``alpha`` and clustered by unit. The joint
+pre-trend test (every event-study coefficient before −1 is zero) uses
+Hotelling's small-sample scaling of the Wald statistic (see :func:`_wald`).
+
+The estimators differ in their baseline: Callaway & Sant'Anna compare each
+period with the one before the label; did2s and TWFE with unit effects fitted
+on every pre-label period. On a long panel (départements from 1982) the two
+can diverge; ``start`` shortens the panel.
 """
 
 from __future__ import annotations
