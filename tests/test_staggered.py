@@ -104,6 +104,10 @@ def test_event_study_has_the_contract_columns_and_follows_the_planted_path(plant
         assert cs.loc[e, "ci_low"] <= truth[e] <= cs.loc[e, "ci_high"], e
     # Before the label nothing was planted: pre-trend test not rejected, coefficients small.
     assert result.overall.set_index("estimator").loc["callaway_santanna", "pretrend_pvalue"] > 0.05
+    # The chi-squared reference is the more liberal of the two p-values.
+    overall = result.overall
+    assert (overall["pretrend_pvalue_asymptotic"] <= overall["pretrend_pvalue"]).all()
+    assert list(overall.columns) == list(staggered.OVERALL_COLUMNS)
     assert cs.loc[cs.index < 0, "att"].abs().max() < 0.2
     assert cs.loc[-1, "att"] == 0
     # n_treated: 40 units per cohort; at e = 12 only the two earliest cohorts are observed.
