@@ -63,7 +63,9 @@ def fetch(
         error_console.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(2) from None
     for orphan in sources.remove_orphan_temporary_files(wanted):
-        console.print(f"removed {escape(str(orphan))} (left by an interrupted fetch)")
+        console.print(
+            f"removed {escape(str(orphan))} (left by an interrupted fetch)", soft_wrap=True
+        )
 
     results: list[sources.FetchResult] = []
     failures: list[tuple[str, str]] = []
@@ -137,10 +139,14 @@ def status() -> None:
     for column in ("source", "file", "status", "size", "licence"):
         table.add_column(column)
     colours = {"present": "green", "missing": "yellow", "corrupt": "red"}
-    problems = 0
+    problems: list[str] = []
+    absent: list[str] = []
     for source in catalogue.values():
         state = sources.source_status(source)
-        problems += state.is_problem
+        if state.is_problem:
+            problems.append(source.id)
+        elif state is sources.Status.OPTIONAL_ABSENT:
+            absent.append(source.id)
         size = source.raw_path.stat().st_size if source.raw_path.exists() else None
         table.add_row(
             escape(source.id),
@@ -150,16 +156,21 @@ def status() -> None:
             escape(source.licence),
         )
     console.print(table)
+    for source_id in absent:
+        console.print(f"{escape(source_id)}: optional, not present (not an error)")
     orphans = sources.orphan_temporary_files(catalogue)
     for orphan in orphans:
-        console.print(f"[red]orphan temporary file[/red] {escape(str(orphan))}")
+        console.print(f"[red]orphan temporary file[/red] {escape(str(orphan))}", soft_wrap=True)
     if orphans:
         console.print(
             f"{len(orphans)} temporary file(s) left by an interrupted fetch: "
             "`ptce data fetch` removes them."
         )
     if problems:
-        console.print(f"{problems} source(s) not present and verified: run `ptce data fetch`.")
+        console.print(
+            f"{len(problems)} source(s) not present and verified ({escape(', '.join(problems))}): "
+            "run `ptce data fetch`."
+        )
     if problems or orphans:
         raise typer.Exit(1)
 
