@@ -150,6 +150,10 @@ def test_case1_cli_rebuild_message_and_force_reaches_step(toy):
     result = _run("data", "build", "--step", "a", "--force")
     assert result.exit_code == 0, result.output
     assert toy.CALLS == [("a", True)], "--force is passed to the step function"
+    toy.CALLS.clear()
+    result = _run("data", "build", "--step", "b", "--force")
+    assert result.exit_code == 0, result.output
+    assert toy.CALLS == [("b", None)], "the forced step only: its up-to-date dependency is kept"
 
 
 def test_case1_truncated_processed_table_gives_clean_error(tmp_path, monkeypatch):

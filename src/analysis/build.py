@@ -265,13 +265,17 @@ def _with_dependencies(names: list[str]) -> list[str]:
 
 
 def _plan(names: list[str], force: bool) -> dict[str, str | None]:
-    """For each step (dependencies first), why it must be built, or None."""
+    """For each step (dependencies first), why it must be built, or None.
+
+    ``force`` applies to the steps asked for; the steps they depend on are rebuilt
+    only when they are not up to date.
+    """
     state = read_state()
     keys: dict[str, str] = {}
     plan: dict[str, str | None] = {}
     for name in _with_dependencies(names):
         _check_raw_inputs(name, building=False)
-        reason = _why_stale(name, force, keys, state)
+        reason = _why_stale(name, force and name in names, keys, state)
         if reason is None and any(plan[d] is not None for d in STEPS[name].depends_on):
             reason = "a step it depends on was rebuilt"
         plan[name] = reason
@@ -359,7 +363,7 @@ def _build(
                 plan = _plan(names, force)
             for name, reason in plan.items():
                 if reason is not None:
-                    _run_step(name, reason, force=force, report=report)
+                    _run_step(name, reason, force=force and name in names, report=report)
                 elif report:
                     report(name, "up to date", 0.0)
     elif report:

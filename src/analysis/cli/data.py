@@ -177,7 +177,13 @@ def status() -> None:
 
 @data_app.command("build")
 def build(
-    force: Annotated[bool, typer.Option(help="Rebuild every step even when up to date.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Rebuild even when up to date (all steps, or the --step asked for; "
+            "the indicator parts cache included)."
+        ),
+    ] = False,
     step: Annotated[
         str | None,
         typer.Option(
