@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from analysis import atomic, build, paths, sources
+from analysis import atomic, build, paths, registry, sources, territories
 from analysis import indicators as ind
 from analysis.cli import app
 
@@ -304,3 +304,23 @@ def test_case14_second_build_waits_with_a_message(toy, tmp_path):
 def test_lock_file_is_left_empty_after_a_build(toy):
     build.build_all()
     assert (paths.processed_dir() / ".build.lock").read_text() == ""
+
+
+@pytest.mark.parametrize(
+    ("table", "load"),
+    [
+        (paths.indicators_table, lambda: ind.load_indicators()),
+        (lambda: paths.territory_layer("dep"), lambda: territories.load_territories("dep")),
+        (paths.cooperation_table, lambda: registry.load_cooperation()),
+    ],
+    ids=["indicators", "territory-layer", "cooperation"],
+)
+def test_case1_consumers_name_the_damaged_table(table, load, tmp_path, monkeypatch):
+    monkeypatch.setenv("PTCE_DATA_DIR", str(tmp_path))
+    target = table()
+    atomic.write_parquet_atomically(pd.DataFrame({"level": ["dep"], "code": ["61"]}), target)
+    with open(target, "r+b") as handle:
+        handle.truncate(target.stat().st_size - 8)  # the footer is gone
+    with pytest.raises(atomic.ProcessedDataError, match="run `ptce data build`") as error:
+        load()
+    assert error.value.path == target

@@ -283,17 +283,21 @@ def _plan(names: list[str], force: bool) -> dict[str, str | None]:
 
 
 @contextlib.contextmanager
-def _build_lock(on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """One build at a time across processes; the lock file holds the pid of the holder."""
+def _build_lock(
+    on_wait: Callable[[str], None] | None = None, needs: str = "something needs building"
+) -> Iterator[None]:
+    """One build at a time across processes; the lock file holds the pid of the holder.
+
+    ``needs`` says why the lock is taken, for the error on a read-only data tree.
+    """
     lock_path = paths.processed_dir() / ".build.lock"
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(lock_path, "a+")  # no truncation: the holder's pid stays readable
     except OSError as error:
         raise BuildError(
-            f"cannot write in {lock_path.parent} ({error.strerror}), and something needs "
-            "building. Fix: make the data folder writable, or point PTCE_DATA_DIR at a "
-            "writable copy of it."
+            f"cannot write in {lock_path.parent} ({error.strerror}), and {needs}. Fix: make "
+            "the data folder writable, or point PTCE_DATA_DIR at a writable copy of it."
         ) from None
     with handle:
         try:
@@ -357,8 +361,9 @@ def _build(
     on_wait: Callable[[str], None] | None,
 ) -> dict[str, bool]:
     plan = _plan(names, force)
-    if any(reason is not None for reason in plan.values()):
-        with _build_lock(on_wait):
+    stale = [f"step '{name}' needs building ({why})" for name, why in plan.items() if why]
+    if stale:
+        with _build_lock(on_wait, needs="; ".join(stale)):
             if not force:  # another build may have done the work while we waited
                 plan = _plan(names, force)
             for name, reason in plan.items():
