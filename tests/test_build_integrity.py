@@ -257,7 +257,7 @@ def test_case9_edited_raw_file_stops_the_build(toy):
 def test_case9_raw_checks_use_size_and_mtime_then_sha256(toy, monkeypatch):
     source = sources.get_source("toy_raw")
     assert sources.source_status(source) is sources.Status.PRESENT
-    checks = json.loads((paths.processed_dir() / "raw_checks.json").read_text())
+    checks = json.loads((paths.processed_dir() / ".raw_checks.json").read_text())
     assert checks["toy_raw/toy.csv"]["sha256"] == source.sha256
     hashed: list[Path] = []
     real = sources.sha256_file

@@ -10,7 +10,8 @@ multi-GB SIRENE stock) may be absent: it is then "optional, not present", not
 an error, for the fetch, the status and the build.
 
 Raw files are re-verified before a build trusts them: the (size, mtime, sha256)
-triple of each verified file is kept in ``processed_dir()/raw_checks.json``;
+triple of each verified file is kept in ``processed_dir()/.raw_checks.json`` (hidden:
+bookkeeping, not an input of the reports);
 when size and mtime are unchanged the recorded sha256 is reused, otherwise the
 file is hashed again (:func:`source_status`).
 """
@@ -187,7 +188,7 @@ class Status(StrEnum):
 
 
 def _checks_path() -> Path:
-    return paths.processed_dir() / "raw_checks.json"
+    return paths.processed_dir() / ".raw_checks.json"
 
 
 def _read_checks() -> dict[str, dict]:
@@ -200,7 +201,7 @@ def _read_checks() -> dict[str, dict]:
 def raw_sha256(path: Path) -> str:
     """sha256 of a raw file, reusing the recorded one while its size and mtime are unchanged.
 
-    The (size, mtime, sha256) triple is recorded in ``raw_checks.json``; a read-only
+    The (size, mtime, sha256) triple is recorded in ``.raw_checks.json``; a read-only
     data tree simply skips the recording (the file is hashed each time).
     """
     info = path.stat()
