@@ -325,9 +325,8 @@ def _run_step(name: str, reason: str, *, force: bool, report: Report | None) -> 
     step = STEPS[name]
     _check_raw_inputs(name, building=True)
     state = read_state()
-    if name in state and reason not in ("forced",):
-        if report:
-            report(name, f"rebuilding: {reason}", 0.0)
+    if report and name in state and reason != "forced":
+        report(name, f"rebuilding: {reason}", 0.0)
     # an output that no longer matches its record is removed, so the step's own
     # caches (the indicator parts) cannot take it for current
     _, bad = _outputs_problem(step, state.get(name, {}).get("outputs", {}))
