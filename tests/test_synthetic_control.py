@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import datasets
 from analysis import synthetic_control as sc
 
 PERIODS = [f"{year}-Q{quarter}" for year in range(2003, 2019) for quarter in range(1, 5)]
@@ -105,3 +106,17 @@ def test_bad_input_is_refused():
     holed.loc["d02", "2010-Q1"] = np.nan
     with pytest.raises(ValueError, match="missing values"):
         sc.synthetic_control(holed, "T01", donors, TREATMENT)
+
+
+@pytest.mark.integration
+def test_first_wave_inputs_on_the_real_zones(indicators_built, cooperation_built):
+    panel, treated, donors = datasets.load_synthetic_control_inputs()
+    assert panel.columns[0] == "2003-Q1" and panel.columns[-1] == "2019-Q4"
+    assert not panel.isna().any().any()
+    assert len(treated) >= 8 and set(treated.values()) == {"2014-Q1"}
+    assert not set(treated) & set(donors) and len(donors) >= 10
+    # One treated zone against the pool: a pre-period fit and a placebo rank.
+    code = sorted(treated)[0]
+    result = sc.synthetic_control(panel, code, donors, "2014-Q1")
+    assert len(result.placebo) == len(donors) + 1
+    assert result.rmspe_pre < panel.loc[code].std()

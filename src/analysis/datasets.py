@@ -580,3 +580,48 @@ def compute_staggered(
         ignore_index=True,
     )
     return result, timing, dropped
+
+
+# --------------------------------------------------------------------------- synthetic control
+def load_synthetic_control_inputs(
+    indicator: str = "unemployment_rate",
+    level: str = "ze2020",
+    kind: str = "ptce",
+    treatment_period: str = "2014-Q1",
+    *,
+    start: str = "2003-Q1",
+    end: str = "2019-Q4",
+    initiatives: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """Inputs of :func:`analysis.synthetic_control.synthetic_control_summary`.
+
+    Treated: territories whose first dated ``kind`` label is ``treatment_period``
+    (the first-wave PTCE zones by default). Donors: territories hosting no
+    initiative of any kind located precisely enough for ``level`` (an
+    initiative known only by its département may still sit in a donor zone).
+    The panel is cut to [``start``, ``end``] (by default before the COVID
+    shock) and keeps territories observed in every period.
+
+    Returns:
+        (wide panel, treated territory → treatment period, donor codes).
+    """
+    panel = indicators.get(indicator, level)
+    panel.columns = [str(c) for c in panel.columns]
+    panel.index = panel.index.astype(str)
+    lo, hi = period_to_time(start), period_to_time(end)
+    panel = panel[[c for c in panel.columns if lo <= period_to_time(c) <= hi]].dropna()
+    initiatives = registry.load_cooperation() if initiatives is None else initiatives
+    frequency = period_frequency(list(panel.columns))
+    timing = first_label_periods(initiatives, level, kind, WAVE_LABEL_PERIODS, frequency=frequency)
+    treated = {
+        code: period
+        for code, period in zip(
+            timing["territory_code"], timing["first_treated_period"], strict=True
+        )
+        if period == treatment_period and code in panel.index
+    }
+    column = LEVEL_CODE_COLUMN[level]
+    located = initiatives[initiatives["location_precision"].isin(LEVEL_PRECISIONS[level])]
+    hosting = set(located[column].dropna().astype(str))
+    donors = [code for code in panel.index if code not in hosting]
+    return panel, treated, donors
