@@ -70,6 +70,8 @@ DEFAULT_LOCK_WAIT_S = 1800
 
 WORKER_COMMAND = (sys.executable, "-m", "analysis.reports", "worker")
 WORKER_DONE = "ptce-worker-done"
+LOCK_FD_ENV = "PTCE_BATCH_LOCK_FD"
+"""Tells a worker which inherited descriptor is the batch lock (kept from its kernels)."""
 
 
 # ---------------------------------------------------------------------------
@@ -341,9 +343,10 @@ class _Worker:
     def __init__(self, env: Mapping[str, str], reports_dir: Path, keep_fds: Sequence[int] = ()):
         self.reports_dir = reports_dir
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        lock_env = {LOCK_FD_ENV: ",".join(map(str, keep_fds))} if keep_fds else {}
         self.process = subprocess.Popen(
             list(WORKER_COMMAND),
-            env=dict(env),
+            env={**env, **lock_env},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,

@@ -46,6 +46,7 @@ from analysis.reports.config import (
 from analysis.reports.execute import (
     BUILD_PREFIX,
     DEFAULT_CELL_TIMEOUT_S,
+    LOCK_FD_ENV,
     OLD_PREFIX,
     SLIDE_SUFFIX,
     THUMB_WIDTH_PX,
@@ -246,6 +247,10 @@ def execute_run(task: Mapping[str, Any]) -> dict[str, Any]:
 
 def worker_main(lines: Sequence[str] | None = None) -> int:
     """Worker loop: read task file paths on stdin, execute each, acknowledge on stdout."""
+    # The batch lock is the worker's to hold, not its kernels' (jupyter_client
+    # launches kernels with close_fds=False).
+    for fd in filter(None, os.environ.pop(LOCK_FD_ENV, "").split(",")):
+        os.set_inheritable(int(fd), False)
     for line in lines if lines is not None else sys.stdin:
         task_path = Path(line.strip())
         if not line.strip():
