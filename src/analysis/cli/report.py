@@ -109,8 +109,7 @@ def report(
             )
         elif event == "cleaned":
             console.print(
-                "Removed what an interrupted batch left: "
-                + escape(", ".join(payload["leftovers"]))
+                "Removed what an interrupted batch left: " + escape(", ".join(payload["leftovers"]))
             )
         elif event == "planned":
             console.print(
