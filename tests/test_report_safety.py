@@ -20,15 +20,13 @@ import threading
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from typer.testing import CliRunner
 
 from analysis import reports
 from analysis.cli import app
 from analysis.reports import execute, site
-from test_reports import fixed_inputs, write_tiny_notebook  # noqa: F401 - a fixture
+from test_reports import _batch, fixed_inputs, write_tiny_notebook  # noqa: F401 - a fixture
 
 FIGURE_PARAMETERS = '''points: int = 3
 fail: bool = False
@@ -49,28 +47,7 @@ time.sleep(pause_s)"""
 
 def write_figure_notebook(folder: Path) -> Path:
     """A synthetic notebook saving one figure with ``save_figure`` (sidecar and four formats)."""
-    notebook = new_notebook()
-    notebook.cells = [
-        new_markdown_cell("# Figure test notebook"),
-        new_code_cell(FIGURE_PARAMETERS, metadata={"tags": ["parameters"]}),
-        new_code_cell(FIGURE_BODY),
-    ]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "figure.ipynb"
-    nbformat.write(notebook, path)
-    return path
-
-
-def _batch(tmp_path: Path, runs, **kwargs) -> reports.BatchResult:
-    return reports.run_batch(
-        runs,
-        jobs=2,
-        notebooks_dir=tmp_path / "nb",
-        reports_dir=tmp_path / "rep",
-        territory_codes=None,
-        **kwargs,
-    )
+    return write_tiny_notebook(folder, "figure", FIGURE_PARAMETERS, FIGURE_BODY)
 
 
 def _site_pages(reports_dir: Path) -> str:

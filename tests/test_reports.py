@@ -51,13 +51,15 @@ SECRET_CODE_MARKER = 'code must not show in the HTML'
 print("points", points)"""
 
 
-def write_tiny_notebook(folder: Path, name: str = "tiny", parameters: str = TINY_PARAMETERS):
+def write_tiny_notebook(
+    folder: Path, name: str = "tiny", parameters: str = TINY_PARAMETERS, body: str = TINY_BODY
+):
     """A synthetic three-cell notebook: parameters, a table and a figure."""
     notebook = new_notebook()
     notebook.cells = [
         new_markdown_cell("# Tiny test notebook"),
         new_code_cell(parameters, metadata={"tags": ["parameters"]}),
-        new_code_cell(TINY_BODY),
+        new_code_cell(body),
     ]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     folder.mkdir(parents=True, exist_ok=True)

@@ -224,25 +224,22 @@ def run_cache_key(
     )
 
 
+def _git(*arguments: str, timeout_s: float) -> str:
+    return subprocess.run(
+        ["git", *arguments],
+        cwd=paths.PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=True,
+    ).stdout.strip()
+
+
 def git_commit() -> dict[str, Any]:
     """The checkout's commit and whether the working tree has changes (``None`` outside git)."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=paths.PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=paths.PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=True,
-        ).stdout.strip()
+        commit = _git("rev-parse", "HEAD", timeout_s=10)
+        dirty = _git("status", "--porcelain", "--untracked-files=no", timeout_s=20)
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": bool(dirty)}
