@@ -111,7 +111,7 @@ def test_config_runs_every_notebook_and_every_region_profile():
     assert [(r.parameters["level"], r.parameters["shock"]) for r in ess] == [
         ("dep", "recession_2008")
     ]
-    assert "profil-dep-" in reports.paths.REPORTS_CONFIG.read_text()  # the commented example
+    assert "profil-dep-" in paths.REPORTS_CONFIG.read_text()  # the commented example
 
 
 @pytest.mark.integration
