@@ -1,4 +1,14 @@
-"""The report site: ``reports/index.html`` (every run, its status and figures) and the gallery.
+"""The report site: ``index.html`` (the question and its answer), ``runs.html``, the gallery.
+
+``index.html`` opens with the study's question and the current answer,
+generated from the batch's evidence table (``reports/evidence.csv``: one row per
+comparison run and primary specification), then one card per national report,
+a search box over every territorial fiche (plain JavaScript, no network), the
+figure gallery, the methods with their references, the data sources (from the
+catalogue) and the downloads. The run log (status, timings, parameters, cache)
+is ``runs.html``. French by default; ``index.en.html`` when the batch has
+English runs. Words come from :mod:`analysis.reports.words`; pages are jinja2
+templates with autoescape, so registry and user text is always escaped.
 
 Only published run folders appear: entries of ``reports/`` whose name starts
 with a dot (build folders of a running or killed batch, the lock, the checksum
@@ -9,14 +19,21 @@ batch rebuilds the run it belongs to.
 
 from __future__ import annotations
 
-import html
 import json
-from collections.abc import Sequence
+import math
+import unicodedata
+import urllib.parse
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from analysis import figures, paths
+import jinja2
+import pandas as pd
+
+from analysis import figures, models, paths, sources
 from analysis.atomic import write_text_atomically
+from analysis.keys import LANGS
+from analysis.reports import words
 from analysis.reports.config import (
     FAILED_NOTEBOOK_FILE,
     FIGURES_DIR,
@@ -24,7 +41,6 @@ from analysis.reports.config import (
     HIDDEN_PREFIX,
     INDEX_FILE,
     RUN_FILE,
-    STATUS_NOT_RUN,
     STATUS_OK,
     STATUS_SKIPPED,
     STATUS_STALE,
@@ -82,20 +98,186 @@ def write_gallery(reports_dir: Path | None = None, *, lang: str = "fr") -> list[
     return problems
 
 
-_INDEX_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#222}
-h1{font-size:1.6rem} table{border-collapse:collapse;width:100%}
-th,td{border-bottom:1px solid #ddd;padding:.5rem;vertical-align:top;text-align:left}
-th{background:#f4f4f4} code{font-size:.85rem}
-.ok{color:#1a7f37;font-weight:600}.failed{color:#cf222e;font-weight:600}
-.stale{color:#9a6700;font-weight:600}
-.not-run{color:#777}.figures img{max-width:180px;margin:0 .3rem .3rem 0;border:1px solid #ccc}
-pre{white-space:pre-wrap;max-width:40rem;font-size:.8rem;color:#cf222e}
-"""
+# ---------------------------------------------------------------------------
+# Reading what the batch produced
+# ---------------------------------------------------------------------------
+
+EVIDENCE_FILE = "evidence.csv"
+"""The batch's evidence table: one row per comparison run and primary specification."""
+RUNS_PAGE = "runs.html"
+DECK_PATTERN = "*.pptx"
+FICHE_LEVELS_SHOWN = ("reg", "dep", "ze2020", "epci")
+GALLERY_PREVIEW = 8
+"""Figures previewed on the index page (the gallery page shows them all)."""
+EVIDENCE_COLUMNS = ("run", "shock", "level", "treatment", "estimate", "ci_low", "ci_high")
+KEY_FIGURE_PREFIXES = ("effects", "map", "choropleth")
+"""A card shows the run's first figure whose file name starts so (else its first figure)."""
+POINT_UNITS = ("pp", "point", "points", "percentage_points")
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+    autoescape=True,
+    trim_blocks=False,
+    keep_trailing_newline=True,
+)
 
 
-def _format_value(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+def index_page(lang: str) -> str:
+    """``index.html`` in French, ``index.<lang>.html`` otherwise."""
+    return INDEX_FILE if lang == "fr" else INDEX_FILE.replace(".html", f".{lang}.html")
+
+
+def read_evidence(reports_dir: Path) -> pd.DataFrame | None:
+    """``reports/evidence.csv``, or ``None`` when the batch has not written it yet.
+
+    Raises:
+        ValueError: the file lacks a column the site needs (naming the file and
+            the columns).
+    """
+    path = Path(reports_dir) / EVIDENCE_FILE
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path, dtype={"run": str, "level": str})
+    missing = [c for c in EVIDENCE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{path}: missing column(s) {', '.join(missing)}; the evidence table is written "
+            "by `ptce report` (delete the file and run it again)."
+        )
+    return frame
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _unit_word(unit: Any, value: float, lang: str) -> str:
+    unit = "" if unit is None or (isinstance(unit, float) and math.isnan(unit)) else str(unit)
+    if unit in POINT_UNITS or not unit:
+        # French: "point" below two in absolute value, English: "point" only for one.
+        singular = abs(value) < 2 if lang == "fr" else abs(value) == 1
+        return words.text("point" if singular else "points", lang)
+    return unit
+
+
+def verdict(row: Mapping[str, Any]) -> str:
+    """``better``, ``worse`` or ``no_difference``: where the interval lies, for the outcome."""
+    low, high = _number(row.get("ci_low")), _number(row.get("ci_high"))
+    if low is None or high is None or low <= 0 <= high:
+        return "no_difference"
+    higher_is_better = models.OUTCOME_HIGHER_IS_BETTER.get(str(row.get("outcome")), True)
+    above_zero = low > 0
+    return "better" if above_zero == higher_is_better else "worse"
+
+
+def headline(row: Mapping[str, Any], lang: str = "fr") -> str:
+    """One comparison in plain words, with its interval and the number of treated territories.
+
+    ``Pour le choc du Covid-19, les zones d'emploi avec un PTCE n'ont pas mieux
+    résisté : écart ajusté −0,08 point [−0,20 ; 0,04], 22 zones d'emploi traitées``
+    """
+    estimate, low, high = (_number(row.get(c)) for c in ("estimate", "ci_low", "ci_high"))
+    if estimate is None:
+        return str(row.get(f"sentence_{lang}") or row.get("title") or row.get("run"))
+    level = str(row.get("level"))
+    decimals = (
+        figures.decimals_for_range(low, high, 2)
+        if low is not None and high is not None
+        else figures.decimals_for_range(estimate, 0.0, 2)
+    )
+    n_treated = _number(row.get("n_treated"))
+    n = _number(row.get("n"))
+    if n_treated is not None:
+        counted = words.count_phrase(level, int(n_treated), lang, treated=True)
+    elif n is not None:
+        counted = words.count_phrase(level, int(n), lang)
+    else:
+        counted = ""
+    fmt = lambda x: figures.format_number(x, lang, decimals)  # noqa: E731 - local shorthand
+    sentence = words.text(
+        "headline",
+        lang,
+        shock=words.phrase("shock", str(row.get("shock")), lang),
+        level=words.phrase("level", level, lang),
+        treatment=words.phrase("treatment", str(row.get("treatment")), lang),
+        verdict=words.phrase("verdict", verdict(row), lang),
+        colon=f"{figures.NBSP}: " if lang == "fr" else ": ",
+        semicolon=f"{figures.NBSP}; " if lang == "fr" else "; ",
+        estimate=fmt(estimate),
+        unit=_unit_word(row.get("unit"), estimate, lang),
+        low=fmt(low) if low is not None else "?",
+        high=fmt(high) if high is not None else "?",
+        n_treated=counted,
+        treated_noun="",
+    ).rstrip(", ")
+    return sentence[:1].upper() + sentence[1:]
+
+
+def search_key(*parts: Any) -> str:
+    """Lower case, accents removed: what the search box compares typed words with."""
+    joined = " ".join(str(p) for p in parts if p)
+    decomposed = unicodedata.normalize("NFD", joined)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def territory_names(level: str) -> dict[str, str]:
+    """Official names of a level's territories, from the processed layer (empty when absent)."""
+    path = paths.territory_layer(level)
+    if not path.is_file():
+        return {}
+    try:
+        table = pd.read_parquet(path, columns=["territory_code", "territory_name"])
+    except (OSError, ValueError, KeyError):
+        return {}
+    return dict(zip(table["territory_code"].astype(str), table["territory_name"], strict=True))
+
+
+def is_fiche(run: ReportRun) -> bool:
+    """A run about one territory (its parameters name a ``territory_code``)."""
+    return bool(str(run.parameters.get("territory_code") or "").strip())
+
+
+def _existing(folder: Path, name: str | None) -> bool:
+    return bool(name) and (folder / str(name)).is_file()
+
+
+def _href(*parts: str) -> str:
+    return "/".join(urllib.parse.quote(p) for p in parts)
+
+
+def _records(runs: Sequence[ReportRun], reports_dir: Path) -> dict[str, dict[str, Any] | None]:
+    return {run.name: read_run_record(reports_dir, run.name) for run in runs}
+
+
+def _report_href(run: ReportRun, record: Mapping[str, Any] | None, reports_dir: Path) -> str:
+    if record and _existing(reports_dir / run.name, record.get("html")):
+        return _href(run.name, str(record["html"]))
+    return ""
+
+
+def _thumbnails(run_name: str, record: Mapping[str, Any] | None, reports_dir: Path) -> list[dict]:
+    """The run's thumbnails whose figure is there: href (the PNG), src, alt text, title."""
+    folder = reports_dir / run_name
+    found = []
+    for thumb in (record or {}).get("thumbnails", []):
+        figure = str(thumb).removeprefix(f"{THUMBS_DIR}/")
+        if not ((folder / thumb).is_file() and (folder / FIGURES_DIR / figure).is_file()):
+            continue
+        sidecar = _figure_sidecar(folder / FIGURES_DIR / figure)
+        alt = sidecar.get("alt_text") or Path(figure).stem.replace("_", " ")
+        found.append(
+            {
+                "href": _href(run_name, FIGURES_DIR, *figure.split("/")),
+                "src": _href(run_name, *str(thumb).split("/")),
+                "alt": alt,
+                "title": sidecar.get("title") or alt,
+            }
+        )
+    return found
 
 
 def _figure_sidecar(png: Path) -> dict[str, Any]:
@@ -110,89 +292,237 @@ def _figure_sidecar(png: Path) -> dict[str, Any]:
     return content if isinstance(content, dict) else {}
 
 
-def write_index(runs: Sequence[ReportRun], reports_dir: Path | None = None) -> Path:
-    """Write ``reports/index.html``: every configured run, its parameters, status and figures.
+def _run_lang(run: ReportRun, record: Mapping[str, Any] | None) -> str:
+    return str(
+        (record or {}).get("parameters", {}).get("lang") or run.parameters.get("lang") or "fr"
+    )
 
-    Runs are read back from their ``run.json``; a configured run never executed
-    is listed as "not run". Only files that exist are linked.
-    """
-    reports_dir = Path(reports_dir or paths.reports_dir())
+
+# ---------------------------------------------------------------------------
+# The pages
+# ---------------------------------------------------------------------------
+
+
+def _sources(lang: str) -> list[dict[str, str]]:
+    try:
+        catalogue = sources.load_catalogue()
+    except (OSError, ValueError):
+        return []
+    return [
+        {
+            "publisher": s.publisher,
+            "title": s.title,
+            "licence": s.licence,
+            "coverage": s.coverage,
+            "landing_page": s.landing_page if s.landing_page.startswith("https://") else "",
+        }
+        for s in catalogue.values()
+    ]
+
+
+def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr") -> dict[str, Any]:
+    """Everything ``site.html.j2`` shows, in ``lang`` (plain data, escaped by the template)."""
+    words.check_lang(lang)
+    records = _records(runs, reports_dir)
+    evidence = read_evidence(reports_dir)
+    evidence_rows: dict[str, list[dict[str, Any]]] = {}
+    if evidence is not None:
+        for row in evidence.to_dict("records"):
+            evidence_rows.setdefault(str(row["run"]), []).append(row)
+    national = [
+        run for run in runs if not is_fiche(run) and _run_lang(run, records[run.name]) == lang
+    ]
+    headlines, cards, gallery, csvs = [], [], [], []
+    for run in national:
+        record = records[run.name]
+        href = _report_href(run, record, reports_dir)
+        rows = evidence_rows.get(run.name, [])
+        for row in rows:
+            headlines.append({"text": headline(row, lang), "href": href})
+        thumbs = sorted(
+            _thumbnails(run.name, record, reports_dir),
+            key=lambda t: not Path(t["href"]).name.startswith(KEY_FIGURE_PREFIXES),
+        )
+        card = {
+            "title": run.title or (record or {}).get("title") or run.name,
+            "href": href,
+            "thumb": thumbs[0]["src"] if thumbs else "",
+            "alt": thumbs[0]["alt"] if thumbs else "",
+            "figure": "",
+            "interval": "",
+            "sentence": words.text("no_sentence", lang),
+        }
+        if rows:
+            first = rows[0]
+            estimate, low, high = (_number(first.get(c)) for c in ("estimate", "ci_low", "ci_high"))
+            if estimate is not None:
+                decimals = figures.decimals_for_range(
+                    low if low is not None else estimate, high if high is not None else 0.0, 2
+                )
+                card["figure"] = (
+                    figures.format_number(estimate, lang, decimals, sign=True)
+                    + " "
+                    + _unit_word(first.get("unit"), estimate, lang)
+                )
+                if low is not None and high is not None:
+                    card["interval"] = (
+                        f"[{figures.format_number(low, lang, decimals)}"
+                        f"{figures.NBSP + '; ' if lang == 'fr' else '; '}"
+                        f"{figures.format_number(high, lang, decimals)}], "
+                        + words.text("interval", lang)
+                    )
+            card["sentence"] = headline(first, lang) + "."
+        cards.append(card)
+        gallery += [t for t in thumbs[:2] if t["alt"] not in {g["alt"] for g in gallery}]
+        files = [
+            {"name": Path(f).name, "href": _href(run.name, *str(f).split("/"))}
+            for f in (record or {}).get("files", [])
+            if str(f).endswith(".csv") and (reports_dir / run.name / f).is_file()
+        ]
+        if files:
+            csvs.append({"title": card["title"], "files": files})
+    fiches = []
+    names_by_level: dict[str, dict[str, str]] = {}
+    for run in runs:
+        if not is_fiche(run):
+            continue
+        record = records[run.name]
+        level = str(run.parameters.get("level") or "")
+        code = str(run.parameters.get("territory_code"))
+        if level not in names_by_level:
+            names_by_level[level] = territory_names(level) if level else {}
+        name = names_by_level[level].get(code) or run.title or run.name
+        folder = reports_dir / run.name
+        pdf = (record or {}).get("pdf")
+        level_word = words.phrase("level_short", level, lang)
+        fiches.append(
+            {
+                "name": name,
+                "code": code,
+                "level": level_word,
+                "href": _report_href(run, record, reports_dir),
+                "pdf": _href(run.name, str(pdf)) if _existing(folder, pdf) else "",
+                "search": search_key(name, code, level_word, run.name),
+            }
+        )
+    decks = sorted(p.name for p in reports_dir.glob(DECK_PATTERN) if p.is_file())
+    other = "en" if lang == "fr" else "fr"
+    has_other = any(_run_lang(run, records[run.name]) == other for run in runs) or other == "fr"
+    return {
+        "lang": lang,
+        "t": {key: words.text(key, lang) for key in _TEXT_KEYS},
+        "headlines": headlines,
+        "cards": cards,
+        "fiches": fiches,
+        "gallery": gallery[:GALLERY_PREVIEW],
+        "gallery_href": GALLERY_PAGE if (reports_dir / GALLERY_PAGE).is_file() else "",
+        "methods": words.methods(lang),
+        "sources": _sources(lang),
+        "deck_href": _href(decks[0]) if decks else "",
+        "evidence_href": EVIDENCE_FILE if evidence is not None else "",
+        "csvs": csvs,
+        "runs_page": RUNS_PAGE,
+        "other_page": index_page(other) if has_other else "",
+        "other_lang": other,
+    }
+
+
+_TEXT_KEYS = (
+    "site_title", "question", "answer_heading", "answer_intro", "evidence_missing",
+    "findings_heading", "interval", "read_report", "territories_heading", "territories_intro",
+    "search_label", "search_placeholder", "search_none", "fiche_pdf", "no_fiches",
+    "gallery_heading", "gallery_intro", "gallery_link", "methods_heading", "sources_heading",
+    "source_publisher", "source_title", "source_licence", "source_coverage",
+    "downloads_heading", "download_deck", "download_evidence", "download_csvs", "runs_link",
+    "other_language", "not_built", "runs_title", "runs_intro", "runs_back", "col_run",
+    "col_notebook", "col_parameters", "col_status", "col_links", "col_figures", "col_cache",
+    "stale_note",
+)  # fmt: skip
+
+
+def _format_value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+
+
+def runs_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr") -> dict[str, Any]:
+    """Everything ``runs.html.j2`` shows: one row per configured run."""
     rows = []
     for run in runs:
         record = read_run_record(reports_dir, run.name)
-        name = html.escape(run.name)
-        title = html.escape(run.title or (record or {}).get("title") or "")
-        if record is None:
-            rows.append(
-                f'<tr id="{name}"><td><strong>{name}</strong><br>{title}</td>'
-                f"<td><code>{html.escape(run.notebook)}</code></td><td></td>"
-                f'<td class="not-run">{STATUS_NOT_RUN}</td><td></td><td></td></tr>'
+        row: dict[str, Any] = {
+            "name": run.name,
+            "title": run.title or (record or {}).get("title") or "",
+            "notebook": run.notebook,
+            "parameters": [],
+            "status": words.text("not_run", lang),
+            "css": "not-run",
+            "links": [],
+            "images": [],
+        }
+        if record is not None:
+            status = str(record.get("status", "?"))
+            folder = reports_dir / run.name
+            links = [
+                ("link_report", record.get("html")),
+                ("link_pdf", record.get("pdf")),
+                ("link_notebook", record.get("executed_notebook")),
+                ("link_run", RUN_FILE),
+                ("link_failure", FAILED_NOTEBOOK_FILE if status == STATUS_STALE else None),
+            ]
+            row.update(
+                parameters=[
+                    (k, _format_value(v))
+                    for k, v in sorted(record.get("parameters", {}).items())
+                    if k != "output_dir"  # always the run's figures/ folder
+                ],
+                status=status,
+                css={STATUS_OK: "ok", STATUS_SKIPPED: "ok", STATUS_STALE: "stale"}.get(
+                    status, "failed"
+                ),
+                duration=(
+                    f"{record['duration_s']:.1f} s" if record.get("duration_s") is not None else ""
+                ),
+                stale=status == STATUS_STALE,
+                error=str(record.get("error") or "")[:2000],
+                cache_key=str(record.get("cache_key") or "")[:12],
+                reason=str(record.get("rerun_reason") or ""),
+                links=[
+                    {"label": words.text(label, lang), "href": _href(run.name, str(file))}
+                    for label, file in links
+                    if _existing(folder, file)
+                ],
+                images=_thumbnails(run.name, record, reports_dir),
             )
-            continue
-        folder = reports_dir / run.name
-        parameters = "<br>".join(
-            f"<code>{html.escape(k)} = {html.escape(_format_value(v))}</code>"
-            for k, v in sorted(record.get("parameters", {}).items())
-            if k != "output_dir"  # always the run's figures/ folder
-        )
-        status = record.get("status", "?")
-        css = {STATUS_OK: "ok", STATUS_SKIPPED: "ok", STATUS_STALE: "stale"}.get(status, "failed")
-        status_cell = f'<span class="{css}">{html.escape(status)}</span>'
-        if record.get("duration_s") is not None:
-            status_cell += f"<br>{record['duration_s']:.1f} s"
-        if status == STATUS_STALE:
-            status_cell += (
-                "<br>La dernière exécution a échoué ; le rapport ci-contre est le dernier "
-                "rapport réussi."
-            )
-        if record.get("error"):
-            status_cell += f"<pre>{html.escape(str(record['error'])[:2000])}</pre>"
-        links = []
-        for label, file in (
-            ("rapport HTML", record.get("html")),
-            ("notebook exécuté", record.get("executed_notebook")),
-            ("run.json", RUN_FILE),
-            ("notebook de l'échec", FAILED_NOTEBOOK_FILE if status == STATUS_STALE else None),
-        ):
-            if file and (folder / file).exists():
-                href = html.escape(f"{run.name}/{file}", quote=True)
-                links.append(f'<a href="{href}">{html.escape(label)}</a>')
-        images = []
-        for thumb in record.get("thumbnails", []):
-            figure = thumb.removeprefix(f"{THUMBS_DIR}/")
-            if (folder / thumb).exists() and (folder / FIGURES_DIR / figure).exists():
-                href = html.escape(f"{run.name}/{FIGURES_DIR}/{figure}", quote=True)
-                src = html.escape(f"{run.name}/{thumb}", quote=True)
-                sidecar = _figure_sidecar(folder / FIGURES_DIR / figure)
-                alt = html.escape(
-                    sidecar.get("alt_text") or Path(figure).stem.replace("_", " "), quote=True
-                )
-                tooltip = html.escape(sidecar.get("title") or alt, quote=True)
-                images.append(
-                    f'<a href="{href}"><img src="{src}" alt="{alt}" title="{tooltip}"></a>'
-                )
-        rows.append(
-            f'<tr id="{name}"><td><strong>{name}</strong><br>{title}</td>'
-            f"<td><code>{html.escape(run.notebook)}</code></td><td>{parameters}</td>"
-            f"<td>{status_cell}</td><td>{'<br>'.join(links)}</td>"
-            f'<td class="figures">{"".join(images)}</td></tr>'
-        )
-    gallery = ""
-    if (reports_dir / GALLERY_PAGE).exists():  # written by write_gallery
-        gallery = f'<p><a href="{GALLERY_PAGE}">Galerie des figures (formats, sources)</a></p>\n'
-    page = (
-        '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
-        "<title>Rapports PTCE — index</title>\n"
-        f"<style>{_INDEX_CSS}</style>\n</head>\n<body>\n"
-        "<h1>Rapports : coopération économique territoriale et résilience</h1>\n"
-        "<p>Chaque ligne est une exécution de <code>config/reports.yml</code> "
-        "(régénérer : <code>ptce report</code> ou <code>make report</code>).</p>\n"
-        + gallery
-        + "<table>\n<thead><tr><th>Exécution</th><th>Notebook</th><th>Paramètres</th>"
-        "<th>Statut</th><th>Liens</th><th>Figures</th></tr></thead>\n<tbody>\n"
-        + "\n".join(rows)
-        + "\n</tbody>\n</table>\n</body>\n</html>\n"
-    )
-    target = reports_dir / INDEX_FILE
-    write_text_atomically(page, target)
-    return target
+        rows.append(row)
+    return {
+        "lang": lang,
+        "t": {key: words.text(key, lang) for key in _TEXT_KEYS},
+        "rows": rows,
+        "index_page": INDEX_FILE,
+    }
+
+
+def write_index(runs: Sequence[ReportRun], reports_dir: Path | None = None) -> Path:
+    """Write the site: ``index.html`` (``index.en.html`` too for English runs), ``runs.html``.
+
+    Runs are read back from their ``run.json``; a configured run never executed
+    is listed as "not run" in the run log. Only files that exist are linked.
+
+    Returns:
+        The path of ``reports/index.html``.
+    """
+    reports_dir = Path(reports_dir or paths.reports_dir())
+    records = _records(runs, reports_dir)
+    langs = ["fr"] + [
+        lang
+        for lang in LANGS
+        if lang != "fr" and any(_run_lang(run, records[run.name]) == lang for run in runs)
+    ]
+    for lang in langs:
+        page = _TEMPLATES.get_template("site.html.j2").render(site_context(runs, reports_dir, lang))
+        write_text_atomically(page, reports_dir / index_page(lang))
+    for stale_lang in set(LANGS) - set(langs):  # an English site from an earlier batch
+        (reports_dir / index_page(stale_lang)).unlink(missing_ok=True)
+    runs_page = _TEMPLATES.get_template("runs.html.j2").render(runs_context(runs, reports_dir))
+    write_text_atomically(runs_page, reports_dir / RUNS_PAGE)
+    return reports_dir / INDEX_FILE
