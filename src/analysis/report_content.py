@@ -10,13 +10,15 @@ DataFrames. The tables they take are loaded by :mod:`analysis.datasets`
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
+from IPython.display import HTML
 
-from analysis import figures, models
+from analysis import figures, hashing, models
 from analysis.keys import KINDS, LEVEL_CODE_COLUMN, NATIONAL_CODES
 from analysis.registry import REGISTRY_SOURCE_ID
 
@@ -587,3 +589,198 @@ def resilience_row(
 def as_mapping(profile: TerritoryProfile) -> Mapping[str, Any]:
     """The profile as a plain dict (for ``run.json``-style records and tests)."""
     return asdict(profile)
+
+
+# --------------------------------------------------------------------------- tables for reading
+
+MAX_TABLE_ROWS = 60
+"""Rows shown in a report table; a longer one shows these and links its full CSV."""
+MISSING = "—"
+"""What a missing value reads as in a report table."""
+
+COLUMN_LABELS: dict[str, dict[str, str]] = {
+    "fr": {
+        "territory_code": "Code",
+        "territory_name": "Territoire",
+        "level": "Maille",
+        "rank": "Rang",
+        "n": "Nombre de territoires",
+        "n_treated": "Territoires traités",
+        "n_control": "Territoires de comparaison",
+        "estimate": "Écart estimé",
+        "effect": "Écart estimé",
+        "ci_low": "Borne basse (IC 95 %)",
+        "ci_high": "Borne haute (IC 95 %)",
+        "p_value": "Valeur p",
+        "specification": "Spécification",
+        "group": "Groupe",
+        "kind": "Type",
+        "count": "Nombre",
+        "share_pct": "Part (%)",
+        "peak": "Pic",
+        "trough": "Creux",
+        "recovery_end": "Fin de la reprise",
+        "shock": "Choc",
+        "indicator": "Indicateur",
+        "period": "Période",
+        "value": "Valeur",
+        "national_reference": "Référence nationale",
+    },
+    "en": {
+        "territory_code": "Code",
+        "territory_name": "Territory",
+        "level": "Level",
+        "rank": "Rank",
+        "n": "Number of territories",
+        "n_treated": "Treated territories",
+        "n_control": "Comparison territories",
+        "estimate": "Estimated difference",
+        "effect": "Estimated difference",
+        "ci_low": "Lower bound (95% CI)",
+        "ci_high": "Upper bound (95% CI)",
+        "p_value": "p-value",
+        "specification": "Specification",
+        "group": "Group",
+        "kind": "Kind",
+        "count": "Count",
+        "share_pct": "Share (%)",
+        "peak": "Peak",
+        "trough": "Trough",
+        "recovery_end": "End of recovery",
+        "shock": "Shock",
+        "indicator": "Indicator",
+        "period": "Period",
+        "value": "Value",
+        "national_reference": "National reference",
+    },
+}
+"""Words of common table columns (indicators and measures take their own labels)."""
+
+YES_NO: dict[str, tuple[str, str]] = {"fr": ("oui", "non"), "en": ("yes", "no")}
+FULL_TABLE_NOTE: dict[str, str] = {
+    "fr": "Les {shown} premières lignes sur {total} ; le tableau complet : ",
+    "en": "The first {shown} rows of {total}; the full table: ",
+}
+
+
+def column_label(column: str, lang: str = "fr") -> str:
+    """Words for a table column: common columns, measures, indicators, else the name in words."""
+    known = COLUMN_LABELS[lang].get(column)
+    if known:
+        return known
+    measure = measure_label(column, lang)
+    if measure != column:
+        return measure
+    try:
+        return figures.label(column, lang)
+    except (KeyError, ValueError):
+        phrase = column.replace("_", " ").strip()
+        return phrase[:1].upper() + phrase[1:]
+
+
+def column_decimals(values: pd.Series) -> int:
+    """Meaningful decimals for a numeric column: none for whole numbers, else by magnitude.
+
+    Three significant digits of the typical (median absolute, non-zero) value,
+    between 0 and 3 decimals.
+    """
+    finite = pd.to_numeric(values, errors="coerce").dropna().astype(float)
+    finite = finite[finite.abs() < float("inf")]
+    if finite.empty or (finite == finite.round()).all():
+        return 0
+    typical = finite.abs()[finite != 0].median()
+    if not typical or pd.isna(typical):
+        return 0
+    for decimals, threshold in ((0, 100.0), (1, 10.0), (2, 1.0)):
+        if typical >= threshold:
+            return decimals
+    return 3
+
+
+def display_table(
+    frame: pd.DataFrame,
+    columns: Sequence[str] | Mapping[str, str] | None = None,
+    *,
+    lang: str = "fr",
+    decimals: Mapping[str, int] | None = None,
+    percent: Sequence[str] = (),
+    max_rows: int = MAX_TABLE_ROWS,
+    csv: str | None = None,
+    caption: str | None = None,
+) -> Any:
+    """A table formatted for reading, the one way every report shows a table.
+
+    Numbers in ``lang``'s conventions (decimal comma and thin spaces in French),
+    rounded to meaningful digits; columns labelled in words; no index column;
+    missing values as ``—``; booleans as oui/non; text escaped for HTML. A
+    table longer than ``max_rows`` is never cut silently: with ``csv`` (a path
+    relative to the report) it shows the first rows and links the full file,
+    without ``csv`` it shows every row.
+
+    Args:
+        frame: The table; a meaningful index (not a plain range) becomes a column.
+        columns: Columns to show, in order: names (labelled by
+            :func:`column_label`) or a mapping name → words.
+        lang: ``fr`` or ``en``.
+        decimals: Decimals per column (default :func:`column_decimals`).
+        percent: Columns shown with a ``%`` sign (values already in percent).
+        max_rows: Rows shown when ``csv`` is given.
+        csv: The table's CSV, relative to the report page (for long tables).
+        caption: A caption above the table.
+
+    Returns:
+        A pandas ``Styler`` (shown by Jupyter and the HTML export), or, for a
+        long table with its CSV, an ``IPython.display.HTML`` of the first rows and
+        the link.
+    """
+    if lang not in COLUMN_LABELS:
+        raise ValueError(f"lang must be one of {', '.join(COLUMN_LABELS)}, got {lang!r}")
+    table = frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index()
+    if columns is None:
+        labels = {c: column_label(str(c), lang) for c in table.columns}
+    elif isinstance(columns, Mapping):
+        labels = dict(columns)
+    else:
+        labels = {c: column_label(str(c), lang) for c in columns}
+    missing = [c for c in labels if c not in table.columns]
+    if missing:
+        raise KeyError(
+            f"display_table: no column(s) {', '.join(map(str, missing))}; "
+            f"the table has {', '.join(map(str, table.columns))}"
+        )
+    total = len(table)
+    shown = table[list(labels)].head(max_rows) if csv and total > max_rows else table[list(labels)]
+    shown = shown.reset_index(drop=True)
+    formatters = {}
+    for column in labels:
+        values = shown[column]
+        if values.dtype == object and not values.map(lambda x: isinstance(x, bool)).any():
+            numbers = pd.to_numeric(values, errors="coerce")
+            if numbers.notna().sum() == values.notna().sum() and values.notna().any():
+                shown[column] = values = numbers  # numbers stored as objects (NA mixed in)
+        if pd.api.types.is_bool_dtype(values):
+            yes, no = YES_NO[lang]
+            formatters[column] = lambda x, yes=yes, no=no: yes if x else no
+        elif pd.api.types.is_numeric_dtype(values):
+            digits = (decimals or {}).get(column, column_decimals(table[column]))
+            formatters[column] = lambda x, d=digits, p=column in percent: figures.format_number(
+                x, lang, d, percent=p
+            )
+        else:
+            formatters[column] = lambda x: str(x)
+    uuid = hashing.sha256_json(
+        {"columns": list(map(str, labels)), "rows": shown.astype(str).values.tolist()}
+    )[:12]
+    styler = (
+        shown.style.format(formatters, na_rep=MISSING, escape="html")
+        .format_index(lambda c: labels[c], axis=1, escape="html")
+        .hide(axis="index")
+        .set_uuid(uuid)
+    )
+    if caption:
+        styler = styler.set_caption(html.escape(caption))
+    if not (csv and total > max_rows):
+        return styler
+    note = html.escape(FULL_TABLE_NOTE[lang].format(shown=len(shown), total=total))
+    link = f'<a href="{html.escape(csv, quote=True)}">{html.escape(csv.rsplit("/", 1)[-1])}</a>'
+    return HTML(f"{styler.to_html()}<p>{note}{link}</p>")

@@ -2,7 +2,8 @@
 
 :func:`execute_run` takes one task planned by
 :func:`analysis.reports.execute.plan_batch` and executes it: papermill into a
-hidden build folder ``reports/.build-<run>-…``, HTML without code, thumbnails,
+hidden build folder ``reports/.build-<run>-…``, the page a reader sees
+(:mod:`analysis.reports.pages`), thumbnails,
 ``run.json`` with the sha256 of every output file, then one swap into
 ``reports/<run>/``. A failed rerun never replaces a good report: the last good
 one stays, marked ``stale`` with the error beside it. Only the worker
@@ -23,15 +24,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import nbformat
 import papermill
-from nbconvert import HTMLExporter
 from papermill.exceptions import PapermillExecutionError
 from PIL import Image
 
 from analysis import hashing
 from analysis.atomic import write_text_atomically
+from analysis.reports import pages
 from analysis.reports.config import (
     FAILED_NOTEBOOK_FILE,
     FIGURES_DIR,
@@ -54,30 +53,6 @@ from analysis.reports.execute import (
     error_summary,
     relative_label,
 )
-
-
-def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
-    """Write the HTML version of an executed notebook without its code, usable offline."""
-    template = (
-        "{%- extends 'lab/index.html.j2' -%}"
-        "{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}"
-        "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}"
-        "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}"
-    )
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_loaders=[jinja2.DictLoader({"ptce_report.html.j2": template})],
-        template_file="ptce_report.html.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    notebook = nbformat.read(notebook_path, as_version=4)
-    if title:
-        notebook.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(notebook)
-    write_text_atomically(body, html_path)
 
 
 def _make_thumbnails(figures: Path, thumbs: Path) -> list[str]:
@@ -211,7 +186,17 @@ def execute_run(task: Mapping[str, Any]) -> dict[str, Any]:
     duration = time.perf_counter() - started
     if executed.exists():
         try:
-            export_html(executed, build / HTML_FILE, title=task.get("title") or task["name"])
+            pages.export_html(
+                executed,
+                build / HTML_FILE,
+                title=task.get("title") or task["name"],
+                files=[
+                    p.relative_to(build).as_posix()
+                    for p in sorted((build / FIGURES_DIR).rglob("*"))
+                    if p.is_file()
+                ],
+                lang=str(parameters.get("lang") or "fr"),
+            )
         except Exception as exc:  # noqa: BLE001 - an HTML failure must not hide the run's result
             status = STATUS_FAILED
             error = (error + "\n" if error else "") + f"HTML export failed: {error_summary(exc)}"

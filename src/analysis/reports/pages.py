@@ -1,0 +1,240 @@
+"""Report pages that read like a report: an executed notebook turned into HTML for readers.
+
+What a reader never sees: code, prompts, the ``parameters`` cells, stream
+output (``print``, warnings, logs), cells tagged ``remove-cell`` (or
+``hide-in-report``: the researcher's description with its placeholders), and
+headings left empty once all that is gone ("Chargement", "Calculs"). What a
+reader gets on top: a link back to the site, a table of contents when the
+report has several sections, and the files of the report — its tables (CSV),
+its figures (PNG, SVG, PDF) and its executed notebook for researchers.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import urllib.parse
+from collections.abc import Sequence
+from pathlib import Path
+
+import jinja2
+import nbformat
+from nbconvert import HTMLExporter
+
+from analysis.atomic import write_text_atomically
+from analysis.reports import words
+
+REMOVE_CELL_TAGS = ("remove-cell", "hide-in-report", "parameters", "injected-parameters")
+"""Cells tagged so are left out of the report page (they stay in the executed notebook)."""
+REMOVE_OUTPUT_TAGS = ("remove-output",)
+DROPPED_OUTPUT_TYPES = ("stream",)
+TOC_MIN_SECTIONS = 3
+"""A report with at least this many second-level sections gets a table of contents."""
+FIGURE_EXTENSIONS = (".png", ".svg", ".pdf")
+SLIDE_SUFFIX = ".slide.png"
+TOC_MARKER = "<!--ptce-toc-->"
+
+_HEADING_ONLY = re.compile(r"^\s*(#{1,6})\s+\S.*$")
+_H2 = re.compile(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+PAGE_CSS = """
+body.jp-Notebook{max-width:60rem;margin:0 auto;padding:1rem 1.5rem 3rem;
+ font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.55}
+.jp-Cell{padding:0}.jp-OutputArea-output{overflow-x:auto}
+.jp-RenderedHTMLCommon blockquote{border-left:6px solid #0b5394;background:#eef5fc;
+ margin:1rem 0;padding:.75rem 1.25rem;border-radius:4px;color:inherit}
+.jp-RenderedHTMLCommon table{font-size:.9rem;margin:.5rem 0 1rem}
+.jp-RenderedHTMLCommon td,.jp-RenderedHTMLCommon th{text-align:right;padding:.3rem .6rem}
+.jp-RenderedHTMLCommon td:first-child,.jp-RenderedHTMLCommon th:first-child{text-align:left}
+.jp-RenderedHTMLCommon caption{caption-side:top;text-align:left;font-weight:600;padding:.25rem 0}
+nav.ptce-back{font-size:.95rem;margin:.5rem 0 1rem}
+nav.ptce-toc{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;
+ padding:.5rem 1rem;margin:1rem 0}
+nav.ptce-toc ol{margin:.25rem 0;padding-left:1.25rem}
+section.ptce-files{border-top:1px solid #d0d7de;margin-top:2rem;padding-top:.5rem;font-size:.95rem}
+section.ptce-files ul{padding-left:1.25rem}
+"""
+
+_TEMPLATE = (
+    """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block extra_css %}<style>{{ resources.ptce.css }}</style>{% endblock extra_css %}
+{%- block body_header -%}
+{{ super() }}
+{{ resources.ptce.back }}
+"""
+    + TOC_MARKER
+    + """
+{%- endblock body_header -%}
+{% block body_footer %}
+{{ resources.ptce.files }}
+{{ super() }}
+{% endblock body_footer %}
+"""
+)
+
+
+def _is_heading_only(cell: nbformat.NotebookNode) -> int:
+    """The heading level of a markdown cell made only of headings (0 otherwise)."""
+    if cell.cell_type != "markdown":
+        return 0
+    lines = [line for line in cell.source.splitlines() if line.strip()]
+    if not lines or not all(_HEADING_ONLY.match(line) for line in lines):
+        return 0
+    return min(len(_HEADING_ONLY.match(line).group(1)) for line in lines)
+
+
+def _shows_something(cell: nbformat.NotebookNode) -> bool:
+    if cell.cell_type == "markdown":
+        return bool(cell.source.strip())
+    return cell.cell_type == "code" and bool(cell.get("outputs"))
+
+
+def prepare_for_reading(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook as a reader sees it (a copy): no hidden cells, streams or empty headings.
+
+    A heading is empty when nothing visible follows it before the next heading
+    of the same or a higher level (or the end).
+    """
+    notebook = nbformat.from_dict(notebook)
+    kept = []
+    for cell in notebook.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & set(REMOVE_CELL_TAGS):
+            continue
+        if cell.cell_type == "code":
+            if tags & set(REMOVE_OUTPUT_TAGS):
+                cell.outputs = []
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if o.get("output_type") not in DROPPED_OUTPUT_TYPES
+            ]
+        kept.append(cell)
+    visible = []
+    for position, cell in enumerate(kept):
+        level = _is_heading_only(cell)
+        if level:
+            has_content = False
+            for following in kept[position + 1 :]:
+                following_level = _is_heading_only(following)
+                if following_level and following_level <= level:
+                    break
+                if not following_level and _shows_something(following):
+                    has_content = True
+                    break
+            if not has_content:
+                continue
+        if cell.cell_type == "code" and not cell.get("outputs"):
+            continue
+        visible.append(cell)
+    notebook.cells = visible
+    return notebook
+
+
+def _href(relative: str) -> str:
+    return html.escape(urllib.parse.quote(relative), quote=True)
+
+
+def files_section(folder: Path, files: Sequence[str], notebook_file: str, lang: str) -> str:
+    """HTML list of a report's tables, figures (each format) and executed notebook."""
+    tables = sorted(f for f in files if f.endswith(".csv"))
+    by_figure: dict[str, list[str]] = {}
+    for file in sorted(files):
+        if file.endswith(SLIDE_SUFFIX) or not file.endswith(FIGURE_EXTENSIONS):
+            continue
+        by_figure.setdefault(file.rsplit(".", 1)[0], []).append(file)
+    items = []
+    if tables:
+        links = ", ".join(f'<a href="{_href(f)}">{html.escape(Path(f).name)}</a>' for f in tables)
+        items.append(f"<li>{html.escape(words.text('tables_files', lang))}&nbsp;: {links}</li>")
+    if by_figure:
+        figures = "".join(
+            "<li>"
+            + html.escape(Path(stem).name.replace("_", " "))
+            + " — "
+            + " · ".join(
+                f'<a href="{_href(f)}">{html.escape(f.rsplit(".", 1)[1].upper())}</a>'
+                for f in formats
+            )
+            + "</li>"
+            for stem, formats in by_figure.items()
+        )
+        items.append(f"<li>{html.escape(words.text('figures_files', lang))}<ul>{figures}</ul></li>")
+    if notebook_file and (folder / notebook_file).is_file():
+        items.append(
+            f'<li><a href="{_href(notebook_file)}">'
+            f"{html.escape(words.text('download_notebook', lang))}</a></li>"
+        )
+    if not items:
+        return ""
+    heading = html.escape(words.text("downloads_report", lang))
+    return f'<section class="ptce-files"><h2>{heading}</h2><ul>{"".join(items)}</ul></section>'
+
+
+def table_of_contents(page: str, lang: str) -> str:
+    """A ``<nav>`` listing the page's second-level headings, or ``""`` when there are few."""
+    sections = _H2.findall(page)
+    if len(sections) < TOC_MIN_SECTIONS:
+        return ""
+    entries = "".join(
+        f'<li><a href="#{html.escape(anchor, quote=True)}">{_TAG.sub("", title).strip()}</a></li>'
+        for anchor, title in sections
+    )
+    return (
+        f'<nav class="ptce-toc"><strong>{html.escape(words.text("contents", lang))}</strong>'
+        f"<ol>{entries}</ol></nav>"
+    )
+
+
+def export_html(
+    notebook_path: Path,
+    html_path: Path,
+    title: str = "",
+    *,
+    files: Sequence[str] = (),
+    lang: str = "fr",
+    site_index: str = "../index.html",
+) -> None:
+    """Write the page a reader sees for an executed notebook (offline: images embedded).
+
+    Args:
+        notebook_path: The executed notebook.
+        html_path: The page to write (its folder holds ``files``).
+        title: The page title.
+        files: The report's files, relative to the page's folder (tables, figures).
+        lang: Language of the words around the report.
+        site_index: Link back to the site's index page ("" for none).
+    """
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[jinja2.DictLoader({"ptce_report.html.j2": _TEMPLATE})],
+        template_file="ptce_report.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    notebook = prepare_for_reading(nbformat.read(notebook_path, as_version=4))
+    if title:
+        notebook.metadata["title"] = title
+    folder = Path(html_path).parent
+    back = (
+        f'<nav class="ptce-back"><a href="{html.escape(site_index, quote=True)}">'
+        f"{html.escape(words.text('back_to_site', lang))}</a></nav>"
+        if site_index
+        else ""
+    )
+    resources = {
+        "ptce": {
+            "css": PAGE_CSS,
+            "back": back,
+            "files": files_section(folder, files, Path(notebook_path).name, lang),
+        }
+    }
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
+    body = body.replace(TOC_MARKER, table_of_contents(body, lang), 1)
+    write_text_atomically(body, html_path)
