@@ -53,6 +53,7 @@ from analysis.reports.execute import (
     error_summary,
     relative_label,
 )
+from analysis.reports.kernels import WarmKernel
 
 
 def _make_thumbnails(figures: Path, thumbs: Path) -> list[str]:
@@ -137,7 +138,7 @@ def _keep_last_good(build: Path, final: Path, record: dict[str, Any]) -> dict[st
     return stale
 
 
-def execute_run(task: Mapping[str, Any]) -> dict[str, Any]:
+def execute_run(task: Mapping[str, Any], kernel: WarmKernel | None = None) -> dict[str, Any]:
     """Execute one run and publish its folder; never raises for a failing notebook.
 
     The run is built in a hidden folder ``reports/.build-<run>-…`` and swapped
@@ -151,6 +152,8 @@ def execute_run(task: Mapping[str, Any]) -> dict[str, Any]:
             ``notebook_path``, ``parameters``, ``title``, ``reports_dir``,
             ``record`` (fields copied into ``run.json``: cache key, inputs,
             catalogue, git), ``timeout``.
+        kernel: A warm kernel to execute in (reset first); ``None``: a new
+            kernel for this run only.
 
     Returns:
         The ``run.json`` content now in ``reports/<run>/``.
@@ -167,18 +170,27 @@ def execute_run(task: Mapping[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     status, error = STATUS_OK, None
     try:
-        papermill.execute_notebook(
-            str(task["notebook_path"]),
-            str(executed),
-            parameters=parameters,
-            kernel_name="python3",
-            language="python",
-            cwd=str(build),
-            progress_bar=False,
-            log_output=False,
-            request_save_on_cell_execute=False,
-            execution_timeout=task.get("timeout", DEFAULT_CELL_TIMEOUT_S),
-        )
+        if kernel is not None:
+            kernel.execute_notebook(
+                Path(task["notebook_path"]),
+                executed,
+                parameters=parameters,
+                cwd=build,
+                timeout=task.get("timeout", DEFAULT_CELL_TIMEOUT_S),
+            )
+        else:
+            papermill.execute_notebook(
+                str(task["notebook_path"]),
+                str(executed),
+                parameters=parameters,
+                kernel_name="python3",
+                language="python",
+                cwd=str(build),
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                execution_timeout=task.get("timeout", DEFAULT_CELL_TIMEOUT_S),
+            )
     except PapermillExecutionError as exc:
         status, error = STATUS_FAILED, error_summary(exc)
     except Exception as exc:  # a kernel that dies or cannot start: record, go on
@@ -236,12 +248,16 @@ def worker_main(lines: Sequence[str] | None = None) -> int:
     # launches kernels with close_fds=False).
     for fd in filter(None, os.environ.pop(LOCK_FD_ENV, "").split(",")):
         os.set_inheritable(int(fd), False)
-    for line in lines if lines is not None else sys.stdin:
-        task_path = Path(line.strip())
-        if not line.strip():
-            continue
-        record = execute_run(json.loads(task_path.read_text(encoding="utf-8")))
-        result_path = task_path.with_name(task_path.name + ".result")
-        write_text_atomically(json.dumps(record, default=str), result_path)
-        print(f"{WORKER_DONE} {task_path}", flush=True)
+    kernel = WarmKernel()  # one kernel for every run of this worker, reset in between
+    try:
+        for line in lines if lines is not None else sys.stdin:
+            task_path = Path(line.strip())
+            if not line.strip():
+                continue
+            record = execute_run(json.loads(task_path.read_text(encoding="utf-8")), kernel)
+            result_path = task_path.with_name(task_path.name + ".result")
+            write_text_atomically(json.dumps(record, default=str), result_path)
+            print(f"{WORKER_DONE} {task_path}", flush=True)
+    finally:
+        kernel.shutdown()
     return 0
