@@ -41,6 +41,8 @@ FORBIDDEN_TEXT = {
     "In [ (prompt)": re.compile(r"\bIn[\s\u00a0]*\[\s*\d*\s*\]"),
     "Out[ (prompt)": re.compile(r"\bOut[\s\u00a0]*\[\s*\d*\s*\]"),
 }
+NBCONVERT_DEFAULT_ALT = "No description has been provided"
+"""nbconvert's alt text for an image that has none: as good as none."""
 EXTERNAL = ("http:", "https:", "mailto:", "data:", "javascript:")
 
 
@@ -112,10 +114,12 @@ def page_problems(reports_dir: Path) -> list[str]:
                 context = " ".join(text[start : found.end() + 60].split())
                 problems.append(f"{name}: {what} in the text: …{context}…")
         for src, alt in parser.images:
-            if not (alt or "").strip():
+            if not (alt or "").strip() or alt.startswith(NBCONVERT_DEFAULT_ALT):
                 problems.append(f"{name}: an image without alt text ({src[:80]})")
             target = _target(page, src)
-            if target is not None and not target.is_file():
+            if not src.strip():
+                problems.append(f"{name}: an image without source")
+            elif target is not None and not target.is_file():
                 problems.append(f"{name}: missing image {src}")
         for href in parser.links:
             target = _target(page, href)

@@ -29,6 +29,7 @@ and leaves the kernel running.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,7 @@ class WarmKernel:
         """Start a new kernel in ``cwd`` and import what every report needs."""
         self.shutdown()
         km = KernelManager(kernel_name=KERNEL_NAME)
-        km.start_kernel(cwd=str(cwd), env=self.env, extra_arguments=[])
+        km.start_kernel(cwd=str(cwd), env=self.env or dict(os.environ))
         self.km, self.notebooks = km, 0
         _run_silently(km, WARM_UP_CODE, STARTUP_TIMEOUT_S)
 
@@ -174,7 +175,7 @@ class WarmKernel:
         """Bring the kernel back to a fresh kernel's state, working in ``cwd``."""
         if not self.alive or self.notebooks >= MAX_NOTEBOOKS_PER_KERNEL:
             self.start(cwd)
-        _run_silently(self.km, RESET_CODE.format(cwd=str(cwd)), RESET_TIMEOUT_S)
+        _run_silently(self.km, RESET_CODE.replace("{cwd!r}", repr(str(cwd))), RESET_TIMEOUT_S)
 
     def execute_notebook(
         self,

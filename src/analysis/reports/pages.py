@@ -12,6 +12,7 @@ its figures (PNG, SVG, PDF) and its executed notebook for researchers.
 from __future__ import annotations
 
 import html
+import json
 import re
 import urllib.parse
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from nbconvert import HTMLExporter
 
 from analysis.atomic import write_text_atomically
 from analysis.reports import words
+from analysis.reports.config import FIGURES_DIR
 
 REMOVE_CELL_TAGS = ("remove-cell", "hide-in-report", "parameters", "injected-parameters")
 """Cells tagged so are left out of the report page (they stay in the executed notebook)."""
@@ -33,6 +35,8 @@ TOC_MIN_SECTIONS = 3
 FIGURE_EXTENSIONS = (".png", ".svg", ".pdf")
 SLIDE_SUFFIX = ".slide.png"
 TOC_MARKER = "<!--ptce-toc-->"
+SIDECAR_SCHEMA_PREFIX = "ptce-figure/"
+"""Schema of the JSON sidecar ``figures.save_figure`` writes beside each figure."""
 
 _HEADING_ONLY = re.compile(r"^\s*(#{1,6})\s+\S.*$")
 _H2 = re.compile(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', re.DOTALL)
@@ -41,7 +45,7 @@ _TAG = re.compile(r"<[^>]+>")
 PAGE_CSS = """
 body.jp-Notebook{max-width:60rem;margin:0 auto;padding:1rem 1.5rem 3rem;
  font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.55}
-.jp-Cell{padding:0}.jp-OutputArea-output{overflow-x:auto}
+.jp-Cell{padding:0}.jp-OutputArea-output{overflow-x:auto}.jp-RenderedImage img{max-width:100%}
 .jp-RenderedHTMLCommon blockquote{border-left:6px solid #0b5394;background:#eef5fc;
  margin:1rem 0;padding:.75rem 1.25rem;border-radius:4px;color:inherit}
 .jp-RenderedHTMLCommon table{font-size:.9rem;margin:.5rem 0 1rem}
@@ -62,6 +66,12 @@ _TEMPLATE = (
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {% block extra_css %}<style>{{ resources.ptce.css }}</style>{% endblock extra_css %}
+{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+ alt="{{ (output | get_metadata('alt', 'image/png') or '') | escape_html }}">
+</div>
+{%- endblock data_png %}
 {%- block body_header -%}
 {{ super() }}
 {{ resources.ptce.back }}
@@ -133,6 +143,49 @@ def prepare_for_reading(notebook: nbformat.NotebookNode) -> nbformat.NotebookNod
         visible.append(cell)
     notebook.cells = visible
     return notebook
+
+
+def figure_alt_texts(figures_dir: Path) -> list[str]:
+    """Alt texts of the figures a run saved (their sidecars), in the order they were saved."""
+    sidecars = []
+    for path in Path(figures_dir).rglob("*.json") if Path(figures_dir).is_dir() else ():
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            continue
+        if isinstance(content, dict) and str(content.get("schema", "")).startswith(
+            SIDECAR_SCHEMA_PREFIX
+        ):
+            sidecars.append((path.stat().st_mtime_ns, path.name, str(content.get("alt_text", ""))))
+    return [alt for _, _, alt in sorted(sidecars)]
+
+
+def attach_alt_texts(notebook: nbformat.NotebookNode, alt_texts: Sequence[str]) -> None:
+    """Give every image output its alt text (in place).
+
+    Figures are shown in the order they are saved, so when there are as many
+    images as saved figures the sidecars' alt texts are used in order; other
+    images are described by the heading they sit under.
+    """
+    images = []
+    heading = ""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            titles = [line.lstrip("#").strip() for line in cell.source.splitlines()]
+            titles = [t for t, line in zip(titles, cell.source.splitlines(), strict=True)
+                      if line.startswith("#") and t]  # fmt: skip
+            heading = titles[-1] if titles else heading
+            continue
+        for output in cell.get("outputs", []):
+            if any(key.startswith("image/") for key in output.get("data", {})):
+                images.append((output, heading))
+    use_sidecars = len(images) == len(alt_texts)
+    for position, (output, heading) in enumerate(images):
+        metadata = output.setdefault("metadata", {})
+        for mime in [key for key in output["data"] if key.startswith("image/")]:
+            entry = metadata.setdefault(mime, {})
+            if not entry.get("alt"):
+                entry["alt"] = (alt_texts[position] if use_sidecars else "") or heading or "Figure"
 
 
 def _href(relative: str) -> str:
@@ -222,6 +275,7 @@ def export_html(
     if title:
         notebook.metadata["title"] = title
     folder = Path(html_path).parent
+    attach_alt_texts(notebook, figure_alt_texts(folder / FIGURES_DIR))
     back = (
         f'<nav class="ptce-back"><a href="{html.escape(site_index, quote=True)}">'
         f"{html.escape(words.text('back_to_site', lang))}</a></nav>"
