@@ -286,7 +286,8 @@ def test_report_in_a_reused_kernel_is_identical_to_one_in_a_fresh_kernel(tmp_pat
 
 
 @pytest.mark.slow
-def test_small_batch_site_has_no_broken_link_and_the_search_finds_calvados(tmp_path, fixed_inputs):
+@pytest.mark.usefixtures("fixed_inputs")
+def test_small_batch_site_has_no_broken_link_and_the_search_finds_calvados(tmp_path):
     _reader_notebook(tmp_path / "nb")
     runs = [
         ReportRun("national-covid", "tiny", {"points": 4}, title="Coopération et résilience"),
