@@ -10,7 +10,7 @@ DATA_MIRROR ?= $(wildcard $(abspath ..)/shared/data/mirror)
 export DATA_MIRROR
 JOBS ?= 2
 
-.PHONY: help setup data build report test test-fast bench deck lab lint clean
+.PHONY: help setup data build report report-check test test-fast bench deck lab lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ build: data ## Build data/processed: backbone, indicators, cooperation (skips wh
 
 report: build ## Build everything and regenerate the reports (only those whose inputs changed)
 	$(PTCE) report --jobs $(JOBS)
+
+report-check: report ## Check the site in headless Chromium (links, images, alt texts, search); screenshots in reports/_screenshots/
+	$(PYTHON) -m analysis.reports.check
 
 test: build ## Run the whole test suite (unit + integration on the real data)
 	$(PYTHON) -m pytest -n $(JOBS) --dist loadgroup

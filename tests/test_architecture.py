@@ -72,7 +72,11 @@ FLOORS: dict[str, str] = {
     "reports.config": "publish",  # the batch file, notebook parameters, validation
     "reports.execute": "publish",  # cache keys, worker pool, lock, run_batch
     "reports.worker": "publish",  # one run, inside a worker process
-    "reports.site": "publish",  # index page and gallery
+    "reports.site": "publish",  # index page (the answer), runs.html and gallery
+    "reports.pages": "publish",  # a report page as a reader sees it
+    "reports.kernels": "publish",  # warm kernels reused across the runs of a worker
+    "reports.words": "publish",  # words of the site and report prose (words.toml)
+    "reports.check": "publish",  # make report-check: page checks, headless Chromium
     "cli": "entry",
     "__main__": "entry",
 }
