@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import synthetic
 
+import synthetic
 from analysis import estimation as e
 
 N_DRAWS = 200

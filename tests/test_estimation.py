@@ -1,4 +1,4 @@
-"""Tests for analysis.estimation on synthetic territories (fast; calibration is in test_calibration)."""
+"""Tests for analysis.estimation on synthetic territories (fast; calibration: test_calibration)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-import synthetic
 
+import synthetic
 from analysis import estimation as e
 
 TREATMENT = "is_ptce_territory"
@@ -17,9 +17,7 @@ TREATMENT = "is_ptce_territory"
 
 def primary(frame, **options):
     options.setdefault("controls", ["x1", "x2"])
-    return e.primary_specification(frame, outcome="outcome", treatment=TREATMENT, **options).iloc[
-        0
-    ]
+    return e.primary_specification(frame, outcome="outcome", treatment=TREATMENT, **options).iloc[0]
 
 
 def test_primary_recovers_a_planted_effect_and_matches_statsmodels():

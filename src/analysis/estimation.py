@@ -174,8 +174,9 @@ def primary_specification(
     the interval and p-value use Student's t with ``G − 1`` degrees of freedom
     (pyfixest's default). When ``G < wild_bootstrap_below``, or fewer than
     ``wild_bootstrap_below_treated`` clusters hold a treated (or an
-    untreated) territory, the p-value is a wild cluster bootstrap (``Feols.wildboottest``, Webb weights, null imposed,
-    ``n_bootstrap`` draws, ``seed``) and the interval is
+    untreated) territory, the p-value is a wild cluster bootstrap
+    (``Feols.wildboottest``, Webb weights, null imposed, ``n_bootstrap``
+    draws, ``seed``) and the interval is
     ``β̂ ± q·SE`` with ``q`` the ``confidence`` quantile of |t*| in the
     unrestricted bootstrap (Cameron, Gelbach & Miller 2008; Webb 2023).
 
