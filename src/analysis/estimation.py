@@ -50,6 +50,8 @@ import spreg
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from analysis.checks import require_columns
+
 ESTIMATE_COLUMNS: tuple[str, ...] = (
     "outcome",
     "treatment",
@@ -78,15 +80,6 @@ P_VALUE_WILD_BOOTSTRAP = "wild cluster bootstrap (Webb)"
 
 
 # --------------------------------------------------------------------------- helpers
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise KeyError(
-            f"{what}: the table lacks the column(s) {missing}; columns present: "
-            f"{list(frame.columns)[:20]}"
-        )
-
-
 def _as_binary(series: pd.Series, name: str) -> np.ndarray:
     values = pd.to_numeric(series.astype("float64"), errors="coerce")
     bad = series[~values.isin([0.0, 1.0])]
@@ -119,7 +112,7 @@ def _model_frame(
     """Complete rows renamed to formula-safe names: y, d, x0…, fe, cl."""
     columns = [outcome, treatment, *controls]
     columns += [c for c in (fixed_effects, cluster) if c]
-    _require(frame, columns, "estimation")
+    require_columns(frame, columns, "estimation")
     data = _complete(frame, columns)
     if data.empty:
         raise ValueError(f"no row has {outcome!r}, {treatment!r} and every control filled")
@@ -460,7 +453,7 @@ def spatial_error_model(
         ``p_value_method``, ``spatial_lambda``, ``n``, ``n_treated``,
         ``k_neighbours``.
     """
-    _require(frame, [x, y], "spatial_error_model")
+    require_columns(frame, [x, y], "spatial_error_model")
     data, used = _model_frame(frame, outcome, treatment, controls, fixed_effects, None)
     coordinates = frame.loc[data.index, [x, y]].astype(float)
     if coordinates.isna().any(axis=None):
@@ -624,7 +617,7 @@ def adjust_p_values(table: pd.DataFrame, *, p_column: str = "p_value") -> pd.Dat
     The family is every row with a p-value (missing ones stay missing and do
     not count). Uses ``statsmodels.stats.multitest.multipletests``.
     """
-    _require(table, [p_column], "adjust_p_values")
+    require_columns(table, [p_column], "adjust_p_values")
     out = table.copy()
     out["p_value_holm"] = np.nan
     out["p_value_bh"] = np.nan
@@ -681,7 +674,9 @@ def event_study_regression(
     k < 0 (except the reference) are the pre-shock placebo coefficients
     :func:`joint_pretrend_test` tests jointly.
     """
-    _require(long_frame, [outcome, treatment, unit, event_time, cluster], "event_study_regression")
+    require_columns(
+        long_frame, [outcome, treatment, unit, event_time, cluster], "event_study_regression"
+    )
     data = _complete(long_frame, [outcome, treatment, unit, event_time, cluster])
     times = sorted(int(k) for k in data[event_time].unique())
     if reference not in times:
