@@ -718,7 +718,7 @@ def test_image_comparison_detects_a_change(tmp_path):
 def test_resilience_measures_have_title_labels_in_both_languages():
     models = pytest.importorskip("analysis.models")
     resilience = pytest.importorskip("analysis.resilience")
-    for measure in ("resistance_lagravinese", "recovery_lagravinese", "sensitivity_martin"):
+    for measure in ("resistance_lagravinese", "recovery_lagravinese"):
         assert measure in resilience.INDEX_COLUMNS
         for lang in figures.LANGS:
             title = figures.label(measure, lang)
