@@ -139,6 +139,14 @@ def _model_frame(
     return safe, used
 
 
+def _adjustment_matrix(data: pd.DataFrame, n_controls: int) -> np.ndarray:
+    """Controls then fixed-effect dummies (first level dropped) of a :func:`_model_frame`."""
+    parts = [data[[f"x{k}" for k in range(n_controls)]].to_numpy(float)]
+    if "fe" in data.columns:
+        parts.append(pd.get_dummies(data["fe"], drop_first=True).to_numpy(float))
+    return np.hstack(parts)
+
+
 def _formula(n_controls: int, fixed_effects: bool) -> str:
     right = " + ".join(["d", *(f"x{k}" for k in range(n_controls))])
     return f"y ~ {right}" + (" | fe" if fixed_effects else "")
@@ -378,12 +386,9 @@ def adjusted_permutation_test(
     if extra is not None and len(extra) < len(data):
         raise ValueError(f"strata/cluster columns {columns} have missing values")
     source = frame.loc[data.index]
-    parts = [np.ones((len(data), 1))]
-    if used:
-        parts.append(data[[f"x{k}" for k in range(len(used))]].to_numpy(float))
-    if fixed_effects:
-        parts.append(pd.get_dummies(data["fe"], drop_first=True).to_numpy(float))
-    residualize = _residualizer(np.hstack(parts))
+    residualize = _residualizer(
+        np.hstack([np.ones((len(data), 1)), _adjustment_matrix(data, len(used))])
+    )
     y_res = residualize(data["y"].to_numpy(float))
     d = data["d"].to_numpy(float)
 
@@ -463,11 +468,7 @@ def spatial_error_model(
         warnings.simplefilter("ignore", UserWarning)
         weights = libpysal.weights.KNN.from_array(coordinates.to_numpy(), k=k_neighbours)
     weights.transform = "r"
-    regressors = [data[["d"]].to_numpy(float)]
-    if used:
-        regressors.append(data[[f"x{k}" for k in range(len(used))]].to_numpy(float))
-    if fixed_effects:
-        regressors.append(pd.get_dummies(data["fe"], drop_first=True).to_numpy(float))
+    regressors = [data[["d"]].to_numpy(float), _adjustment_matrix(data, len(used))]
     with contextlib.redirect_stdout(io.StringIO()):  # spreg 1.9 prints its class name
         model = spreg.GM_Error_Het(data[["y"]].to_numpy(float), np.hstack(regressors), weights)
     effect = float(model.betas[1, 0])  # betas: constant, treatment, …, lambda
