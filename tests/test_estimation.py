@@ -34,6 +34,7 @@ def test_primary_recovers_a_planted_effect_and_matches_statsmodels():
     )
     assert row["effect"] == pytest.approx(reference.params[TREATMENT], rel=1e-8)
     assert row["std_error"] == pytest.approx(reference.bse[TREATMENT], rel=0.05)
+    assert row["residual_sd"] == pytest.approx(np.sqrt(reference.scale), rel=1e-6)
 
 
 def test_raw_difference_is_the_gap_in_means_and_descriptive():

@@ -251,7 +251,8 @@ def primary_specification(
         p_value = float(fit.pvalue()["d"])
         method = P_VALUE_CLUSTER_T
     residuals = np.asarray(fit.resid(), float)
-    dof = max(len(data) - len(fit.coef()) - (data["fe"].nunique() if fixed_effects else 1), 1)
+    # Without fixed effects the intercept is among the coefficients; with them, one per level.
+    dof = max(len(data) - len(fit.coef()) - (data["fe"].nunique() if fixed_effects else 0), 1)
     row = {
         "outcome": outcome,
         "treatment": treatment,
