@@ -932,9 +932,9 @@ def employment_resilience_indices(
 
     Employment is ``higher_is_better`` (:func:`indicator_direction`), so a fall
     is bad and the existing indices already carry the employment sign
-    convention: ``sensitivity_martin`` > 1 means the territory lost jobs
-    faster than France; ``resistance_lagravinese`` / ``recovery_lagravinese``
-    > 0 mean it did better than France; ``periods_to_pre_shock_value`` is the
+    convention: ``resistance_lagravinese`` / ``recovery_lagravinese``
+    > 0 mean it did better than France (resistance = 1 − Martin's β, so
+    resistance < 0 means it lost jobs faster than France); ``periods_to_pre_shock_value`` is the
     number of quarters from the national trough until the territory is back to
     its pre-shock job count (NaN if not within the panel). Added
     (:data:`EMPLOYMENT_COLUMNS`):
@@ -984,5 +984,5 @@ def employment_resilience_indices(
     extra["deviation_recovery_jobs"] = recovery["deviation_jobs"]
     extra = extra.join(cumulative_job_loss(panel, national, window), validate="one_to_one")
     index_part = indices[list(INDEX_COLUMNS)]
-    window_part = indices[list(WINDOW_COLUMNS)]
+    window_part = indices[list(REASON_COLUMNS) + list(WINDOW_COLUMNS)]
     return pd.concat([index_part, extra[list(EMPLOYMENT_COLUMNS)], window_part], axis=1)
