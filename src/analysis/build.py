@@ -51,6 +51,7 @@ STEPS: dict[str, Step] = {
             [
                 paths.communes_table(),
                 paths.crosswalk_table(),
+                paths.former_commune_names_table(),
                 paths.backbone_report(),
             ]
             + [paths.territory_layer(level) for level in ("epci", "ze2020", "dep", "reg", "fr")]
@@ -65,7 +66,7 @@ STEPS: dict[str, Step] = {
     ),
     "cooperation": Step(
         "cooperation",
-        "analysis.registry",
+        "analysis.cooperation",
         "build_cooperation",
         ("backbone",),
         lambda: [

@@ -40,7 +40,7 @@ from analysis.loaders import (
     urssaf,
 )
 from analysis.loaders._read import SourceFormatError
-from analysis.territories import LEVEL_CODE_COLUMN, LEVELS, ZONING_LEVELS
+from analysis.keys import LEVEL_CODE_COLUMN, LEVELS, ZONING_LEVELS
 
 __all__ = [
     "INDICATORS",

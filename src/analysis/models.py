@@ -1641,9 +1641,9 @@ def load_controls(level: str, window) -> pd.DataFrame:
 
 def treatment_by_territory(level: str, registry_path=None) -> pd.DataFrame:
     """Cooperation counts and ``is_*_territory`` flags per territory (via ``analysis.registry``)."""
-    from analysis import registry
+    from analysis import cooperation as cooperation_module
 
-    cooperation = registry.cooperation_by_territory(level, registry_path=registry_path)
+    cooperation = cooperation_module.cooperation_by_territory(level, registry_path=registry_path)
     if "territory_code" in cooperation.columns:
         cooperation = cooperation.set_index("territory_code")
     cooperation.index = cooperation.index.astype(str)
@@ -1662,7 +1662,7 @@ _LEVEL_PRECISIONS = {
     "reg": ("commune", "departement", "region"),
 }
 """Location precisions that place an initiative in a territory of each level
-(same rule as ``registry.count_by_territory``: a PTCE known only by its
+(same rule as ``cooperation.count_by_territory``: a PTCE known only by its
 département counts for the département, not for a zone d'emploi)."""
 
 
@@ -1754,7 +1754,7 @@ def load_analysis_table(
     Returns:
         ``(analysis table indexed by territory_code, the ShockWindow used)``.
     """
-    from analysis import registry
+    from analysis import cooperation as cooperation_module
     from analysis.resilience import SHOCKS, compute_resilience
 
     indices, window = compute_resilience(indicator, level, shock, overrides=overrides)
@@ -1762,9 +1762,9 @@ def load_analysis_table(
     if shock in SHOCKS.index:
         # Timing-aware treatment: PTCE founded before the shock year.
         initiatives = (
-            registry.load_cooperation()
+            cooperation_module.load_cooperation()
             if registry_path is None
-            else registry.compute_cooperation(registry_path)[0]
+            else cooperation_module.compute_cooperation(registry_path)[0]
         )
         before = int(SHOCKS.at[shock, "shock_year"])
         flags = treatment_established_before(initiatives, level, before)
