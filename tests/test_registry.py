@@ -352,7 +352,7 @@ def test_check_registry_combines_cell_and_location_problems(tmp_path):
     path.write_text(
         "initiative_id,name,kind,wave,source_url,commune_name,dep_code\n"
         "a,A,ptce,w1,https://example.org,Villeneuve,42\n"
-        "b,B,scic,w1,https://example.org,Saint-Étienne,42\n",
+        "b,B,coop_x,w1,https://example.org,Saint-Étienne,42\n",
         encoding="utf-8",
     )
     problems = registry.check_registry(
@@ -735,3 +735,251 @@ def test_commune_points_follow_their_rows_when_row_numbers_repeat():
     for row in table.itertuples():
         low = expected_longitude[row.commune_code]
         assert low < row.longitude < low + 1, row
+
+
+# ---------------------------------------------------------------------------
+# Former commune names (communes déléguées and associées)
+# ---------------------------------------------------------------------------
+
+
+def locate_with_former_names(**row):
+    located, problems = geocoding.locate_rows(
+        synthetic_registry(row),
+        synthetic_communes(),
+        synthetic_crosswalk(),
+        former_names=synthetic_former_names(),
+    )
+    return located.iloc[0], problems
+
+
+def test_former_name_resolves_to_todays_commune_and_says_which():
+    row, problems = locate_with_former_names(commune_name="vieux bourg", dep_code="42")
+    assert problems == []
+    assert (row["commune_code"], row["location_method"]) == ("99002", "former_name")
+    assert "Vieux-Bourg (99101" in row["location_detail"]
+    assert "Saint-Étienne (99002" in row["location_detail"]
+
+
+def test_former_name_shared_by_two_communes_lists_the_candidates():
+    row, problems = locate_with_former_names(commune_name="Les Essarts", dep_code="42")
+    problem = _only(problems)
+    assert pd.isna(row["commune_code"])
+    assert "several former communes" in problem.message
+    assert "99004" in problem.message and "99005" in problem.message
+    assert "commune_code" in problem.fix
+
+
+def test_former_name_with_the_wrong_departement_is_an_error_naming_the_right_one():
+    row, problems = locate_with_former_names(commune_name="Ancienne-Ville", dep_code="42")
+    problem = _only(problems)
+    assert pd.isna(row["commune_code"])
+    assert "no commune of that name in département 42" in problem.message
+    assert "Ancienne-Ville (99301" in problem.message and "dép. 93" in problem.message
+    assert "dep_code" in problem.fix
+
+
+def test_todays_name_wins_over_a_former_name():
+    former = pd.concat(
+        [
+            synthetic_former_names(),
+            pd.DataFrame(
+                [("99102", "Villeneuve", "42", "99002", "deleguee")],
+                columns=synthetic_former_names().columns,
+            ),
+        ]
+    )
+    located, problems = geocoding.locate_rows(
+        synthetic_registry({"commune_name": "Sainte-Marie-la-Mer", "dep_code": "42"}),
+        synthetic_communes(),
+        former_names=former,
+    )
+    assert problems == [] and located.iloc[0]["location_method"] == "name"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("name", "dep", "expected", "became"),
+    [
+        ("Annecy-le-Vieux", "74", "74010", "Annecy (74010"),
+        ("Cherbourg-Octeville", "50", "50129", "Cherbourg-en-Cotentin (50129"),
+    ],
+)
+def test_real_former_names_resolve(real_backbone, name, dep, expected, became):
+    communes, crosswalk, former_names = real_backbone
+    located, problems = geocoding.locate_rows(
+        synthetic_registry({"commune_name": name, "dep_code": dep}),
+        communes,
+        crosswalk,
+        former_names=former_names,
+    )
+    assert problems == []
+    row = located.iloc[0]
+    assert (row["commune_code"], row["location_method"]) == (expected, "former_name")
+    assert became in row["location_detail"]
+
+
+@pytest.mark.integration
+def test_real_former_name_in_the_wrong_departement_points_to_the_right_one(real_backbone):
+    communes, crosswalk, former_names = real_backbone
+    _located, problems = geocoding.locate_rows(
+        synthetic_registry({"commune_name": "Annecy-le-Vieux", "dep_code": "73"}),
+        communes,
+        crosswalk,
+        former_names=former_names,
+    )
+    problem = _only(problems)
+    assert "Annecy (74010" in problem.message and "dep_code" in problem.fix
+
+
+# ---------------------------------------------------------------------------
+# Local authorities and new kinds
+# ---------------------------------------------------------------------------
+
+
+def test_new_kinds_are_accepted():
+    frame = synthetic_registry(
+        *({"kind": kind, "dep_code": "42"} for kind in ("scic", "scop", "groupement_employeurs"))
+    )
+    assert validate_problems(frame) == []
+
+
+def validate_problems(frame):
+    return registry.validate_registry(frame)
+
+
+def test_local_authorities_parse_names_and_codes():
+    assert registry.parse_local_authorities(
+        "Ville de Romans-sur-Isère (26281); Valence Romans Agglo (200068781) ;Région Bretagne"
+    ) == [
+        ("Ville de Romans-sur-Isère", "26281"),
+        ("Valence Romans Agglo", "200068781"),
+        ("Région Bretagne", ""),
+    ]
+
+
+def test_local_authority_columns_are_validated_with_row_and_fix():
+    frame = synthetic_registry(
+        {"local_authorities": "Ville A (42218); Région B", "local_authority_roles": "lead; boss"},
+        {"local_authorities": "Ville A; Ville B", "local_authority_roles": "lead"},
+        {"local_authorities": "Ville C (4221)", "local_authority_roles": "funder"},
+        {"local_authorities": "Ville D", "local_authority_roles": "member"},
+    )
+    frame["dep_code"] = "42"
+    problems = validate_problems(frame)
+    by_row = {(p.row, p.column): p for p in problems}
+    assert set(by_row) == {
+        (2, "local_authority_roles"),
+        (3, "local_authority_roles"),
+        (4, "local_authorities"),
+    }
+    assert by_row[(2, "local_authority_roles")].value == "boss"
+    assert "lead, member, funder, partner, host" in by_row[(2, "local_authority_roles")].fix
+    assert "2 local authorities but 1 role" in by_row[(3, "local_authority_roles")].message
+    assert "INSEE or SIREN" in by_row[(4, "local_authorities")].message
+
+
+# ---------------------------------------------------------------------------
+# Files users really send: encodings, empty files, repeated headers, formulas
+# ---------------------------------------------------------------------------
+
+HEADER = "initiative_id,name,kind,wave,source_url,commune_name,dep_code\n"
+
+
+def test_latin1_registry_is_a_clear_error_naming_the_file_and_the_fix(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        (HEADER + "a,Pôle Sud,ptce,w1,https://e.org,Saint-Étienne,42\n").encode("latin-1")
+    )
+    with pytest.raises(RegistryError) as caught:
+        registry.read_registry(path)
+    message = str(caught.value)
+    assert str(path) in message and "save the file as UTF-8" in message
+    assert "Latin-1" in message and "line 2" in message
+
+
+def test_empty_registry_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(RegistryError, match="the file is empty") as caught:
+        registry.read_registry(path)
+    assert str(path) in str(caught.value)
+
+
+def test_duplicated_header_is_an_error_naming_the_column(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text(
+        "initiative_id,name,kind,wave,source_url,name,dep_code\na,,ptce,w1,https://e.org,Pôle,42\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RegistryError) as caught:
+        registry.read_registry(path)
+    problem = caught.value.problems[0]
+    assert problem.column == "name" and "2 times" in problem.message
+    assert "columns [2, 6]" in problem.message
+
+
+def test_unreadable_registry_stops_the_build_naming_the_file(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes((HEADER + "a,Pôle,ptce,w1,https://e.org,,42\n").encode("latin-1"))
+    with pytest.raises(RegistryError, match="UTF-8") as caught:
+        registry.load_registry(path)  # what build_cooperation calls first
+    assert str(path) in str(caught.value)
+
+
+def test_formula_like_names_are_warned_about():
+    frame = synthetic_registry(
+        {"name": '=HYPERLINK("http://x")', "dep_code": "42"},
+        {"name": "@SUM(A1)", "dep_code": "42", "note": "-1 ok"},
+        {"name": "Pôle -2", "dep_code": "42", "themes": "-1.5"},
+    )
+    warnings = registry.formula_warnings(frame)
+    assert [(w.row, w.column) for w in warnings] == [(2, "name"), (3, "name"), (3, "note")]
+    assert validate_problems(frame) == []  # warnings, not errors
+
+
+def test_cli_check_reports_an_unreadable_file_without_traceback(cli, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes((HEADER + "a,Pôle,ptce,w1,https://e.org,Villeneuve,42\n").encode("cp1252"))
+    result = cli("check", str(path))
+    assert (
+        result.exit_code == 1
+        and result.exception is None
+        or isinstance(result.exception, SystemExit)
+    )
+    assert "UTF-8" in result.output and "Traceback" not in result.output
+
+
+def test_cli_locate_neutralises_formulas_and_writes_real_excel(cli, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        HEADER + "a,\"=cmd|' /C calc'!A0\",ptce,w1,https://e.org,St Etienne,42\n",
+        encoding="utf-8",
+    )
+    csv_out = tmp_path / "located.csv"
+    result = cli("locate", str(path), "--out", str(csv_out))
+    assert result.exit_code == 0, result.output
+    assert "formula" in result.output
+    assert pd.read_csv(csv_out, dtype=str)["name"].iloc[0] == "'=cmd|' /C calc'!A0"
+    xlsx_out = tmp_path / "located.xlsx"
+    assert cli("locate", str(path), "--out", str(xlsx_out)).exit_code == 0
+    assert xlsx_out.read_bytes()[:2] == b"PK"  # a zip container, i.e. a real workbook
+    sheet = pd.read_excel(xlsx_out, dtype=str, engine="calamine")
+    assert sheet["commune_code"].iloc[0] == "99002"
+    assert sheet["name"].iloc[0].startswith("'=")
+
+
+def test_cli_locate_refuses_an_unknown_suffix(cli, tmp_path):
+    path = _write(tmp_path / "r.csv", "a,A,ptce,w1,https://e.org,St Etienne,42")
+    out = tmp_path / "located.txt"
+    result = cli("locate", str(path), "--out", str(out))
+    assert result.exit_code == 2 and not out.exists()
+    assert ".csv or .xlsx" in " ".join(result.output.split())
+
+
+def test_cli_locate_says_which_commune_a_former_name_became(cli, tmp_path):
+    path = _write(tmp_path / "r.csv", "a,A,ptce,w1,https://e.org,Vieux-Bourg,42")
+    out = tmp_path / "located.csv"
+    result = cli("locate", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "is a former commune" in result.output and "99002" in result.output
+    assert pd.read_csv(out, dtype=str)["location_method"].iloc[0] == "former_name"

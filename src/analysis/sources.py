@@ -69,6 +69,11 @@ class Source:
         return self.citation_en if lang == "en" else self.citation_fr
 
     @property
+    def optional(self) -> bool:
+        """An optional source: used when present, never required (``optional = true``)."""
+        return self.extra.get("optional") is True
+
+    @property
     def raw_path(self) -> Path:
         """Where the verified file lives once fetched."""
         return paths.raw_source_dir(self.id) / self.file
@@ -86,13 +91,18 @@ def load_catalogue(path: Path | None = None) -> dict[str, Source]:
     catalogue: dict[str, Source] = {}
     known = {f for f in Source.__dataclass_fields__ if f not in {"id", "extra"}}
     for source_id, entry in raw.items():
-        missing = [f for f in REQUIRED_FIELDS if not str(entry.get(f, "")).strip()]
+        optional = entry.get("optional") is True  # optional sources are not pinned
+        missing = [
+            f
+            for f in REQUIRED_FIELDS
+            if not str(entry.get(f, "")).strip() and not (optional and f == "sha256")
+        ]
         if missing:
             raise CatalogueError(
                 f"{path}: entry [{source_id}] lacks {', '.join(missing)}; "
                 "every source needs these fields (see the README, 'Adding a source')."
             )
-        if len(entry["sha256"]) != 64:
+        if len(entry["sha256"]) != 64 and not (optional and entry["sha256"] == ""):
             raise CatalogueError(
                 f"{path}: entry [{source_id}] has a sha256 that is not 64 hex digits."
             )
@@ -164,13 +174,16 @@ class Status(StrEnum):
     PRESENT = "present"
     MISSING = "missing"
     CORRUPT = "corrupt"
+    OPTIONAL_ABSENT = "optional, not present"
 
 
 def source_status(source: Source) -> Status:
     """Whether a source's file is in ``data/raw`` with the right checksum."""
     path = source.raw_path
     if not path.exists():
-        return Status.MISSING
+        return Status.OPTIONAL_ABSENT if source.optional else Status.MISSING
+    if source.optional and not source.sha256:
+        return Status.PRESENT  # not pinned: the user's own extract
     return Status.PRESENT if sha256_of(path) == source.sha256 else Status.CORRUPT
 
 
@@ -187,7 +200,7 @@ class FetchResult:
     """What :func:`fetch_source` did for one source."""
 
     source_id: str
-    action: str  # "already present" | "fetched" | "replaced corrupt copy"
+    action: str  # "already present" | "fetched" | "replaced corrupt copy" | "optional, not present"
     origin: str  # "data/raw", "mirror", "url", "package"
     path: Path
     size_bytes: int
@@ -344,6 +357,8 @@ def fetch_source(
             _copy_verified(downloaded, source, label, on_progress)
             return FetchResult(source.id, action, label, destination, destination.stat().st_size)
 
+    if source.optional:
+        return FetchResult(source.id, Status.OPTIONAL_ABSENT.value, "", destination, 0)
     where = f"mirror {mirror} has no {source.file}" if mirror else "no mirror given"
     tried = "; ".join(attempts) if attempts else "no URL or package is known for it"
     raise SourceUnavailableError(

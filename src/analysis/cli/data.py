@@ -93,6 +93,8 @@ def fetch(
                 failures.append((source.id, str(error)))
             progress.remove_task(task)
 
+    skipped = [r for r in results if r.action == sources.Status.OPTIONAL_ABSENT.value]
+    results = [r for r in results if r not in skipped]
     fetched = [r for r in results if r.action != "already present"]
     for result in fetched:
         console.print(
@@ -109,6 +111,11 @@ def fetch(
             f"{len(fetched)} fetched, {present} already present, {len(failures)} failed "
             f"(data/raw: {paths.raw_dir()})."
         )
+    if skipped:
+        console.print(
+            f"{len(skipped)} optional source(s) not present (the build works without them): "
+            + ", ".join(r.source_id for r in skipped)
+        )
     for source_id, message in failures:
         error_console.print(f"[red]✗ {source_id}[/red]: {message}")
     if failures:
@@ -121,11 +128,16 @@ def status() -> None:
     table = Table(title=f"Data sources in {paths.raw_dir()}")
     for column in ("source", "file", "status", "size", "licence"):
         table.add_column(column)
-    colours = {"present": "green", "missing": "yellow", "corrupt": "red"}
+    colours = {
+        "present": "green",
+        "missing": "yellow",
+        "corrupt": "red",
+        "optional, not present": "dim",
+    }
     problems = 0
     for source in sources.load_catalogue().values():
         state = sources.source_status(source)
-        problems += state is not sources.Status.PRESENT
+        problems += state not in (sources.Status.PRESENT, sources.Status.OPTIONAL_ABSENT)
         size = source.raw_path.stat().st_size if source.raw_path.exists() else None
         table.add_row(
             source.id,
