@@ -279,3 +279,25 @@ def test_registry_quality_tables_count_what_is_missing():
         by_kind.loc["tzcld", "n_with_commune"] == 0 and by_kind.loc["ptce", "n_from_registry"] == 1
     )
     assert tables["problems"].iloc[0]["fix"] == "add the INSEE code"
+
+
+def test_optional_sources_are_listed_as_optional_and_never_fail_a_fetch(tmp_path, monkeypatch):
+    from analysis import sources
+
+    catalogue_path = tmp_path / "sources.toml"
+    catalogue_path.write_text(
+        "[extract]\n"
+        'title = "An extract"\npublisher = "INSEE"\nfile = "x.csv"\nsha256 = ""\n'
+        'optional = true\nlicence = "LO 2.0"\nlanding_page = "https://example.org"\n'
+        'citation_fr = "Insee"\ncitation_en = "Insee"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PTCE_DATA_DIR", str(tmp_path / "data"))
+    source = sources.load_catalogue(catalogue_path)["extract"]
+    assert source.optional
+    assert sources.source_status(source) is sources.Status.OPTIONAL_ABSENT
+    result = sources.fetch_source(source, None)
+    assert result.action == "optional, not present"
+    source.raw_path.parent.mkdir(parents=True)
+    source.raw_path.write_text("siren\n", encoding="utf-8")
+    assert sources.source_status(source) is sources.Status.PRESENT
