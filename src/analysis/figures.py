@@ -1149,7 +1149,7 @@ def plot_initiatives_map(
 
     Args:
         initiatives: One row per initiative with ``longitude``, ``latitude`` (WGS84),
-            and ``kind_column``, e.g. ``analysis.registry.load_cooperation()``. Points
+            and ``kind_column``, e.g. ``analysis.cooperation.load_cooperation()``. Points
             are placed (and moved into the overseas insets) by their coordinates. Rows
             without coordinates are counted in the alt text, not drawn.
         ax: Axes to draw on.

@@ -164,10 +164,7 @@ _FORMER_KIND_WORDS = {"deleguee": "déléguée", "associee": "associée"}
 
 def _former_label(former: _FormerCommune, gazetteer: Gazetteer) -> str:
     kind = _FORMER_KIND_WORDS.get(former.kind, former.kind)
-    return (
-        f"{former.name} ({former.code}, commune {kind}) → "
-        f"{gazetteer.label(former.commune_code)}"
-    )
+    return f"{former.name} ({former.code}, commune {kind}) → {gazetteer.label(former.commune_code)}"
 
 
 def _resolve_name(

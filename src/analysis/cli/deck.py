@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from analysis import paths
+from analysis import figures, paths
 
 console = Console()
 error_console = Console(stderr=True)
@@ -68,8 +68,6 @@ def deck(
     ] = None,
 ) -> None:
     """Build a 16:9 PowerPoint deck: one figure per slide, title, alt text and sources in notes."""
-    from analysis import figures
-
     roots = _figure_roots(reports, all_reports, figures_dir)
     root = roots[0] if len(roots) == 1 else paths.reports_dir()
     try:
@@ -101,8 +99,6 @@ def gallery(
     lang: Annotated[str, typer.Option("--lang", help="Page language: fr or en.")] = "fr",
 ) -> None:
     """Write the HTML gallery: each figure with caption, sources, alt text, links to each format."""
-    from analysis import figures
-
     try:
         written = figures.write_gallery(figures_dir, out, lang=lang)
     except (FileNotFoundError, ValueError) as error:
