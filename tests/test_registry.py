@@ -648,15 +648,15 @@ def test_hand_checked_rows_resolve_to_the_right_commune(
 
 @pytest.mark.integration
 def test_rows_without_a_town_stay_at_the_level_the_source_supports(located_registry):
-    row = located_registry.loc[("la-serre-le-multiple-toulouse", "aap2013_laureat")]
+    row = located_registry.loc[("ami21p1-brienov", "ami2021_phase1")]
     assert (row["location_precision"], row["dep_code"], row["reg_code"]) == (
         "departement",
-        "31",
-        "76",
+        "77",
+        "11",
     )
     assert pd.isna(row["commune_code"])
-    row = located_registry.loc[("ami21-stras-eco-renov", "ami2021_laureat")]
-    assert (row["location_precision"], row["reg_code"]) == ("region", "44")
+    row = located_registry.loc[("ami21-filiere-velo-grand-paris", "ami2021_laureat")]
+    assert (row["location_precision"], row["reg_code"]) == ("region", "11")
     row = located_registry.loc[("tz1-mel-loos-tourcoing", "tzcld_phase1")]
     assert row["perimeter_commune_codes"] == "59360;59599"
 
