@@ -192,7 +192,7 @@ def test_kind_colours_are_fixed_distinct_and_cover_every_kind():
     assert set(registry.KINDS) <= set(figures.KIND_COLOURS)
     assert {"other", "none"} <= set(figures.KIND_COLOURS)
     assert len(set(figures.KIND_COLOURS.values())) == len(figures.KIND_COLOURS)
-    palette = set(figures.OKABE_ITO.values()) | {figures.NEUTRAL_GREY}
+    palette = set(figures.OKABE_ITO.values()) | {figures.NEUTRAL_GREY, figures.TEXT_GREY}
     assert set(figures.KIND_COLOURS.values()) <= palette
     for lang in figures.LANGS:
         assert set(figures.KIND_LABELS[lang]) == set(figures.KIND_COLOURS)
@@ -718,7 +718,7 @@ def test_image_comparison_detects_a_change(tmp_path):
 def test_resilience_measures_have_title_labels_in_both_languages():
     models = pytest.importorskip("analysis.models")
     resilience = pytest.importorskip("analysis.resilience")
-    for measure in ("resistance_lagravinese", "recovery_lagravinese", "sensitivity_martin"):
+    for measure in ("resistance_lagravinese", "recovery_lagravinese"):
         assert measure in resilience.INDEX_COLUMNS
         for lang in figures.LANGS:
             title = figures.label(measure, lang)
