@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
-from IPython.display import HTML
+from IPython.display import HTML, Markdown
 
 from analysis import figures, hashing, models
 from analysis.keys import NATIONAL_CODES
@@ -658,3 +658,8 @@ def display_table(
     note = html.escape(FULL_TABLE_NOTE[lang].format(shown=len(shown), total=total))
     link = f'<a href="{html.escape(csv, quote=True)}">{html.escape(csv.rsplit("/", 1)[-1])}</a>'
     return HTML(f"{styler.to_html()}<p>{note}{link}</p>")
+
+
+def markdown(text: str) -> Any:
+    """Report prose (Markdown) a notebook shows: rendered by Jupyter and in the report page."""
+    return Markdown(text)

@@ -10,6 +10,7 @@ methods section with its references.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,18 @@ def count_phrase(level: str, count: int, lang: str = "fr", *, treated: bool = Fa
 def methods(lang: str = "fr") -> list[dict[str, Any]]:
     """The methods section: ``title``, ``body`` and ``references`` of each part."""
     return list(_WORDS["methods"][check_lang(lang)])
+
+
+def prose(key: str, lang: str = "fr", **values: Any) -> str:
+    """A report's Markdown template ``key`` (``[prose]`` of ``words.toml``), filled."""
+    try:
+        template = _WORDS["prose"][check_lang(lang)][key]
+    except KeyError:
+        raise KeyError(f"no report prose {key!r} in {WORDS_FILE.name} [prose.{lang}]") from None
+    return template.format(**values) if values else template
+
+
+def takeaways(points: Sequence[str], lang: str = "fr") -> str:
+    """The "À retenir" box of a report: a Markdown block quote with one bullet per point."""
+    lines = [f"> {prose('takeaways', lang)}", ">"] + [f"> - {point}" for point in points if point]
+    return "\n".join(lines)
