@@ -531,6 +531,9 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
 """Words of common table columns (indicators and measures take their own labels)."""
 
 YES_NO: dict[str, tuple[str, str]] = {"fr": ("oui", "non"), "en": ("yes", "no")}
+EMPTY_TABLE: dict[str, str] = {"fr": "Aucune ligne.", "en": "No rows."}
+YEAR_COLUMN_MARKERS = ("year", "annee")
+"""A column whose name contains one of these holds years: shown without a thousands space."""
 FULL_TABLE_NOTE: dict[str, str] = {
     "fr": "Les {shown} premières lignes sur {total} ; le tableau complet : ",
     "en": "The first {shown} rows of {total}; the full table: ",
@@ -623,6 +626,8 @@ def display_table(
             f"the table has {', '.join(map(str, table.columns))}"
         )
     total = len(table)
+    if total == 0:
+        return HTML(f"<p>{html.escape(EMPTY_TABLE[lang])}</p>")
     shown = table[list(labels)].head(max_rows) if csv and total > max_rows else table[list(labels)]
     shown = shown.reset_index(drop=True)
     formatters = {}
@@ -632,9 +637,16 @@ def display_table(
             numbers = pd.to_numeric(values, errors="coerce")
             if numbers.notna().sum() == values.notna().sum() and values.notna().any():
                 shown[column] = values = numbers  # numbers stored as objects (NA mixed in)
+        if str(column) == "kind":
+            names = figures.KIND_LABELS[lang]
+            shown[column] = values = values.map(lambda k: names.get(k, k))
         if pd.api.types.is_bool_dtype(values):
             yes, no = YES_NO[lang]
             formatters[column] = lambda x, yes=yes, no=no: yes if x else no
+        elif pd.api.types.is_numeric_dtype(values) and any(
+            marker in str(column).lower() for marker in YEAR_COLUMN_MARKERS
+        ):
+            formatters[column] = lambda x: str(int(x))
         elif pd.api.types.is_numeric_dtype(values):
             digits = (decimals or {}).get(column, column_decimals(table[column]))
             formatters[column] = lambda x, d=digits, p=column in percent: figures.format_number(
@@ -651,6 +663,9 @@ def display_table(
         .hide(axis="index")
         .set_uuid(uuid)
     )
+    text_columns = [c for c in labels if not pd.api.types.is_numeric_dtype(shown[c])]
+    if text_columns:
+        styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
     if caption:
         styler = styler.set_caption(html.escape(caption))
     if not (csv and total > max_rows):
