@@ -639,7 +639,7 @@ def display_table(
                 shown[column] = values = numbers  # numbers stored as objects (NA mixed in)
         if str(column) == "kind":
             names = figures.KIND_LABELS[lang]
-            shown[column] = values = values.map(lambda k: names.get(k, k))
+            shown[column] = values = values.map(lambda k, names=names: names.get(k, k))
         if pd.api.types.is_bool_dtype(values):
             yes, no = YES_NO[lang]
             formatters[column] = lambda x, yes=yes, no=no: yes if x else no
