@@ -14,15 +14,17 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.labels import (
+    OUTCOME_HIGHER_IS_BETTER,
+    REFERENCE_HEADERS,
+    format_number,
+    national_name,
+    profile_note,
+)
 from analysis.registry import REGISTRY_SOURCE_ID
 
 FRANCE_CODES = ("FR", "FRM")
 """National rows of the indicators table, in order of preference."""
-
-FRANCE_LABELS: dict[str, dict[str, str]] = {
-    "FR": {"fr": "France", "en": "France"},
-    "FRM": {"fr": "France métropolitaine", "en": "Metropolitan France"},
-}
 
 SERIES_ROLES = ("territory", "zone", "region", "national")
 """Rows of :func:`profile_series`, in drawing order."""
@@ -54,14 +56,6 @@ PROFILE_INDICATORS: tuple[str, ...] = (
 )
 """Indicators of a *fiche territoriale*, when the source covers the territory's level."""
 
-MEASURE_LABELS: dict[str, dict[str, str]] = {
-    "initiatives_per_100k": {
-        "fr": "Initiatives pour 100 000 habitants",
-        "en": "Initiatives per 100,000 inhabitants",
-    },
-}
-"""Labels of measures that are neither indicators nor model outcomes."""
-
 PROFILE_MEASURES: tuple[str, ...] = (
     "resistance_lagravinese",
     "recovery_lagravinese",
@@ -78,7 +72,7 @@ def figure_sources(source_ids: Iterable[Any]) -> list[str]:
     """Citation ids for a figure of cooperation rows (the rows' ``source_id`` values).
 
     Catalogue ids and the registry's own id (``registry``, a key of
-    ``analysis.figures.PROJECT_CITATIONS``) are both understood by
+    ``analysis.labels.PROJECT_CITATIONS``) are both understood by
     ``analysis.figures.source_line`` as they are.
 
     Args:
@@ -89,26 +83,6 @@ def figure_sources(source_ids: Iterable[Any]) -> list[str]:
         Sorted unique ids.
     """
     return sorted({str(s) for s in source_ids if s is not None and not pd.isna(s) and str(s)})
-
-
-def measure_label(measure: str, lang: str = "fr") -> str:
-    """A title-ready label of a resilience measure or a cooperation measure.
-
-    Uses ``analysis.models.OUTCOME_LABELS`` (capitalised) and
-    :data:`MEASURE_LABELS`; an unknown measure is returned as named.
-    """
-    from analysis import models
-
-    if measure in MEASURE_LABELS:
-        return MEASURE_LABELS[measure][lang]
-    label = models.OUTCOME_LABELS.get(measure, {}).get(lang)
-    if not label:
-        return measure
-    for article in ("l'", "la ", "le ", "les ", "the "):
-        if label.startswith(article):
-            label = label[len(article) :]
-            break
-    return label[:1].upper() + label[1:]
 
 
 def attach_to_territories(
@@ -514,7 +488,7 @@ def indicators_vs_references(
         except (KeyError, ValueError):
             france = None
         values = reference_values(own, region, france)
-        note = "" if values["period"] else NOTES["not_at_level"][lang].format(level=profile.level)
+        note = "" if values["period"] else profile_note("not_at_level", lang, level=profile.level)
         rows.append(
             {
                 "indicator": name,
@@ -542,61 +516,6 @@ def longest_national_code(france: pd.DataFrame) -> str | None:
     )
 
 
-REFERENCE_HEADERS: dict[str, dict[str, str]] = {
-    "fr": {"label": "Indicateur", "period": "Période", "france": "France", "note": "Remarque"},
-    "en": {"label": "Indicator", "period": "Period", "france": "France", "note": "Note"},
-}
-"""Column headers of :func:`display_references`."""
-
-NOTES: dict[str, dict[str, str]] = {
-    "not_at_level": {"fr": "pas de valeur à la maille {level}", "en": "no value at level {level}"},
-    "measured_on_zone": {
-        "fr": "mesurée sur la zone d'emploi {name} ({code})",
-        "en": "measured on the zone d'emploi {name} ({code})",
-    },
-    "zone": {"fr": "Zone d'emploi {name}", "en": "Zone d'emploi {name}"},
-}
-"""Remarks written in the profile tables."""
-
-SUMMARIES: dict[str, dict[str, str]] = {
-    "overview": {
-        "fr": "{n} initiatives ; {unlocated} non localisées à la maille {level} ; {unmatched} "
-        "lignes de comptage hors découpage ; contexte : {indicator} en {period}.",
-        "en": "{n} initiatives; {unlocated} not located at level {level}; {unmatched} count "
-        "rows outside the territories; context: {indicator} in {period}.",
-    },
-    "resilience": {
-        "fr": "{n} territoires ; fenêtre : pic {peak}, creux {trough}, fin de reprise "
-        "{recovery_end} ({source}) ; {unmatched} territoires des indices hors découpage.",
-        "en": "{n} territories; window: peak {peak}, trough {trough}, end of recovery "
-        "{recovery_end} ({source}); {unmatched} territories of the indices outside the map.",
-    },
-    "cooperation": {
-        "fr": "{n} territoires, dont {treated} traités ; contrôles absents : {missing}.",
-        "en": "{n} territories, {treated} treated; missing controls: {missing}.",
-    },
-    "profile": {
-        "fr": "{name} ({level} {code}) : {population} habitants ; {n} initiatives ; "
-        "références : {references}.",
-        "en": "{name} ({level} {code}): {population} inhabitants; {n} initiatives; "
-        "references: {references}.",
-    },
-    "registry": {
-        "fr": "{rows} lignes dans le registre, {problems} problème(s) ; {n} initiatives avec "
-        "les listes publiques.",
-        "en": "{rows} rows in the registry, {problems} problem(s); {n} initiatives with the "
-        "public lists.",
-    },
-    "none": {"fr": "aucun", "en": "none"},
-}
-"""The one-line summaries the notebooks print, in both languages."""
-
-
-def summary(key: str, lang: str = "fr", **values: Any) -> str:
-    """A notebook's printed summary line in ``lang`` (see :data:`SUMMARIES`)."""
-    return SUMMARIES[key][lang].format(**values)
-
-
 DISPLAY_DECIMALS = {"persons": 0, "jobs": 0, "eur_per_year": 0, "inhab_per_km2": 0}
 """Decimals shown per unit in displayed tables (1 otherwise)."""
 
@@ -606,12 +525,10 @@ def display_references(
 ) -> pd.DataFrame:
     """The :func:`indicators_vs_references` table formatted for reading (pure).
 
-    Numbers in the conventions of ``lang`` (``figures.format_number``: decimal
+    Numbers in the conventions of ``lang`` (``labels.format_number``: decimal
     comma and thin spaces in French, ``%`` for percentages), one column per
     place named after it; the région column is left out for a région.
     """
-    from analysis import figures
-
     headers = REFERENCE_HEADERS[lang]
     places = {"territory": profile.territory_name}
     if profile.region_code:
@@ -622,7 +539,7 @@ def display_references(
     )
     for column, name in places.items():
         shown[name] = [
-            figures.format_number(
+            format_number(
                 value, lang, DISPLAY_DECIMALS.get(str(unit), 1), percent=str(unit) == "pct"
             )
             for value, unit in zip(references[column], references["unit"], strict=True)
@@ -654,7 +571,7 @@ def profile_series(profile: TerritoryProfile, indicator: str, lang: str = "fr") 
         zone = indicators.get(indicator, "ze2020", codes=[profile.zone_code], panel=zone_panel)
         if len(zone):
             rows["zone"] = zone.iloc[0]
-            labels["zone"] = NOTES["zone"][lang].format(name=profile.zone_name)
+            labels["zone"] = profile_note("zone", lang, name=profile.zone_name)
     if profile.region_code:
         region = indicators.get(indicator, "reg", codes=[profile.region_code], panel=panel)
         if len(region):
@@ -662,7 +579,7 @@ def profile_series(profile: TerritoryProfile, indicator: str, lang: str = "fr") 
     france = indicators.get(indicator, "fr", panel=panel)
     code = longest_national_code(france)
     if code is not None:
-        rows["national"], labels["national"] = france.loc[code], FRANCE_LABELS[code][lang]
+        rows["national"], labels["national"] = france.loc[code], national_name(code, lang)
     wide = pd.DataFrame(rows).T
     wide = wide[sorted(wide.columns, key=str)]
     wide.attrs["indicator"] = indicator
@@ -678,7 +595,6 @@ def resilience_row(
     Ranks are among all territories of the level with a value (1 = most
     resilient), so ``3 / 18`` reads "third most resilient of 18 régions".
     """
-    from analysis import models
 
     row: dict[str, Any] = {
         "shock": window.shock,
@@ -696,7 +612,7 @@ def resilience_row(
             continue
         values = indices[measure].astype("float64")
         row[measure] = values.get(territory_code)
-        higher = models.OUTCOME_HIGHER_IS_BETTER.get(measure, True)
+        higher = OUTCOME_HIGHER_IS_BETTER.get(measure, True)
         ranks = values.rank(ascending=not higher, method="min")
         if pd.notna(row[measure]):
             row[f"{measure}_rank"] = f"{int(ranks[territory_code])} / {int(values.notna().sum())}"
@@ -725,7 +641,7 @@ def profile_resilience(
                 continue
             # Not published for this level (EPCI): measure it on the EPCI's zone d'emploi.
             level, code = "ze2020", profile.zone_code
-            note = NOTES["measured_on_zone"][lang].format(name=profile.zone_name, code=code)
+            note = profile_note("measured_on_zone", lang, name=profile.zone_name, code=code)
             try:
                 indices, window = resilience.compute_resilience(indicator, level, shock)
             except (KeyError, ValueError) as zone_error:

@@ -1288,9 +1288,9 @@ def run_batch(
             ):
                 by_name[record["run"]] = record
     records = [by_name[item.run.name] for item in resolved]
-    from analysis import figures  # the gallery of every run's figures, linked from the index
+    from analysis.gallery import write_gallery  # every run's figures, linked from the index
 
-    figures.write_gallery(reports_dir, reports_dir / GALLERY_PAGE)
+    write_gallery(reports_dir, reports_dir / GALLERY_PAGE)
     index_path = write_index(all_runs or runs, reports_dir)
     return BatchResult(records, index_path)
 
@@ -1388,7 +1388,7 @@ def write_index(runs: Sequence[ReportRun], reports_dir: Path | None = None) -> P
             f'<td class="figures">{"".join(images)}</td></tr>'
         )
     gallery = ""
-    if (reports_dir / GALLERY_PAGE).exists():  # written by analysis.figures.write_gallery
+    if (reports_dir / GALLERY_PAGE).exists():  # written by analysis.gallery.write_gallery
         gallery = f'<p><a href="{GALLERY_PAGE}">Galerie des figures (formats, sources)</a></p>\n'
     page = (
         '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
