@@ -48,23 +48,16 @@ def test_format_date_in_both_languages():
     assert labels.format_date(dt.date(2026, 11, 26), "en") == "26 November 2026"
 
 
-def test_labels_come_from_the_dictionary_in_both_languages():
-    assert (
-        labels.label("unemployment_rate", "fr", dictionary=SYNTHETIC_DICTIONARY)
-        == "Taux de chômage"
-    )
-    assert (
-        labels.label("unemployment_rate", "en", dictionary=SYNTHETIC_DICTIONARY)
-        == "Unemployment rate"
-    )
-    assert (
-        labels.axis_label("salaried_employment", "fr", dictionary=SYNTHETIC_DICTIONARY)
-        == "Emploi salarié (emplois)"
-    )
-    assert (
-        labels.axis_label("salaried_employment", "en", dictionary=SYNTHETIC_DICTIONARY)
-        == "Salaried employment (jobs)"
-    )
+@pytest.mark.parametrize(
+    ("lang", "rate", "jobs"),
+    [
+        ("fr", "Taux de chômage", "Emploi salarié (emplois)"),
+        ("en", "Unemployment rate", "Salaried employment (jobs)"),
+    ],
+)
+def test_labels_come_from_the_dictionary_in_both_languages(lang, rate, jobs):
+    assert labels.label("unemployment_rate", lang, dictionary=SYNTHETIC_DICTIONARY) == rate
+    assert labels.axis_label("salaried_employment", lang, dictionary=SYNTHETIC_DICTIONARY) == jobs
     assert labels.is_percent("unemployment_rate", dictionary=SYNTHETIC_DICTIONARY)
     assert not labels.is_percent("salaried_employment", dictionary=SYNTHETIC_DICTIONARY)
 
