@@ -122,8 +122,11 @@ def _outcome_table(data: dict[str, Any], path: Path) -> pd.DataFrame:
                 f"{path}: [outcomes.{name}] has direction {direction!r}; use one of "
                 f"{', '.join(DIRECTIONS)} or leave it out."
             )
-        rows[name] = {"phrase_fr": entry["phrase_fr"], "phrase_en": entry["phrase_en"],
-                      "direction": direction}  # fmt: skip
+        rows[name] = {
+            "phrase_fr": entry["phrase_fr"],
+            "phrase_en": entry["phrase_en"],
+            "direction": direction,
+        }
     table = pd.DataFrame.from_dict(
         rows, orient="index", columns=["phrase_fr", "phrase_en", "direction"]
     )
