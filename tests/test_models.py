@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from analysis import labels
+from analysis import datasets, labels
 from analysis import models as m
 from analysis import resilience as r
 
@@ -208,7 +205,7 @@ def test_ols_drops_singleton_fixed_effect_groups(planted):
 
 
 def test_errors_are_clear(planted):
-    with pytest.raises(KeyError, match="lacks column"):
+    with pytest.raises(KeyError, match="missing column"):
         m.ols_effect(planted, "missing_outcome")
     bad = planted.assign(is_ptce_territory=2)
     with pytest.raises(ValueError, match="boolean"):
@@ -411,18 +408,6 @@ def test_robustness_verdicts(planted, null):
 
 
 # --------------------------------------------------------------------------- assembly
-def test_majority_region_for_zones_spanning_regions():
-    communes = pd.DataFrame(
-        {
-            "ze2020_code": ["Z1", "Z1", "Z1", "Z2"],
-            "reg_code": ["11", "24", "24", "24"],
-            "population": [1000, 300, 400, 50],
-        }
-    )
-    regions = m.majority_region(communes, "ze2020")
-    assert regions.to_dict() == {"Z1": "11", "Z2": "24"}
-
-
 def test_prepare_analysis_table_fills_absent_cooperation_and_reports():
     indices = pd.DataFrame(
         {"resistance_lagravinese": [0.1, 0.2, 0.3]},
@@ -445,7 +430,6 @@ def test_prepare_analysis_table_fills_absent_cooperation_and_reports():
 def test_cli_writes_indices(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import analysis
     from analysis.cli import app
     from analysis.cli import resilience as cli_resilience
 
@@ -460,15 +444,16 @@ def test_cli_writes_indices(tmp_path, monkeypatch):
         window = r.detect_shock_window(national, shock, indicator=indicator, **(overrides or {}))
         return r.resilience_indices(panel, national, window, trend_periods=2), window
 
-    fake_territories = types.ModuleType("analysis.territories")
-    fake_territories.territory_names = lambda level: pd.Series({"01": "Ain", "02": "Aisne"})
-    monkeypatch.setitem(sys.modules, "analysis.territories", fake_territories)
-    monkeypatch.setattr(analysis, "territories", fake_territories, raising=False)
-    monkeypatch.setattr(r, "compute_resilience", fake_compute)
     monkeypatch.setattr(
-        m,
+        cli_resilience.territories,
+        "territory_names",
+        lambda level: pd.Series({"01": "Ain", "02": "Aisne"}),
+    )
+    monkeypatch.setattr(datasets, "compute_resilience", fake_compute)
+    monkeypatch.setattr(
+        datasets,
         "treatment_by_territory",
-        lambda level, path: pd.DataFrame(
+        lambda level, initiatives: pd.DataFrame(
             {"n_ptce": [1], "is_ptce_territory": [True]}, index=["01"]
         ),
     )
@@ -512,7 +497,7 @@ def real_data(request):
     ],
 )
 def test_evidence_end_to_end_on_real_data(real_data, indicator, level, shock, outcome):
-    table, window = m.load_analysis_table(indicator, level, shock)
+    table, window = datasets.load_analysis_table(indicator, level, shock)
     assert table.index.is_unique and len(table) >= 90
     # Timing: no PTCE existed before 2008; some did before 2020.
     before = table["is_ptce_before_shock"]
@@ -531,7 +516,7 @@ def test_evidence_end_to_end_on_real_data(real_data, indicator, level, shock, ou
     assert evidence.verdict["verdict"] in {"robust", "fragile", "null", "contradictory"}
     assert len(evidence.balance) >= 3 and evidence.balance["smd_after"].notna().all()
     assert isinstance(m.summary_sentence(results.iloc[1]), str)
-    panel, _ = r.load_panel(indicator, level, shock)
+    panel, _ = datasets.load_panel(indicator, level, shock)
     events = m.event_study(panel, evidence.matches, window, leads=4, lags=6)
     assert len(events) == 11 and events["is_placebo"].sum() == 4
 
@@ -540,7 +525,7 @@ def test_evidence_end_to_end_on_real_data(real_data, indicator, level, shock, ou
 def test_continuous_ess_and_moran_on_real_data(real_data):
     from analysis import territories
 
-    table, _ = m.load_analysis_table("unemployment_rate", "dep", "recession_2008")
+    table, _ = datasets.load_analysis_table("unemployment_rate", "dep", "recession_2008")
     controls = [c for c in m.DEFAULT_CONTROLS if c in table and table[c].notna().any()]
     row = m.continuous_treatment_effect(table, "resistance_lagravinese", controls=controls).iloc[0]
     assert row["n"] >= 80 and np.isfinite(row[["effect", "ci_low", "ci_high"]].astype(float)).all()
@@ -550,24 +535,6 @@ def test_continuous_ess_and_moran_on_real_data(real_data):
     layer = territories.load_territories("dep")
     moran = m.morans_i(residuals, layer, permutations=99, seed=0).iloc[0]
     assert moran["n"] >= 80 and np.isfinite(moran["morans_i"])
-
-
-def test_treatment_established_before_respects_year_and_precision():
-    initiatives = pd.DataFrame(
-        {
-            "kind": ["ptce", "ptce", "ptce", "ptce", "tzcld"],
-            "year": [2014, 2021, 2014, None, 2017],
-            "location_precision": ["commune", "commune", "departement", "commune", "commune"],
-            "ze2020_code": ["Z1", "Z2", None, "Z3", "Z4"],
-            "dep_code": ["01", "02", "03", "04", "05"],
-        }
-    )
-    ze = m.treatment_established_before(initiatives, "ze2020", 2020)
-    assert ze.index.tolist() == ["Z1"]  # Z2 founded after; the 2014 one is located by dep only
-    assert ze.name == "is_ptce_before_2020" and ze.attrs["n_unknown_year"] == 1
-    dep = m.treatment_established_before(initiatives, "dep", 2020)
-    assert dep.index.tolist() == ["01", "03"]
-    assert m.treatment_established_before(initiatives, "dep", 2008).empty
 
 
 def test_tzcld_sentences_carry_their_own_caveats(planted):

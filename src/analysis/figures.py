@@ -132,6 +132,14 @@ GROUP_COLOURS: dict[str, str] = {
 }
 """Colours of the groups figures compare (kinds, treated vs comparison territories, France)."""
 
+SERIES_COLOURS: dict[str, str] = {
+    "territory": OKABE_ITO["blue"],
+    "zone": OKABE_ITO["sky_blue"],
+    "region": OKABE_ITO["orange"],
+    "national": OKABE_ITO["black"],
+}
+"""Colours of the series of a territory profile (``analysis.report_content.SERIES_ROLES``)."""
+
 # --- Output settings ----------------------------------------------------------
 
 FIGURE_FORMATS = ("png", "svg", "pdf", "slide_png")

@@ -1,4 +1,4 @@
-"""One content-hash helper for every cache (build steps, indicator parts, reports) and for raw files."""
+"""One content-hash helper for every cache (build steps, indicator parts, reports)."""
 
 from __future__ import annotations
 

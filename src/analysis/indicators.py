@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from analysis import labels, paths, sources
+from analysis import labels, paths, sources, territories
 from analysis.atomic import write_atomically, write_parquet_atomically, write_text_atomically
 from analysis.labels import INDICATORS, UNITS
 from analysis.loaders import (
@@ -60,10 +60,6 @@ __all__ = [
     "population_shares",
 ]
 
-NATIONAL_CODES = {
-    "FR": "France (hors Mayotte where the source excludes it)",
-    "FRM": "France métropolitaine",
-}
 PANEL_COLUMNS = ("level", "code", "period", "indicator", "value", "unit", "source_id")
 BACKBONE_POPULATION_YEAR_DEFAULT = "2022"
 """Year of the backbone's municipal population (etalab's legal populations, RP 2022) when
@@ -449,19 +445,13 @@ class BuildContext:
         return self._crosswalk
 
 
-def _territories():
-    from analysis import territories  # noqa: PLC0415 - the backbone module is optional at import
-
-    return territories
-
-
 def _default_communes() -> pd.DataFrame:
-    communes = _territories().load_communes(with_geometry=False)
+    communes = territories.load_communes(with_geometry=False)
     return pd.DataFrame(communes.drop(columns="geometry", errors="ignore"))
 
 
 def _default_crosswalk() -> pd.DataFrame:
-    return _territories().commune_code_crosswalk()
+    return territories.commune_code_crosswalk()
 
 
 def _backbone_files() -> list[Path]:
@@ -874,7 +864,6 @@ def backbone_area_report(communes: pd.DataFrame, hosts: pd.DataFrame, period: st
 
 
 def _part_backbone(context: BuildContext):
-    territories = _territories()
     period = str(getattr(territories, "POPULATION_YEAR", context.population_year))
     communes = context.communes
     hosts = overstated_area_hosts(territories.load_backbone_report())
@@ -1243,7 +1232,7 @@ def export_frames(
 
 def _territory_names(level: str) -> pd.Series | None:
     try:
-        return _territories().territory_names(level)
+        return territories.territory_names(level)
     except Exception:  # the backbone is optional for an export: names are a convenience
         return None
 

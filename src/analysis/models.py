@@ -4,8 +4,8 @@ Every estimator takes an *analysis table* (one row per territory: an outcome
 from :mod:`analysis.resilience`, a treatment column such as
 ``is_ptce_territory``, pre-shock covariates and ``reg_code``) and returns a tidy
 one-row (or per-quarter) DataFrame with :data:`RESULT_COLUMNS`, so notebooks
-can concatenate, plot and summarise them. Only :func:`load_analysis_table`
-touches the data (through the other modules' loaders).
+can concatenate, plot and summarise them. Nothing here reads a file: the
+analysis table comes from :func:`analysis.datasets.load_analysis_table`.
 
 Selection into treatment is the main threat to any causal reading: PTCE form
 where the social and solidarity economy (ESS) is already dense, and the first
@@ -29,8 +29,9 @@ import pandera.pandas as pa
 from scipy import stats
 
 from analysis import labels
+from analysis.checks import require_columns
 from analysis.labels import OUTCOME_HIGHER_IS_BETTER
-from analysis.resilience import SHOCKS
+from analysis.resilience import RATE_INDICATORS, SHOCKS, _sorted_periods, as_shock_window
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "outcome",
@@ -129,15 +130,6 @@ def _result(
     return table
 
 
-def _require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise KeyError(
-            f"{what}: the analysis table lacks column(s) {missing}; "
-            f"available: {sorted(map(str, frame.columns))}"
-        )
-
-
 def _binary(series: pd.Series, name: str) -> pd.Series:
     values = series.astype("float64")
     bad = values.dropna()[~values.dropna().isin([0.0, 1.0])]
@@ -185,7 +177,7 @@ def difference_in_means(
     Returns:
         One row with :data:`RESULT_COLUMNS` plus ``mean_treated``, ``mean_control``.
     """
-    _require_columns(frame, [outcome, treatment], "difference_in_means")
+    require_columns(frame, [outcome, treatment], "difference_in_means")
     data = _complete_rows(frame, [outcome, treatment])
     is_treated = _binary(data[treatment], treatment) == 1
     y_t = data.loc[is_treated, outcome].to_numpy(float)
@@ -250,10 +242,10 @@ def fit_ols(
     Returns:
         ``(fitted results, data used, singleton codes dropped)``.
     """
-    import statsmodels.formula.api as smf
+    import statsmodels.formula.api as smf  # deferred: heavy, and only the OLS needs it
 
     columns = [outcome, treatment, *controls] + ([fixed_effects] if fixed_effects else [])
-    _require_columns(frame, columns, "fit_ols")
+    require_columns(frame, columns, "fit_ols")
     data = _complete_rows(frame[columns], columns).copy()
     singletons: list = []
     if fixed_effects:
@@ -470,7 +462,7 @@ def nearest_neighbour_matching(
         :class:`MatchingResult` (effect row, balance table, pairs).
     """
     columns = [outcome, treatment, *covariates] + ([exact] if exact else [])
-    _require_columns(frame, columns, "nearest_neighbour_matching")
+    require_columns(frame, columns, "nearest_neighbour_matching")
     data = _complete_rows(frame[columns], columns)
     is_treated = _binary(data[treatment], treatment) == 1
     x = data[list(covariates)].astype(float)
@@ -618,8 +610,6 @@ def event_study(
         (event time 0, the normalisation period, gap 0 by construction) +
         :data:`RESULT_COLUMNS`.
     """
-    from analysis.resilience import RATE_INDICATORS, _sorted_periods, as_shock_window
-
     window = as_shock_window(window)
     panel = wide_panel.copy()
     panel.columns = [str(c) for c in panel.columns]
@@ -750,7 +740,7 @@ def permutation_test(
     columns = [outcome, treatment, *controls, *strata_cols] + (
         [fixed_effects] if fixed_effects else []
     )
-    _require_columns(frame, columns, "permutation_test")
+    require_columns(frame, columns, "permutation_test")
     data = _complete_rows(frame[list(dict.fromkeys(columns))], columns)
     t = _binary(data[treatment], treatment).to_numpy()
     y = data[outcome].to_numpy(float)
@@ -875,6 +865,7 @@ def morans_i(
         permutations), ``z_sim``, ``n``, ``n_overseas_dropped``,
         ``n_islands_dropped``, ``dropped_codes``, ``contiguity``, ``permutations``, ``seed``.
     """
+    # deferred: esda and libpysal double the import time of the package, for one check
     import esda
     from libpysal import weights as lpw
 
@@ -940,6 +931,7 @@ FIRST_PTCE_YEAR = 2013
 """Year of the first national PTCE call (no PTCE is recorded before it)."""
 FIRST_TZCLD_YEAR = 2016
 """Year the first ten zero-long-term-unemployment territories were authorised."""
+
 
 def _caution_key(treatment: str | None, continuous: bool) -> str:
     """Which selection caveat fits the treatment."""
@@ -1292,168 +1284,7 @@ def spatial_sentence(row, lang: str = "fr", *, alpha: float = 0.05) -> str:
     return labels.sentence("spatial", lang, head=head, tail=tail)
 
 
-# --------------------------------------------------------------------------- loaders
-_LEVEL_CODE_COLUMN = {
-    "epci": "epci_code",
-    "ze2020": "ze2020_code",
-    "dep": "dep_code",
-    "reg": "reg_code",
-}
-
-
-def majority_region(communes: pd.DataFrame, level: str) -> pd.Series:
-    """Région of each territory: the région holding most of its population.
-
-    Zones d'emploi (and a few EPCI) span régions; the fixed effect uses the
-    région of the majority of the zone's inhabitants (ties: the smallest code).
-    """
-    code_column = _LEVEL_CODE_COLUMN[level]
-    if level == "reg":
-        return communes.groupby("reg_code")["reg_code"].first().rename("reg_code")
-    population = (
-        communes.groupby([code_column, "reg_code"], observed=True)["population"]
-        .sum()
-        .reset_index()
-        .sort_values([code_column, "population", "reg_code"], ascending=[True, False, True])
-    )
-    return (
-        population.drop_duplicates(code_column)
-        .set_index(code_column)["reg_code"]
-        .rename_axis("territory_code")
-    )
-
-
-def _pick_period(columns: Sequence[str], target: float) -> str:
-    """Latest period at or before ``target`` (fractional year), else the earliest."""
-    from analysis.resilience import _sorted_periods, period_to_time
-
-    ordered = _sorted_periods(columns)
-    before = [p for p in ordered if period_to_time(p) <= target]
-    return before[-1] if before else ordered[0]
-
-
-def load_controls(level: str, window) -> pd.DataFrame:
-    """Pre-shock covariates per territory (loader, via ``analysis.indicators`` and ``territories``).
-
-    Columns: ``pre_shock_unemployment_rate`` (at the window's peak),
-    ``poverty_rate_pct``, ``median_living_standard_eur`` (latest vintage at or
-    before the peak year, else the earliest — Filosofi starts in 2014, so for
-    2008 they are post-shock structural proxies), density shares,
-    ``log_population``, ``reg_code`` (majority région) and, at département
-    level, ``ess_share_salaried_jobs_pct`` (2008). Indicators absent from the
-    table are listed in ``attrs["missing_controls"]`` rather than failing.
-    """
-    from analysis import indicators, territories
-    from analysis.resilience import as_shock_window, period_to_time
-
-    window = as_shock_window(window)
-    target = period_to_time(window.peak)
-    wanted = {
-        "pre_shock_unemployment_rate": "unemployment_rate",
-        "poverty_rate_pct": "poverty_rate_pct",
-        "median_living_standard_eur": "median_living_standard_eur",
-        "dense_population_share_pct": "dense_population_share_pct",
-        "intermediate_population_share_pct": "intermediate_population_share_pct",
-        "rural_population_share_pct": "rural_population_share_pct",
-        "population": "population",
-    }
-    if level == "dep":
-        wanted["ess_share_salaried_jobs_pct"] = "ess_share_salaried_jobs_pct"
-    columns, missing, periods_used = {}, [], {}
-    for name, indicator in wanted.items():
-        try:
-            panel = indicators.get(indicator, level)
-        except (KeyError, ValueError) as error:
-            missing.append(f"{indicator}: {error}")
-            continue
-        if panel.empty:
-            missing.append(f"{indicator}: no data at level {level}")
-            continue
-        period = _pick_period(
-            list(map(str, panel.columns)),
-            2008.0 if name == "ess_share_salaried_jobs_pct" else target,
-        )
-        columns[name] = panel[period].astype("float64")
-        periods_used[name] = period
-    controls = pd.DataFrame(columns)
-    controls.index.name = "territory_code"
-    if "population" in controls:
-        controls["log_population"] = np.log(
-            controls["population"].where(controls["population"] > 0)
-        )
-    communes = territories.load_communes(with_geometry=False)
-    controls = controls.join(majority_region(communes, level).rename("reg_code"), how="outer")
-    controls.attrs["missing_controls"] = missing
-    controls.attrs["periods_used"] = periods_used
-    return controls
-
-
-def treatment_by_territory(level: str, registry_path=None) -> pd.DataFrame:
-    """Cooperation counts and ``is_*_territory`` flags per territory (via ``analysis.registry``)."""
-    from analysis import registry
-
-    cooperation = registry.cooperation_by_territory(level, registry_path=registry_path)
-    if "territory_code" in cooperation.columns:
-        cooperation = cooperation.set_index("territory_code")
-    cooperation.index = cooperation.index.astype(str)
-    cooperation.index.name = "territory_code"
-    # Keep counts and flags only: population and level come from the indicators/backbone.
-    keep = [
-        c for c in cooperation.columns if c.startswith(("n_", "is_")) or c == "initiatives_per_100k"
-    ]
-    return cooperation[keep]
-
-
-_LEVEL_PRECISIONS = {
-    "epci": ("commune",),
-    "ze2020": ("commune",),
-    "dep": ("commune", "departement"),
-    "reg": ("commune", "departement", "region"),
-}
-"""Location precisions that place an initiative in a territory of each level
-(same rule as ``registry.count_by_territory``: a PTCE known only by its
-département counts for the département, not for a zone d'emploi)."""
-
-
-def treatment_established_before(
-    initiatives: pd.DataFrame, level: str, before_year: int, *, kind: str = "ptce"
-) -> pd.Series:
-    """Territories hosting an initiative of ``kind`` founded strictly before ``before_year``.
-
-    Treatment timing matters: PTCE labelled in 2021 or later cannot have
-    helped a territory through the 2020 shock, and no PTCE existed before the
-    2008-09 recession. Initiatives with an unknown year are not counted; their
-    number is in ``attrs["n_unknown_year"]``.
-
-    Args:
-        initiatives: the cooperation table (``kind``, ``year``,
-            ``location_precision`` and ``<level>_code`` columns).
-        level: ``epci``, ``ze2020``, ``dep`` or ``reg``.
-        before_year: e.g. 2020 for the COVID shock.
-
-    Returns:
-        Boolean Series indexed by the codes of the territories that host one
-        (every other territory is untreated), named ``is_<kind>_before_<year>``.
-    """
-    code_column = _LEVEL_CODE_COLUMN[level]
-    _require_columns(
-        initiatives,
-        ["kind", "year", "location_precision", code_column],
-        "treatment_established_before",
-    )
-    rows = initiatives[
-        (initiatives["kind"] == kind)
-        & initiatives["location_precision"].isin(_LEVEL_PRECISIONS[level])
-    ]
-    year = pd.to_numeric(rows["year"], errors="coerce")
-    founded = rows[year < before_year]
-    codes = sorted(founded[code_column].dropna().astype(str).unique())
-    flags = pd.Series(True, index=pd.Index(codes, name="territory_code"), dtype=bool)
-    flags.name = f"is_{kind}_before_{before_year}"
-    flags.attrs["n_unknown_year"] = int(year.isna().sum())
-    return flags
-
-
+# --------------------------------------------------------------------------- analysis table
 def prepare_analysis_table(
     indices: pd.DataFrame, cooperation: pd.DataFrame, controls: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -1488,40 +1319,3 @@ def prepare_analysis_table(
         report["control_periods"] = dict(controls.attrs.get("periods_used", {}))
     table.attrs.update(report)  # set last: joins do not always carry attrs over
     return table
-
-
-def load_analysis_table(
-    indicator: str,
-    level: str,
-    shock: str,
-    *,
-    registry_path=None,
-    overrides: dict | None = None,
-):
-    """Indices + cooperation + controls for one indicator, level and shock (the notebooks' input).
-
-    Returns:
-        ``(analysis table indexed by territory_code, the ShockWindow used)``.
-    """
-    from analysis import registry
-    from analysis.resilience import SHOCKS, compute_resilience
-
-    indices, window = compute_resilience(indicator, level, shock, overrides=overrides)
-    cooperation = treatment_by_territory(level, registry_path)
-    if shock in SHOCKS.index:
-        # Timing-aware treatment: PTCE founded before the shock year.
-        initiatives = (
-            registry.load_cooperation()
-            if registry_path is None
-            else registry.compute_cooperation(registry_path)[0]
-        )
-        before = int(SHOCKS.at[shock, "shock_year"])
-        flags = treatment_established_before(initiatives, level, before)
-        unknown = sorted(set(flags.index) - set(cooperation.index))
-        if unknown:
-            raise ValueError(
-                f"initiatives located in {level} codes absent from the counts: {unknown}"
-            )
-        cooperation["is_ptce_before_shock"] = cooperation.index.isin(flags.index)
-    table = prepare_analysis_table(indices, cooperation, load_controls(level, window))
-    return table, window

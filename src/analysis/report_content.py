@@ -3,7 +3,9 @@
 The notebooks stay thin (no ``def`` in a notebook): the few tables they build
 that no science module owns — a territory's *fiche* against its région and
 France, a ranking, the registry coverage — are built here, as small functions of
-DataFrames, plus the loaders that read them through the other modules.
+DataFrames. The tables they take are loaded by :mod:`analysis.datasets`
+(``territory_profile``, ``indicators_vs_references``, ``profile_series``,
+``profile_resilience``, ``load_initiatives``).
 """
 
 from __future__ import annotations
@@ -14,32 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.labels import (
-    OUTCOME_HIGHER_IS_BETTER,
-    REFERENCE_HEADERS,
-    format_number,
-    national_name,
-    profile_note,
-)
+from analysis.keys import KINDS, LEVEL_CODE_COLUMN, NATIONAL_CODES
+from analysis.labels import OUTCOME_HIGHER_IS_BETTER, REFERENCE_HEADERS, format_number
 from analysis.registry import REGISTRY_SOURCE_ID
 
-FRANCE_CODES = ("FR", "FRM")
-"""National rows of the indicators table, in order of preference."""
-
 SERIES_ROLES = ("territory", "zone", "region", "national")
-"""Rows of :func:`profile_series`, in drawing order."""
-
-
-def series_colours() -> dict[str, str]:
-    """Colours of the :data:`SERIES_ROLES` (from the project palette)."""
-    from analysis import figures
-
-    return {
-        "territory": figures.OKABE_ITO["blue"],
-        "zone": figures.OKABE_ITO["sky_blue"],
-        "region": figures.OKABE_ITO["orange"],
-        "national": figures.OKABE_ITO["black"],
-    }
+"""Rows of :func:`analysis.datasets.profile_series`, in drawing order (coloured by
+``analysis.figures.SERIES_COLOURS``)."""
 
 
 PROFILE_INDICATORS: tuple[str, ...] = (
@@ -178,18 +161,15 @@ def registry_quality_tables(
             ``column``, ``value``, ``message``, ``fix``).
         level: Level of the coverage table (``dep``, ``reg``…).
         territories: ``territories.load_territories(level)``.
-        kinds: Kinds in display order (default ``registry.KINDS``).
+        kinds: Kinds in display order (default ``analysis.keys.KINDS``).
 
     Returns:
         ``summary`` (one row per measure), ``problems``, ``kind_counts``
         (Series by kind), ``coverage_by_kind``, ``coverage_by_wave``,
         ``location_precision``, ``sources``, ``territories_without_initiative``.
     """
-    from analysis import registry
-    from analysis import territories as territories_module
-
-    kinds = list(kinds or registry.KINDS)
-    code_column = territories_module.LEVEL_CODE_COLUMN[level]
+    kinds = list(kinds or KINDS)
+    code_column = LEVEL_CODE_COLUMN[level]
     problem_table = pd.DataFrame(
         [
             {
@@ -396,25 +376,6 @@ def profile_from_tables(
     )
 
 
-def territory_profile(level: str, territory_code: str, registry_path=None) -> TerritoryProfile:
-    """Load the territory and its région (loader; reads the territory tables)."""
-    from analysis import models, territories
-
-    layer = territories.load_territories(level, with_geometry=False)
-    regions = territories.load_territories("reg", with_geometry=False)
-    majority = zones = majority_zone = None
-    if level not in ("reg", "fr"):
-        communes = territories.load_communes(with_geometry=False)
-        majority = models.majority_region(communes, level)
-        majority.index = majority.index.astype(str)
-        if level == "epci":
-            zones = territories.load_territories("ze2020", with_geometry=False)
-            majority_zone = majority_parent(communes, "epci_code", "ze2020_code")
-    return profile_from_tables(
-        level, territory_code, layer, regions, majority, zones=zones, majority_zone=majority_zone
-    )
-
-
 def reference_values(
     own: pd.DataFrame, region: pd.DataFrame | None, france: pd.DataFrame | None
 ) -> dict[str, Any]:
@@ -452,54 +413,8 @@ def reference_values(
         "period": period,
         "territory": float(observed.iloc[-1]),
         "region": value_at(region),
-        "france": value_at(france, FRANCE_CODES),
+        "france": value_at(france, NATIONAL_CODES),
     }
-
-
-def indicators_vs_references(
-    profile: TerritoryProfile, indicator_names: Sequence[str] = PROFILE_INDICATORS, lang: str = "fr"
-) -> pd.DataFrame:
-    """The territory's latest value of each indicator next to its région's and France's.
-
-    Indicators not published at the territory's level are listed with an
-    empty value and the reason, not dropped.
-    """
-    from analysis import indicators
-
-    levels = {profile.level, "reg", "fr"}
-    panel = indicators.load_indicators(levels=sorted(levels), indicators=list(indicator_names))
-    rows = []
-    for name in indicator_names:
-        info = indicators.indicator_info(name)
-        label = info[f"label_{lang}"]
-        try:
-            own = indicators.get(name, profile.level, codes=[profile.territory_code], panel=panel)
-        except (KeyError, ValueError) as error:
-            rows.append({"indicator": name, "label": label, "note": str(error)})
-            continue
-        region = None
-        if profile.region_code:
-            try:
-                region = indicators.get(name, "reg", codes=[profile.region_code], panel=panel)
-            except (KeyError, ValueError):
-                region = None
-        try:
-            france = indicators.get(name, "fr", panel=panel)
-        except (KeyError, ValueError):
-            france = None
-        values = reference_values(own, region, france)
-        note = "" if values["period"] else profile_note("not_at_level", lang, level=profile.level)
-        rows.append(
-            {
-                "indicator": name,
-                "label": label,
-                "unit": info.get("unit", ""),
-                **values,
-                "note": note,
-            }
-        )
-    columns = ["indicator", "label", "unit", "period", "territory", "region", "france", "note"]
-    return pd.DataFrame(rows).reindex(columns=columns)
 
 
 def longest_national_code(france: pd.DataFrame) -> str | None:
@@ -508,7 +423,7 @@ def longest_national_code(france: pd.DataFrame) -> str | None:
     INSEE's unemployment series has ``FR`` (with the DROM) only from 2014 and
     ``FRM`` since 1982: a long-run chart needs the latter.
     """
-    present = [code for code in FRANCE_CODES if code in france.index]
+    present = [code for code in NATIONAL_CODES if code in france.index]
     if not present:
         return None
     return max(
@@ -523,7 +438,7 @@ DISPLAY_DECIMALS = {"persons": 0, "jobs": 0, "eur_per_year": 0, "inhab_per_km2":
 def display_references(
     references: pd.DataFrame, profile: TerritoryProfile, lang: str = "fr"
 ) -> pd.DataFrame:
-    """The :func:`indicators_vs_references` table formatted for reading (pure).
+    """The :func:`analysis.datasets.indicators_vs_references` table formatted for reading (pure).
 
     Numbers in the conventions of ``lang`` (``labels.format_number``: decimal
     comma and thin spaces in French, ``%`` for percentages), one column per
@@ -548,45 +463,6 @@ def display_references(
     return shown
 
 
-def profile_series(profile: TerritoryProfile, indicator: str, lang: str = "fr") -> pd.DataFrame:
-    """Wide series of the territory, its région and France, for ``figures.plot_series``.
-
-    Rows are :data:`SERIES_ROLES` (``territory``, ``region``, ``national``; an
-    EPCI without the indicator gets its ``zone`` d'emploi instead of itself);
-    ``attrs["labels"]`` names them (the national row says whether it is
-    France or France métropolitaine) and ``attrs["indicator"]`` is set.
-    """
-    from analysis import indicators
-
-    rows: dict[str, pd.Series] = {}
-    labels: dict[str, str] = {}
-    panel = indicators.load_indicators(
-        levels=sorted({profile.level, "reg", "fr"}), indicators=[indicator]
-    )
-    own = indicators.get(indicator, profile.level, codes=[profile.territory_code], panel=panel)
-    if len(own):
-        rows["territory"], labels["territory"] = own.iloc[0], profile.territory_name
-    elif profile.zone_code:
-        zone_panel = indicators.load_indicators(levels=["ze2020"], indicators=[indicator])
-        zone = indicators.get(indicator, "ze2020", codes=[profile.zone_code], panel=zone_panel)
-        if len(zone):
-            rows["zone"] = zone.iloc[0]
-            labels["zone"] = profile_note("zone", lang, name=profile.zone_name)
-    if profile.region_code:
-        region = indicators.get(indicator, "reg", codes=[profile.region_code], panel=panel)
-        if len(region):
-            rows["region"], labels["region"] = region.iloc[0], profile.region_name
-    france = indicators.get(indicator, "fr", panel=panel)
-    code = longest_national_code(france)
-    if code is not None:
-        rows["national"], labels["national"] = france.loc[code], national_name(code, lang)
-    wide = pd.DataFrame(rows).T
-    wide = wide[sorted(wide.columns, key=str)]
-    wide.attrs["indicator"] = indicator
-    wide.attrs["labels"] = labels
-    return wide
-
-
 def resilience_row(
     indices: pd.DataFrame, window: Any, territory_code: str, shock_label: str
 ) -> dict[str, Any]:
@@ -595,7 +471,6 @@ def resilience_row(
     Ranks are among all territories of the level with a value (1 = most
     resilient), so ``3 / 18`` reads "third most resilient of 18 régions".
     """
-
     row: dict[str, Any] = {
         "shock": window.shock,
         "shock_label": shock_label,
@@ -617,54 +492,6 @@ def resilience_row(
         if pd.notna(row[measure]):
             row[f"{measure}_rank"] = f"{int(ranks[territory_code])} / {int(values.notna().sum())}"
     return row
-
-
-def profile_resilience(
-    profile: TerritoryProfile, indicator: str, shocks: Sequence[str], lang: str = "fr"
-) -> pd.DataFrame:
-    """The territory's resilience measures for each shock (loader: computes the indices).
-
-    A shock the indicator does not cover at this level gives a row with the
-    reason in ``note`` instead of failing the profile.
-    """
-    from analysis import resilience
-
-    rows = []
-    for shock in shocks:
-        label = str(resilience.SHOCKS.loc[shock, f"label_{lang}"])
-        level, code, note = profile.level, profile.territory_code, ""
-        try:
-            indices, window = resilience.compute_resilience(indicator, level, shock)
-        except (KeyError, ValueError) as error:
-            if not profile.zone_code:
-                rows.append({"shock": shock, "shock_label": label, "note": str(error)})
-                continue
-            # Not published for this level (EPCI): measure it on the EPCI's zone d'emploi.
-            level, code = "ze2020", profile.zone_code
-            note = profile_note("measured_on_zone", lang, name=profile.zone_name, code=code)
-            try:
-                indices, window = resilience.compute_resilience(indicator, level, shock)
-            except (KeyError, ValueError) as zone_error:
-                rows.append({"shock": shock, "shock_label": label, "note": str(zone_error)})
-                continue
-        indices.index = indices.index.astype(str)
-        row = resilience_row(indices, window, code, label)
-        row["note"] = "; ".join(filter(None, [note, row["note"]]))
-        rows.append(row)
-    base = ["shock", "shock_label", "peak", "trough", "recovery_end"]
-    table = pd.DataFrame(rows)
-    extra = [c for c in table.columns if c not in base and c != "note"]
-    return table.reindex(columns=[*base, *extra, "note"])
-
-
-def load_initiatives(registry_path=None) -> pd.DataFrame:
-    """Located cooperation rows: the built table, or recomputed from a custom registry."""
-    from analysis import registry
-
-    if registry_path is None:
-        return registry.load_cooperation()
-    table, _report = registry.compute_cooperation(registry_path)
-    return table
 
 
 def as_mapping(profile: TerritoryProfile) -> Mapping[str, Any]:

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from analysis import build as build_module
 from analysis import paths, sources
 
 data_app = typer.Typer(
@@ -150,7 +151,6 @@ def build(
     ] = None,
 ) -> None:
     """Build data/processed from data/raw: backbone, indicators, cooperation."""
-    from analysis import build as build_module
 
     def report(name: str, state: str, seconds: float) -> None:
         suffix = f" in {seconds:.1f} s" if state == "built" else ""

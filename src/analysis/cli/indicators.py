@@ -8,6 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from analysis import indicators
+from analysis.indicators import INDICATORS, export_indicator
+
 indicators_app = typer.Typer(
     help="Territorial indicators: list the dictionary, export one indicator (CSV/XLSX).",
     no_args_is_help=True,
@@ -33,9 +36,6 @@ def list_indicators(
     coverage: bool = COVERAGE_OPTION,
 ) -> None:
     """Print the indicator dictionary: name, label, unit, aggregation rule, sources."""
-    from analysis import indicators
-    from analysis.indicators import INDICATORS
-
     if coverage:
         try:
             frame = indicators.coverage()
@@ -83,8 +83,6 @@ def export(
     CSV files start with '#' lines (label, unit, definition, sources): read them
     with pandas.read_csv(path, comment="#"). XLSX files have a 'sources' sheet.
     """
-    from analysis.indicators import export_indicator
-
     console = Console(stderr=True)
     try:
         path = export_indicator(indicator, level, out, periods=period or None, lang=lang)

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from analysis import paths, registry, territories
 from analysis.atomic import write_csv_atomically
 
 registry_app = typer.Typer(
@@ -43,8 +44,6 @@ def _problem_table(problems, title: str) -> Table:
 
 
 def _load_backbone(console: Console):
-    from analysis import territories
-
     try:
         return territories.load_communes(with_geometry=True), territories.commune_code_crosswalk()
     except FileNotFoundError as error:
@@ -54,8 +53,6 @@ def _load_backbone(console: Console):
 
 def _check(file: Path | None, console: Console):
     """The registry path, the backbone and every problem of the registry."""
-    from analysis import paths, registry
-
     path = file or paths.default_registry()
     if not path.exists():
         console.print(f"[red]{path}: no such file.[/red]")
@@ -68,8 +65,6 @@ def _check(file: Path | None, console: Console):
 @registry_app.command("check")
 def check(file: Path | None = FILE_ARGUMENT) -> None:
     """Validate a registry and print every problem at once (exit status 1 when any)."""
-    from analysis import registry
-
     console = Console()
     path, _, _, problems = _check(file, console)
     if problems:
@@ -89,8 +84,6 @@ def locate(
 
     Nothing is written when the registry has a problem.
     """
-    from analysis import registry
-
     console = Console()
     path, communes, crosswalk, problems = _check(file, console)
     if problems:

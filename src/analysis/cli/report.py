@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from analysis import paths, reports
+
 
 def _summary_table(records: list[dict[str, Any]]) -> Table:
     table = Table(title="Rapports", show_lines=False)
@@ -61,8 +63,6 @@ def report(
     failed, 2 when the configuration or a run's parameters are invalid
     (nothing is executed then).
     """
-    from analysis import paths, reports
-
     console = Console(stderr=True)
     try:
         all_runs = reports.load_report_config(config)

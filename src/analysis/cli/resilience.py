@@ -8,6 +8,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from analysis import datasets, territories
 from analysis.atomic import write_csv_atomically
 
 
@@ -21,16 +22,13 @@ def resilience_table(
     with_cooperation: bool = True,
 ) -> pd.DataFrame:
     """Indices per territory with code, name, the window and (optionally) cooperation flags."""
-    from analysis import resilience, territories
-
-    indices, _window = resilience.compute_resilience(indicator, level, shock, overrides=overrides)
+    indices, _window = datasets.compute_resilience(indicator, level, shock, overrides=overrides)
     names = territories.territory_names(level).rename("territory_name")
     names.index = names.index.astype(str)
     table = indices.join(names, how="left", validate="one_to_one")
     if with_cooperation:
-        from analysis.models import treatment_by_territory
-
-        cooperation = treatment_by_territory(level, registry)
+        initiatives = None if registry is None else datasets.load_initiatives(registry)
+        cooperation = datasets.treatment_by_territory(level, initiatives)
         keep = [c for c in cooperation.columns if c.startswith(("is_", "n_"))]
         table = table.join(cooperation[keep], how="left", validate="one_to_one")
         for column in keep:

@@ -2,7 +2,7 @@
 
 Run once (it was, to create the file), from the repository root:
 
-    .venv/bin/python data/registry/seed_from_shared.py [SHARED_REGISTRY_DIR]
+    .venv/bin/python scripts/seed_registry_from_shared.py [SHARED_REGISTRY_DIR]
 
 SHARED_REGISTRY_DIR defaults to ``../shared/data/registry`` next to the checkout
 and must hold ``ptce.csv`` and ``tzcld.csv`` (facts read on public pages, each

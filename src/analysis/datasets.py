@@ -1,0 +1,491 @@
+"""Analysis inputs: load processed tables and assemble what the methods and notebooks take.
+
+The one module between the built tables (``indicators``, ``territories``,
+``registry``) and the pure methods (``resilience``, ``models``,
+``report_content``): panels and national series, shock windows, pre-shock
+controls, cooperation counts and treatments, the analysis table, a
+territory's profile. Methods never import it; it calls them to assemble its
+tables. The cooperation table is read (or, from a custom registry, checked and
+located) once by :func:`load_initiatives` and passed down as a DataFrame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import indicators, registry, territories
+from analysis.checks import require_columns
+from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS, NATIONAL_CODES, NATIONAL_NAMES
+from analysis.labels import profile_note
+from analysis.models import prepare_analysis_table
+from analysis.report_content import (
+    PROFILE_INDICATORS,
+    TerritoryProfile,
+    longest_national_code,
+    majority_parent,
+    profile_from_tables,
+    reference_values,
+    resilience_row,
+)
+from analysis.resilience import (
+    SHOCKS,
+    ShockWindow,
+    as_shock_window,
+    detect_shock_window,
+    period_to_time,
+    resilience_indices,
+)
+
+# --------------------------------------------------------------------------- panels and windows
+
+
+def _covers(series: pd.Series, shock: str | None) -> bool:
+    """Whether a national series is observed over the shock's whole search span."""
+    if shock is None or shock not in SHOCKS.index:
+        return series.notna().any()
+    observed = series.dropna()
+    if observed.empty:
+        return False
+    times = [period_to_time(p) for p in observed.index.astype(str)]
+    spec = SHOCKS.loc[shock]
+    return min(times) <= spec["peak_search_start"] and max(times) >= spec["trough_search_end"]
+
+
+def national_series_for(
+    indicator: str, panel: pd.DataFrame | None = None, shock: str | None = None
+) -> pd.Series:
+    """The national reference series of an indicator (reads the indicators table).
+
+    Additive indicators (``aggregation == "sum"``: salaried employment, payroll)
+    are the sum of the territories of ``panel`` — the nation as the sum of its
+    zones, so the reference covers exactly the panel (periods where an observed
+    territory is missing get NaN, never a silently smaller total). Other
+    indicators (unemployment rates) use the level ``"fr"`` row: ``"FR"`` when it
+    covers the shock, else ``"FRM"`` (France métropolitaine: the INSEE
+    unemployment file gives ``"FR"`` only from 2014, when the DROM enter it).
+    The series ``name`` says which code was used.
+    """
+    aggregation = None
+    try:
+        aggregation = indicators.indicator_info(indicator).get("aggregation")
+    except (KeyError, AttributeError):
+        pass
+    if aggregation == "sum" and panel is not None:
+        # Territories never observed are left out; a period where any observed
+        # territory is missing gets NaN rather than a silently smaller total.
+        observed = panel.dropna(axis=0, how="all")
+        return (
+            observed.sum(axis=0, min_count=len(observed))
+            .rename("sum_of_territories")
+            .astype("float64")
+        )
+    national = indicators.get(indicator, "fr")
+    for code in NATIONAL_CODES:
+        if code in national.index and _covers(national.loc[code], shock):
+            series = national.loc[code].astype("float64").rename(code)
+            series.index = series.index.astype(str)
+            return series
+    raise ValueError(
+        f"no national row ({', '.join(NATIONAL_CODES)}) of {indicator!r} at level 'fr' covers "
+        f"{shock or 'any period'}; national rows present: {list(national.index)}"
+    )
+
+
+def load_panel(
+    indicator: str, level: str, shock: str | None = None
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The wide panel of an indicator (territories × periods) and its national series."""
+    panel = indicators.get(indicator, level)
+    if panel.empty or panel.shape[1] == 0:
+        raise ValueError(
+            f"the indicators table has no {indicator!r} values at level {level!r}"
+            " (e.g. URSSAF salaried employment exists only by zone d'emploi: use --level ze2020)"
+        )
+    panel.columns = [str(c) for c in panel.columns]
+    panel.index = panel.index.astype(str)
+    return panel, national_series_for(indicator, panel, shock)
+
+
+def compute_resilience(
+    indicator: str,
+    level: str,
+    shock: str,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    trend_periods: int | None = None,
+) -> tuple[pd.DataFrame, ShockWindow]:
+    """Load, detect the window, compute the indices (the ``ptce resilience`` pipeline).
+
+    Returns:
+        (indices per territory, the shock window used).
+    """
+    panel, national = load_panel(indicator, level, shock)
+    window = detect_shock_window(national, shock, indicator=indicator, **dict(overrides or {}))
+    return resilience_indices(panel, national, window, trend_periods=trend_periods), window
+
+
+def load_shock_windows(
+    indicators_by_level: Mapping[str, str] | None = None,
+    shocks: tuple[str, ...] = tuple(SHOCKS.index),
+) -> pd.DataFrame:
+    """Shock windows per indicator: national turning points found from the data.
+
+    Args:
+        indicators_by_level: indicator → level whose panel defines the national
+            series (default: unemployment rate by département, salaried
+            employment by zone d'emploi).
+        shocks: shocks to detect; a shock the series does not cover is skipped
+            (salaried employment starts in 2012, so it has no 2008 window).
+
+    Returns:
+        One row per (indicator, shock) with the :class:`ShockWindow` fields.
+    """
+    indicators_by_level = indicators_by_level or {
+        "unemployment_rate": "dep",
+        "salaried_employment_sa": "ze2020",
+    }
+    rows = []
+    for indicator, level in indicators_by_level.items():
+        for shock in shocks:
+            try:
+                _panel, national = load_panel(indicator, level, shock)
+                rows.append(detect_shock_window(national, shock, indicator=indicator).to_dict())
+            except ValueError:
+                continue
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- controls
+
+
+def majority_region(communes: pd.DataFrame, level: str) -> pd.Series:
+    """Région of each territory: the région holding most of its population.
+
+    Zones d'emploi (and a few EPCI) span régions; the fixed effect uses the
+    région of the majority of the zone's inhabitants (ties: the smallest code).
+    """
+    if level == "reg":
+        return communes.groupby("reg_code")["reg_code"].first().rename("reg_code")
+    return majority_parent(communes, LEVEL_CODE_COLUMN[level], "reg_code")
+
+
+def _pick_period(columns: Sequence[str], target: float) -> str:
+    """Latest period at or before ``target`` (fractional year), else the earliest."""
+    ordered = sorted(columns, key=period_to_time)
+    before = [p for p in ordered if period_to_time(p) <= target]
+    return before[-1] if before else ordered[0]
+
+
+def load_controls(level: str, window) -> pd.DataFrame:
+    """Pre-shock covariates per territory (from the indicators table and the backbone).
+
+    Columns: ``pre_shock_unemployment_rate`` (at the window's peak),
+    ``poverty_rate_pct``, ``median_living_standard_eur`` (latest vintage at or
+    before the peak year, else the earliest — Filosofi starts in 2014, so for
+    2008 they are post-shock structural proxies), density shares,
+    ``log_population``, ``reg_code`` (majority région) and, at département
+    level, ``ess_share_salaried_jobs_pct`` (2008). Indicators absent from the
+    table are listed in ``attrs["missing_controls"]`` rather than failing.
+    """
+    window = as_shock_window(window)
+    target = period_to_time(window.peak)
+    wanted = {
+        "pre_shock_unemployment_rate": "unemployment_rate",
+        "poverty_rate_pct": "poverty_rate_pct",
+        "median_living_standard_eur": "median_living_standard_eur",
+        "dense_population_share_pct": "dense_population_share_pct",
+        "intermediate_population_share_pct": "intermediate_population_share_pct",
+        "rural_population_share_pct": "rural_population_share_pct",
+        "population": "population",
+    }
+    if level == "dep":
+        wanted["ess_share_salaried_jobs_pct"] = "ess_share_salaried_jobs_pct"
+    columns, missing, periods_used = {}, [], {}
+    for name, indicator in wanted.items():
+        try:
+            panel = indicators.get(indicator, level)
+        except (KeyError, ValueError) as error:
+            missing.append(f"{indicator}: {error}")
+            continue
+        if panel.empty:
+            missing.append(f"{indicator}: no data at level {level}")
+            continue
+        period = _pick_period(
+            list(map(str, panel.columns)),
+            2008.0 if name == "ess_share_salaried_jobs_pct" else target,
+        )
+        columns[name] = panel[period].astype("float64")
+        periods_used[name] = period
+    controls = pd.DataFrame(columns)
+    controls.index.name = "territory_code"
+    if "population" in controls:
+        controls["log_population"] = np.log(
+            controls["population"].where(controls["population"] > 0)
+        )
+    communes = territories.load_communes(with_geometry=False)
+    controls = controls.join(majority_region(communes, level).rename("reg_code"), how="outer")
+    controls.attrs["missing_controls"] = missing
+    controls.attrs["periods_used"] = periods_used
+    return controls
+
+
+# --------------------------------------------------------------------------- cooperation
+
+
+def load_initiatives(registry_path: Path | str | None = None) -> pd.DataFrame:
+    """Located cooperation rows: the built table, or computed once from a custom registry.
+
+    With a path, the registry is read, checked and located (with the public
+    lists) here, once: pass the result down to :func:`cooperation_counts`,
+    :func:`treatment_by_territory` and :func:`load_analysis_table`.
+    """
+    if registry_path is None:
+        return registry.load_cooperation()
+    table, _report = registry.compute_cooperation(registry_path)
+    return table
+
+
+def cooperation_counts(level: str, initiatives: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Initiatives per territory of ``level``, every territory listed, indexed by territory_code.
+
+    Args:
+        level: epci, ze2020, dep, reg (or commune, fr).
+        initiatives: the cooperation table from :func:`load_initiatives`;
+            ``None`` reads the built counts (``cooperation_territories.parquet``).
+    """
+    if initiatives is None:
+        return registry.cooperation_by_territory(level)
+    communes = territories.load_communes(with_geometry=False)
+    return registry.count_by_territory(initiatives, communes, level).set_index("territory_code")
+
+
+def treatment_by_territory(level: str, initiatives: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Counts and ``is_*_territory`` flags per territory (from :func:`cooperation_counts`)."""
+    cooperation = cooperation_counts(level, initiatives)
+    cooperation.index = cooperation.index.astype(str)
+    cooperation.index.name = "territory_code"
+    # Keep counts and flags only: population and level come from the indicators/backbone.
+    keep = [
+        c for c in cooperation.columns if c.startswith(("n_", "is_")) or c == "initiatives_per_100k"
+    ]
+    return cooperation[keep]
+
+
+def treatment_established_before(
+    initiatives: pd.DataFrame, level: str, before_year: int, *, kind: str = "ptce"
+) -> pd.Series:
+    """Territories hosting an initiative of ``kind`` founded strictly before ``before_year``.
+
+    Treatment timing matters: PTCE labelled in 2021 or later cannot have
+    helped a territory through the 2020 shock, and no PTCE existed before the
+    2008-09 recession. Initiatives with an unknown year are not counted; their
+    number is in ``attrs["n_unknown_year"]``. A location counts at a level as
+    in ``registry.count_by_territory`` (:data:`analysis.keys.LEVEL_PRECISIONS`:
+    a PTCE known only by its département counts for the département, not for
+    a zone d'emploi).
+
+    Args:
+        initiatives: the cooperation table (``kind``, ``year``,
+            ``location_precision`` and ``<level>_code`` columns).
+        level: ``epci``, ``ze2020``, ``dep`` or ``reg``.
+        before_year: e.g. 2020 for the COVID shock.
+        kind: the kind of initiative.
+
+    Returns:
+        Boolean Series indexed by the codes of the territories that host one
+        (every other territory is untreated), named ``is_<kind>_before_<year>``.
+    """
+    code_column = LEVEL_CODE_COLUMN[level]
+    require_columns(
+        initiatives,
+        ["kind", "year", "location_precision", code_column],
+        "treatment_established_before",
+    )
+    rows = initiatives[
+        (initiatives["kind"] == kind)
+        & initiatives["location_precision"].isin(LEVEL_PRECISIONS[level])
+    ]
+    year = pd.to_numeric(rows["year"], errors="coerce")
+    founded = rows[year < before_year]
+    codes = sorted(founded[code_column].dropna().astype(str).unique())
+    flags = pd.Series(True, index=pd.Index(codes, name="territory_code"), dtype=bool)
+    flags.name = f"is_{kind}_before_{before_year}"
+    flags.attrs["n_unknown_year"] = int(year.isna().sum())
+    return flags
+
+
+def load_analysis_table(
+    indicator: str,
+    level: str,
+    shock: str,
+    *,
+    initiatives: pd.DataFrame | None = None,
+    overrides: dict | None = None,
+) -> tuple[pd.DataFrame, ShockWindow]:
+    """Indices + cooperation + controls for one indicator, level and shock (the notebooks' input).
+
+    Args:
+        indicator, level, shock: what to measure, where, around which shock.
+        initiatives: the cooperation table from :func:`load_initiatives`
+            (``None``: the built tables).
+        overrides: turning points imposed on the shock window.
+
+    Returns:
+        ``(analysis table indexed by territory_code, the ShockWindow used)``.
+    """
+    indices, window = compute_resilience(indicator, level, shock, overrides=overrides)
+    cooperation = treatment_by_territory(level, initiatives)
+    if shock in SHOCKS.index:
+        # Timing-aware treatment: PTCE founded before the shock year.
+        located = registry.load_cooperation() if initiatives is None else initiatives
+        before = int(SHOCKS.at[shock, "shock_year"])
+        flags = treatment_established_before(located, level, before)
+        unknown = sorted(set(flags.index) - set(cooperation.index))
+        if unknown:
+            raise ValueError(
+                f"initiatives located in {level} codes absent from the counts: {unknown}"
+            )
+        cooperation["is_ptce_before_shock"] = cooperation.index.isin(flags.index)
+    table = prepare_analysis_table(indices, cooperation, load_controls(level, window))
+    return table, window
+
+
+# --------------------------------------------------------------------------- territory profile
+
+
+def territory_profile(level: str, territory_code: str) -> TerritoryProfile:
+    """A territory, its région and (for an EPCI) its zone d'emploi, from the territory tables."""
+    layer = territories.load_territories(level, with_geometry=False)
+    regions = territories.load_territories("reg", with_geometry=False)
+    majority = zones = majority_zone = None
+    if level not in ("reg", "fr"):
+        communes = territories.load_communes(with_geometry=False)
+        majority = majority_region(communes, level)
+        majority.index = majority.index.astype(str)
+        if level == "epci":
+            zones = territories.load_territories("ze2020", with_geometry=False)
+            majority_zone = majority_parent(communes, "epci_code", "ze2020_code")
+    return profile_from_tables(
+        level, territory_code, layer, regions, majority, zones=zones, majority_zone=majority_zone
+    )
+
+
+def indicators_vs_references(
+    profile: TerritoryProfile, indicator_names: Sequence[str] = PROFILE_INDICATORS, lang: str = "fr"
+) -> pd.DataFrame:
+    """The territory's latest value of each indicator next to its région's and France's.
+
+    Indicators not published at the territory's level are listed with an
+    empty value and the reason, not dropped.
+    """
+    levels = {profile.level, "reg", "fr"}
+    panel = indicators.load_indicators(levels=sorted(levels), indicators=list(indicator_names))
+    rows = []
+    for name in indicator_names:
+        info = indicators.indicator_info(name)
+        label = info[f"label_{lang}"]
+        try:
+            own = indicators.get(name, profile.level, codes=[profile.territory_code], panel=panel)
+        except (KeyError, ValueError) as error:
+            rows.append({"indicator": name, "label": label, "note": str(error)})
+            continue
+        region = None
+        if profile.region_code:
+            try:
+                region = indicators.get(name, "reg", codes=[profile.region_code], panel=panel)
+            except (KeyError, ValueError):
+                region = None
+        try:
+            france = indicators.get(name, "fr", panel=panel)
+        except (KeyError, ValueError):
+            france = None
+        values = reference_values(own, region, france)
+        note = "" if values["period"] else profile_note("not_at_level", lang, level=profile.level)
+        rows.append(
+            {
+                "indicator": name,
+                "label": label,
+                "unit": info.get("unit", ""),
+                **values,
+                "note": note,
+            }
+        )
+    columns = ["indicator", "label", "unit", "period", "territory", "region", "france", "note"]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def profile_series(profile: TerritoryProfile, indicator: str, lang: str = "fr") -> pd.DataFrame:
+    """Wide series of the territory, its région and France, for ``figures.plot_series``.
+
+    Rows are ``report_content.SERIES_ROLES`` (``territory``, ``region``,
+    ``national``; an EPCI without the indicator gets its ``zone`` d'emploi
+    instead of itself); ``attrs["labels"]`` names them (the national row says
+    whether it is France or France métropolitaine) and ``attrs["indicator"]`` is set.
+    """
+    rows: dict[str, pd.Series] = {}
+    labels: dict[str, str] = {}
+    panel = indicators.load_indicators(
+        levels=sorted({profile.level, "reg", "fr"}), indicators=[indicator]
+    )
+    own = indicators.get(indicator, profile.level, codes=[profile.territory_code], panel=panel)
+    if len(own):
+        rows["territory"], labels["territory"] = own.iloc[0], profile.territory_name
+    elif profile.zone_code:
+        zone_panel = indicators.load_indicators(levels=["ze2020"], indicators=[indicator])
+        zone = indicators.get(indicator, "ze2020", codes=[profile.zone_code], panel=zone_panel)
+        if len(zone):
+            rows["zone"] = zone.iloc[0]
+            labels["zone"] = profile_note("zone", lang, name=profile.zone_name)
+    if profile.region_code:
+        region = indicators.get(indicator, "reg", codes=[profile.region_code], panel=panel)
+        if len(region):
+            rows["region"], labels["region"] = region.iloc[0], profile.region_name
+    france = indicators.get(indicator, "fr", panel=panel)
+    code = longest_national_code(france)
+    if code is not None:
+        rows["national"], labels["national"] = france.loc[code], NATIONAL_NAMES[code][lang]
+    wide = pd.DataFrame(rows).T
+    wide = wide[sorted(wide.columns, key=str)]
+    wide.attrs["indicator"] = indicator
+    wide.attrs["labels"] = labels
+    return wide
+
+
+def profile_resilience(
+    profile: TerritoryProfile, indicator: str, shocks: Sequence[str], lang: str = "fr"
+) -> pd.DataFrame:
+    """The territory's resilience measures for each shock (computes the indices of its level).
+
+    A shock the indicator does not cover at this level gives a row with the
+    reason in ``note`` instead of failing the profile.
+    """
+    rows = []
+    for shock in shocks:
+        label = str(SHOCKS.loc[shock, f"label_{lang}"])
+        level, code, note = profile.level, profile.territory_code, ""
+        try:
+            indices, window = compute_resilience(indicator, level, shock)
+        except (KeyError, ValueError) as error:
+            if not profile.zone_code:
+                rows.append({"shock": shock, "shock_label": label, "note": str(error)})
+                continue
+            # Not published for this level (EPCI): measure it on the EPCI's zone d'emploi.
+            level, code = "ze2020", profile.zone_code
+            note = profile_note("measured_on_zone", lang, name=profile.zone_name, code=code)
+            try:
+                indices, window = compute_resilience(indicator, level, shock)
+            except (KeyError, ValueError) as zone_error:
+                rows.append({"shock": shock, "shock_label": label, "note": str(zone_error)})
+                continue
+        indices.index = indices.index.astype(str)
+        row = resilience_row(indices, window, code, label)
+        row["note"] = "; ".join(filter(None, [note, row["note"]]))
+        rows.append(row)
+    base = ["shock", "shock_label", "peak", "trough", "recovery_end"]
+    table = pd.DataFrame(rows)
+    extra = [c for c in table.columns if c not in base and c != "note"]
+    return table.reindex(columns=[*base, *extra, "note"])
