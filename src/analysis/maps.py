@@ -94,7 +94,7 @@ def plot_choropleth(
             when ``legend_title`` is not given).
         legend_title: Explicit legend title (for measures that are not indicators,
             e.g. a resilience index).
-        dictionary: Indicator dictionary (default ``analysis.indicators.INDICATORS``).
+        dictionary: Indicator dictionary (default ``analysis.labels.INDICATORS``).
         name_column: Territory names used in the alt text (default ``territory_name``,
             ``commune_name`` or ``territory_code`` when present).
         insets: Move the overseas departments next to the metropole with
