@@ -30,7 +30,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from analysis import figures, models, paths, sources
+from analysis import figures, gallery, labels, paths, sources
 from analysis.atomic import write_text_atomically
 from analysis.keys import LANGS
 from analysis.reports import words
@@ -56,7 +56,7 @@ def is_published(path: Path, reports_dir: Path) -> bool:
     return not any(part.startswith(HIDDEN_PREFIX) for part in relative.parts)
 
 
-def published_figures(reports_dir: Path) -> tuple[list[figures.FigureRecord], list[str]]:
+def published_figures(reports_dir: Path) -> tuple[list[gallery.FigureRecord], list[str]]:
     """Every figure saved under ``reports/`` outside hidden folders, and the damaged ones.
 
     Returns:
@@ -75,7 +75,7 @@ def published_figures(reports_dir: Path) -> tuple[list[figures.FigureRecord], li
         if not isinstance(head, dict) or head.get("schema") != figures.SIDECAR_SCHEMA:
             continue
         try:
-            records.append(figures.read_sidecar(path))
+            records.append(gallery.read_sidecar(path))
         except ValueError as error:
             problems.append(
                 f"{error} Left out of the gallery; `ptce report` rebuilds the run it belongs to."
@@ -93,7 +93,7 @@ def write_gallery(reports_dir: Path | None = None, *, lang: str = "fr") -> list[
     page_path = reports_dir / GALLERY_PAGE
     page_path.parent.mkdir(parents=True, exist_ok=True)
     records, problems = published_figures(reports_dir)
-    page = figures.gallery_html(records, page_path.parent.resolve(), lang=lang)
+    page = gallery.gallery_html(records, page_path.parent.resolve(), lang=lang)
     write_text_atomically(page, page_path)
     return problems
 
@@ -169,7 +169,7 @@ def verdict(row: Mapping[str, Any]) -> str:
     low, high = _number(row.get("ci_low")), _number(row.get("ci_high"))
     if low is None or high is None or low <= 0 <= high:
         return "no_difference"
-    higher_is_better = models.OUTCOME_HIGHER_IS_BETTER.get(str(row.get("outcome")), True)
+    higher_is_better = labels.OUTCOME_HIGHER_IS_BETTER.get(str(row.get("outcome")), True)
     above_zero = low > 0
     return "better" if above_zero == higher_is_better else "worse"
 
@@ -185,9 +185,9 @@ def headline(row: Mapping[str, Any], lang: str = "fr") -> str:
         return str(row.get(f"sentence_{lang}") or row.get("title") or row.get("run"))
     level = str(row.get("level"))
     decimals = (
-        figures.decimals_for_range(low, high, 2)
+        labels.decimals_for_range(low, high, 2)
         if low is not None and high is not None
-        else figures.decimals_for_range(estimate, 0.0, 2)
+        else labels.decimals_for_range(estimate, 0.0, 2)
     )
     n_treated = _number(row.get("n_treated"))
     n = _number(row.get("n"))
@@ -197,7 +197,7 @@ def headline(row: Mapping[str, Any], lang: str = "fr") -> str:
         counted = words.count_phrase(level, int(n), lang)
     else:
         counted = ""
-    fmt = lambda x: figures.format_number(x, lang, decimals)  # noqa: E731 - local shorthand
+    fmt = lambda x: labels.format_number(x, lang, decimals)  # noqa: E731 - local shorthand
     sentence = words.text(
         "headline",
         lang,
@@ -205,8 +205,8 @@ def headline(row: Mapping[str, Any], lang: str = "fr") -> str:
         level=words.phrase("level", level, lang),
         treatment=words.phrase("treatment", str(row.get("treatment")), lang),
         verdict=words.phrase("verdict", verdict(row), lang),
-        colon=f"{figures.NBSP}: " if lang == "fr" else ": ",
-        semicolon=f"{figures.NBSP}; " if lang == "fr" else "; ",
+        colon=f"{labels.NBSP}: " if lang == "fr" else ": ",
+        semicolon=f"{labels.NBSP}; " if lang == "fr" else "; ",
         estimate=fmt(estimate),
         unit=_unit_word(row.get("unit"), estimate, lang),
         low=fmt(low) if low is not None else "?",
@@ -356,19 +356,19 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
             first = rows[0]
             estimate, low, high = (_number(first.get(c)) for c in ("estimate", "ci_low", "ci_high"))
             if estimate is not None:
-                decimals = figures.decimals_for_range(
+                decimals = labels.decimals_for_range(
                     low if low is not None else estimate, high if high is not None else 0.0, 2
                 )
                 card["figure"] = (
-                    figures.format_number(estimate, lang, decimals, sign=True)
+                    labels.format_number(estimate, lang, decimals, sign=True)
                     + " "
                     + _unit_word(first.get("unit"), estimate, lang)
                 )
                 if low is not None and high is not None:
                     card["interval"] = (
-                        f"[{figures.format_number(low, lang, decimals)}"
-                        f"{figures.NBSP + '; ' if lang == 'fr' else '; '}"
-                        f"{figures.format_number(high, lang, decimals)}], "
+                        f"[{labels.format_number(low, lang, decimals)}"
+                        f"{labels.NBSP + '; ' if lang == 'fr' else '; '}"
+                        f"{labels.format_number(high, lang, decimals)}], "
                         + words.text("interval", lang)
                     )
             card["sentence"] = headline(first, lang) + "."
