@@ -199,14 +199,17 @@ def test_display_table_reads_in_french_without_index_nan_or_truncation():
             "n": [1200, 3],
             "is_x": [True, False],
             "p_value": [0.0123, pd.NA],
+            "kind": ["ptce", "tiers_lieu"],
+            "first_year": [2013.0, np.nan],
         },
         index=pd.Index(["14", "61"], name="territory_code"),
     )
     page = report_content.display_table(frame, lang="fr").to_html()
     assert ">Code<" in page and ">Territoire<" in page and ">Taux de chômage<" in page
     assert ">7,12<" in page and ">1\u202f200<" in page and ">0,012<" in page and ">oui<" in page
-    assert "NaN" not in page and "&lt;NA&gt;" not in page and page.count(">—<") == 2
+    assert "NaN" not in page and "&lt;NA&gt;" not in page and page.count(">—<") == 3
     assert "&lt;b&gt;Orne" in page and "<b>Orne" not in page
+    assert ">Tiers-lieux<" in page and ">2013<" in page  # kinds in words, years as years
     assert 'class="blank' not in page  # no index column
     long = report_content.display_table(pd.DataFrame({"n": range(100)}), csv="figures/t.csv")
     assert "sur 100" in long.data and 'href="figures/t.csv"' in long.data

@@ -525,12 +525,12 @@ def display_table(
         raise ValueError(f"lang must be one of {', '.join(COLUMN_LABELS)}, got {lang!r}")
     table = frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index()
     if columns is None:
-        labels = {c: column_label(str(c), lang) for c in table.columns}
+        headers = {c: column_label(str(c), lang) for c in table.columns}
     elif isinstance(columns, Mapping):
-        labels = dict(columns)
+        headers = dict(columns)
     else:
-        labels = {c: column_label(str(c), lang) for c in columns}
-    missing = [c for c in labels if c not in table.columns]
+        headers = {c: column_label(str(c), lang) for c in columns}
+    missing = [c for c in headers if c not in table.columns]
     if missing:
         raise KeyError(
             f"display_table: no column(s) {', '.join(map(str, missing))}; "
@@ -539,10 +539,12 @@ def display_table(
     total = len(table)
     if total == 0:
         return HTML(f"<p>{html.escape(EMPTY_TABLE[lang])}</p>")
-    shown = table[list(labels)].head(max_rows) if csv and total > max_rows else table[list(labels)]
+    shown = (
+        table[list(headers)].head(max_rows) if csv and total > max_rows else table[list(headers)]
+    )
     shown = shown.reset_index(drop=True)
     formatters = {}
-    for column in labels:
+    for column in headers:
         values = shown[column]
         if values.dtype == object and not values.map(lambda x: isinstance(x, bool)).any():
             numbers = pd.to_numeric(values, errors="coerce")
@@ -570,15 +572,15 @@ def display_table(
         else:
             formatters[column] = lambda x: str(x)
     uuid = hashing.sha256_json(
-        {"columns": list(map(str, labels)), "rows": shown.astype(str).values.tolist()}
+        {"columns": list(map(str, headers)), "rows": shown.astype(str).values.tolist()}
     )[:12]
     styler = (
         shown.style.format(formatters, na_rep=MISSING, escape="html")
-        .format_index(lambda c: labels[c], axis=1, escape="html")
+        .format_index(lambda c: headers[c], axis=1, escape="html")
         .hide(axis="index")
         .set_uuid(uuid)
     )
-    text_columns = [c for c in labels if not pd.api.types.is_numeric_dtype(shown[c])]
+    text_columns = [c for c in headers if not pd.api.types.is_numeric_dtype(shown[c])]
     if text_columns:
         styler = styler.set_properties(subset=text_columns, **{"text-align": "left"})
     if caption:
