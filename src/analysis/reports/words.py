@@ -32,13 +32,18 @@ def check_lang(lang: str) -> str:
     return lang
 
 
+def _fill(table: str, key: str, lang: str, values: dict[str, Any]) -> str:
+    """Template ``key`` of ``[table.<lang>]`` in ``words.toml``, its ``{fields}`` filled."""
+    try:
+        template = _WORDS[table][check_lang(lang)][key]
+    except KeyError:
+        raise KeyError(f"no {key!r} in {WORDS_FILE.name} [{table}.{lang}]") from None
+    return template.format(**values) if values else template
+
+
 def text(key: str, lang: str = "fr", **values: Any) -> str:
     """The site text ``key`` in ``lang``, its ``{fields}`` filled from ``values``."""
-    try:
-        template = _WORDS["text"][check_lang(lang)][key]
-    except KeyError:
-        raise KeyError(f"no site text {key!r} in {WORDS_FILE.name} [text.{lang}]") from None
-    return template.format(**values) if values else template
+    return _fill("text", key, lang, values)
 
 
 def phrase(kind: str, value: str, lang: str = "fr") -> str:
@@ -77,11 +82,7 @@ def methods(lang: str = "fr") -> list[dict[str, Any]]:
 
 def prose(key: str, lang: str = "fr", **values: Any) -> str:
     """A report's Markdown template ``key`` (``[prose]`` of ``words.toml``), filled."""
-    try:
-        template = _WORDS["prose"][check_lang(lang)][key]
-    except KeyError:
-        raise KeyError(f"no report prose {key!r} in {WORDS_FILE.name} [prose.{lang}]") from None
-    return template.format(**values) if values else template
+    return _fill("prose", key, lang, values)
 
 
 def takeaways(points: Sequence[str], lang: str = "fr") -> str:
