@@ -350,7 +350,7 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
             "alt": thumbs[0]["alt"] if thumbs else "",
             "figure": "",
             "interval": "",
-            "sentence": words.text("no_sentence", lang),
+            "sentence": words.text("no_sentence" if evidence is not None else "card_pending", lang),
         }
         if rows:
             first = rows[0]
