@@ -26,8 +26,10 @@ Example (in a notebook)::
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
+import io
 import json
 import math
 import os
@@ -2556,3 +2558,117 @@ def build_deck(
         slide.notes_slide.notes_text_frame.text = "\n".join(notes)
     write_atomically(out_path, lambda tmp: deck.save(str(tmp)))
     return out_path
+
+
+@_styled
+def plot_territory_initiatives(
+    boundaries,
+    initiatives: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    lang: str = "fr",
+    outline=None,
+    marker_size: float = 22.0,
+) -> Axes:
+    """One territory's initiatives as points by kind over its commune (or EPCI) boundaries.
+
+    Args:
+        boundaries: GeoDataFrame of the areas drawn underneath (CRS set; the
+            map is drawn in its CRS, e.g. a projected one).
+        initiatives: ``kind``, ``longitude``, ``latitude`` (WGS84); rows
+            without coordinates are counted in the alt text, not drawn. Kinds
+            outside :data:`KIND_COLOURS` are drawn in grey under their own name.
+        ax: Axes to draw on.
+        lang: ``"fr"`` or ``"en"``.
+        outline: Optional GeoDataFrame of the territory's border (drawn darker).
+        marker_size: Point size.
+    """
+    import geopandas as gpd
+
+    _check_lang(lang)
+    _require_columns(initiatives, ["longitude", "latitude", "kind"], "plot_territory_initiatives")
+    if boundaries.crs is None:
+        raise ValueError("plot_territory_initiatives: the boundaries have no CRS; set it.")
+    ax = _new_axes(ax, (7.0, 6.0))
+    boundaries.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=0.3)
+    if outline is not None:
+        outline.to_crs(boundaries.crs).boundary.plot(ax=ax, color=TEXT_GREY, linewidth=0.8)
+    located = initiatives["longitude"].notna() & initiatives["latitude"].notna()
+    points = gpd.GeoDataFrame(
+        initiatives[located],
+        geometry=gpd.points_from_xy(
+            initiatives.loc[located, "longitude"], initiatives.loc[located, "latitude"]
+        ),
+        crs="EPSG:4326",
+    ).to_crs(boundaries.crs)
+    counts = points["kind"].astype(str).value_counts()
+    kinds = [k for k in KIND_COLOURS if k in counts.index]
+    kinds += sorted(set(counts.index) - set(kinds))
+    layer = {k: rank for rank, k in enumerate(sorted(kinds, key=lambda k: -counts[k]))}
+    markers = {"ptce": "D", "tzcld": "s"}
+    details = []
+    for kind in kinds:
+        subset = points[points["kind"].astype(str) == kind]
+        name = kind_label(kind, lang) if kind in KIND_LABELS[lang] else kind
+        ax.scatter(
+            subset.geometry.x,
+            subset.geometry.y,
+            s=marker_size,
+            marker=markers.get(kind, "o"),
+            color=KIND_COLOURS.get(kind, NEUTRAL_GREY),
+            edgecolors="white",
+            linewidths=0.4,
+            label=f"{name} ({format_number(counts[kind], lang, 0)})",
+            zorder=3 + layer[kind] / 10,
+        )
+        details.append(f"{name} {format_number(counts[kind], lang, 0)}")
+    if kinds:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    # the view is the territory: a point whose source coordinates fall outside it is not drawn
+    xmin, ymin, xmax, ymax = boundaries.total_bounds
+    margin = 0.03 * max(xmax - xmin, ymax - ymin)
+    ax.set_xlim(xmin - margin, xmax + margin)
+    ax.set_ylim(ymin - margin, ymax + margin)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    n_unlocated = int((~located).sum())
+    set_alt_text(
+        ax,
+        _alt(
+            "initiatives_map",
+            lang,
+            n=format_number(int(located.sum()), lang, 0),
+            insets="",
+            details=ALT_TEXT[lang]["list_sep"].join(details) or "—",
+            unlocated=_alt("unlocated", lang, m=format_number(n_unlocated, lang, 0))
+            if n_unlocated
+            else "",
+        ),
+    )
+    return ax
+
+
+def figure_html(
+    fig: Figure, *, alt_text: str | None = None, dpi: float = 150, css_class: str = ""
+) -> str:
+    """An ``<img>`` of the figure (PNG embedded as data) with its alt text, for a report page.
+
+    Notebook figures shown with ``plt.show()`` reach the HTML without alt
+    text; shown with this, they carry the description the plot helpers
+    recorded (or ``alt_text``). ``css_class`` is added to ``ptce-figure``
+    (a page's stylesheet can size maps and series apart).
+
+    Raises:
+        ValueError: no alt text given nor recorded.
+    """
+    description = alt_text or figure_alt_text(fig)
+    if not description:
+        raise ValueError("figure_html: the figure has no alt text; pass alt_text=.")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (
+        f'<img class="{html.escape(" ".join(filter(None, ["ptce-figure", css_class])))}" '
+        f'src="data:image/png;base64,{encoded}" '
+        f'alt="{html.escape(description, quote=True)}">'
+    )

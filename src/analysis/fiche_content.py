@@ -1,0 +1,922 @@
+"""What a territory's fiche shows, as small pure functions of DataFrames.
+
+The fiche (``notebooks/territory_fiche.ipynb``) is one page per territory: its
+initiatives, its indicators beside its région and France, its resilience to
+the two shocks, its sub-territories and its comparable territories. The
+tables it takes are loaded by :mod:`analysis.datasets` (``fiche_*``
+functions); here they are ranked, matched, joined and rendered as HTML
+(numbers in the conventions of the language, "—" where there is no value,
+user text escaped). :func:`fiche_runs` expands the batch rule that makes one
+fiche per région and département.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
+
+from analysis.hashing import sha256_text
+from analysis.keys import KINDS, LANGS
+
+FICHE_LEVELS: tuple[str, ...] = ("reg", "dep", "ze2020", "epci")
+"""Levels a fiche can be made for (the batch makes ``reg`` and ``dep``)."""
+
+SUB_LEVEL: dict[str, str] = {"reg": "dep", "dep": "ze2020"}
+"""The level of the sub-territories mapped in a fiche (none below a zone or an EPCI)."""
+
+NEIGHBOUR_CONTROLS: tuple[str, ...] = (
+    "log_population",
+    "log_density",
+    "unemployment_before_2008",
+    "unemployment_before_2020",
+    "poverty_rate_pct",
+    "rural_population_share_pct",
+)
+"""Pre-shock controls the comparable territories are matched on (standardised)."""
+
+N_NEIGHBOURS = 5
+"""Comparable territories shown in a fiche."""
+
+MISSING = "—"
+"""What a table shows where there is no value."""
+
+FICHE_RULE_KEYS = frozenset({"notebook", "levels", "name", "title", "parameters"})
+"""Keys of the ``fiches`` rule of ``config/reports.yml``."""
+
+_SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
+_NUMBER_LIKE = re.compile(r"^(—|[−\-+]?[\d\u202f\u00a0 ,.]+(%| %|\u202f%)?( / \d+)?)$")
+
+PRINT_ROWS_PER_KIND = 5
+"""Initiatives of each kind listed on the printed fiche (the page lists them all)."""
+
+WAVE_NAMES: dict[str, dict[str, str]] = {
+    "fr": {
+        "aap2013_laureat": "appel 2013, lauréat",
+        "aap2015_laureat": "appel 2015, lauréat",
+        "ami2021_phase1": "AMI 2021, phase 1",
+        "ami2021_laureat": "AMI 2021, lauréat",
+        "ami2023_laureat": "AMI 2023, lauréat",
+        "other_known": "autre PTCE connu",
+        "tzcld_phase1": "expérimentation, phase 1",
+        "tzcld_phase2": "expérimentation, phase 2",
+        "cget2019": "base CGET 2019",
+        "fabrique_label": "label Fabrique",
+        "manufacture_round1": "1re vague",
+        "manufacture_round2": "2e vague",
+    },
+    "en": {
+        "aap2013_laureat": "2013 call, winner",
+        "aap2015_laureat": "2015 call, winner",
+        "ami2021_phase1": "2021 call, phase 1",
+        "ami2021_laureat": "2021 call, winner",
+        "ami2023_laureat": "2023 call, winner",
+        "other_known": "other known PTCE",
+        "tzcld_phase1": "experiment, phase 1",
+        "tzcld_phase2": "experiment, phase 2",
+        "cget2019": "CGET 2019 list",
+        "fabrique_label": "Fabrique label",
+        "manufacture_round1": "round 1",
+        "manufacture_round2": "round 2",
+    },
+}
+"""Waves (labels, calls, lists) in words; an unknown wave is shown as written."""
+
+
+def wave_name(wave: Any, lang: str = "fr") -> str:
+    """A wave in words ("—" when missing)."""
+    if wave is None or (not isinstance(wave, str) and pd.isna(wave)) or str(wave) == "":
+        return MISSING
+    return WAVE_NAMES[lang].get(str(wave), str(wave).replace("_", " "))
+
+
+# --------------------------------------------------------------------------- ranks
+
+
+def rank_label(values: pd.Series, code: str, *, higher_first: bool = True, lang: str = "fr") -> str:
+    """The rank of ``code`` among the territories with a value (``"3 / 18"``), else "—".
+
+    Args:
+        values: One value per territory (index: codes); missing values are
+            left out of the count.
+        code: The territory ranked.
+        higher_first: Rank 1 is the highest value (else the lowest).
+        lang: ``fr`` or ``en`` (the same form in both).
+    """
+    del lang  # the form "3 / 18" reads the same in both languages
+    observed = pd.to_numeric(values, errors="coerce").dropna()
+    observed.index = observed.index.astype(str)
+    if code not in observed.index:
+        return MISSING
+    ranks = observed.rank(ascending=not higher_first, method="min")
+    return f"{int(ranks[code])} / {len(observed)}"
+
+
+# --------------------------------------------------------------------------- comparable territories
+
+
+def neighbour_controls(base: pd.DataFrame) -> pd.DataFrame:
+    """The matching variables of :data:`NEIGHBOUR_CONTROLS` from pre-shock values.
+
+    Args:
+        base: One row per territory (index: codes) with ``population``,
+            ``area_km2`` and any of ``unemployment_before_2008``,
+            ``unemployment_before_2020``, ``poverty_rate_pct``,
+            ``rural_population_share_pct``.
+
+    Returns:
+        One row per territory; the columns of :data:`NEIGHBOUR_CONTROLS` that
+        could be built (population and density on a log scale: a city of a
+        million is not a hundred times "more" than one of ten thousand for
+        matching purposes).
+    """
+    table = base.copy()
+    table.index = table.index.astype(str)
+    table.index.name = "territory_code"
+    if "population" in table:
+        population = pd.to_numeric(table["population"], errors="coerce")
+        table["log_population"] = np.log(population.where(population > 0))
+        if "area_km2" in table:
+            density = population / pd.to_numeric(table["area_km2"], errors="coerce")
+            table["log_density"] = np.log(density.where(density > 0))
+    return table[[c for c in NEIGHBOUR_CONTROLS if c in table.columns]]
+
+
+def nearest_territories(
+    controls: pd.DataFrame,
+    code: str,
+    *,
+    k: int = N_NEIGHBOURS,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The ``k`` territories closest to ``code`` on standardised pre-shock controls.
+
+    Variables the territory itself lacks are left out; territories lacking one
+    of the remaining variables are left out too. Each variable is
+    standardised (mean 0, standard deviation 1 over the territories kept), so
+    none weighs more for its unit; distances are Euclidean
+    (``sklearn.neighbors.NearestNeighbors``).
+
+    Args:
+        controls: One row per territory (index: codes), numeric columns.
+        code: The territory matched.
+        k: Number of neighbours.
+        columns: Variables used (default: every column).
+
+    Returns:
+        ``territory_code``, ``distance`` (in standard deviations), ``rank``
+        (1 = nearest), nearest first, the territory itself excluded;
+        ``attrs["variables"]`` lists the variables used.
+
+    Raises:
+        KeyError: ``code`` is not in ``controls``.
+        ValueError: the territory has no control, or fewer than two territories remain.
+    """
+    table = controls.copy()
+    table.index = table.index.astype(str)
+    if code not in table.index:
+        raise KeyError(f"nearest_territories: {code!r} has no row in the controls")
+    numeric = table[list(columns or table.columns)].apply(pd.to_numeric, errors="coerce")
+    variables = [c for c in numeric.columns if pd.notna(numeric.at[code, c])]
+    variables = [c for c in variables if numeric[c].nunique(dropna=True) > 1]
+    if not variables:
+        raise ValueError(f"nearest_territories: {code!r} has no control to match on")
+    usable = numeric[variables].dropna()
+    if len(usable) < 2:
+        raise ValueError("nearest_territories: fewer than two territories have every control")
+    scaled = StandardScaler().fit_transform(usable.to_numpy(dtype=float))
+    n = min(k + 1, len(usable))
+    model = NearestNeighbors(n_neighbors=n).fit(scaled)
+    position = usable.index.get_loc(code)
+    distances, indices = model.kneighbors(scaled[[position]])
+    found = pd.DataFrame({"territory_code": usable.index[indices[0]], "distance": distances[0]})
+    found = found[found["territory_code"] != code].head(k)
+    # equal distances: the smaller code first, so the table is reproducible
+    found = found.sort_values(["distance", "territory_code"], kind="mergesort")
+    found.insert(0, "rank", range(1, len(found) + 1))
+    found = found.reset_index(drop=True)
+    found.attrs["variables"] = variables
+    return found
+
+
+def comparison_table(
+    code: str,
+    neighbours: pd.DataFrame,
+    names: pd.Series,
+    controls: pd.DataFrame,
+    measures: Mapping[str, pd.Series],
+) -> pd.DataFrame:
+    """The territory and its comparable territories side by side, with each shock's measure.
+
+    Args:
+        code: The territory.
+        neighbours: From :func:`nearest_territories`.
+        names: Territory names indexed by code.
+        controls: The controls shown (index: codes), e.g. population and the
+            unemployment rate before each shock.
+        measures: One Series per column to show (e.g. ``{"2008-2009": rise,
+            "2020": rise}``), indexed by code.
+
+    Returns:
+        One row per territory, the territory first: ``territory_code``,
+        ``territory_name``, ``is_self``, ``distance``, the control columns,
+        then one column per measure (NaN where a territory has no value).
+    """
+    codes = [code, *neighbours["territory_code"].astype(str)]
+    distance = neighbours.set_index(neighbours["territory_code"].astype(str))["distance"]
+    names = names.copy()
+    names.index = names.index.astype(str)
+    table = pd.DataFrame({"territory_code": codes})
+    table["territory_name"] = [names.get(c, c) for c in codes]
+    table["is_self"] = table["territory_code"] == code
+    table["distance"] = [0.0 if c == code else float(distance.get(c)) for c in codes]
+    shown = controls.copy()
+    shown.index = shown.index.astype(str)
+    for column in shown.columns:
+        table[column] = shown[column].reindex(codes).to_numpy()
+    for column, series in measures.items():
+        values = series.copy()
+        values.index = values.index.astype(str)
+        table[column] = pd.to_numeric(values.reindex(codes), errors="coerce").to_numpy()
+    return table
+
+
+# --------------------------------------------------------------------------- sub-territories
+
+
+def children_of(majority_parent: pd.Series, parent_code: str) -> list[str]:
+    """Codes of the sub-territories whose majority parent is ``parent_code`` (sorted)."""
+    parents = majority_parent.astype(str)
+    return sorted(str(c) for c in parents.index[parents == str(parent_code)])
+
+
+def sub_territory_table(
+    children: pd.DataFrame, measures: Mapping[str, pd.Series], *, higher_is_better: bool = True
+) -> pd.DataFrame:
+    """The sub-territories of a fiche with each shock's measure and their rank among themselves.
+
+    Args:
+        children: ``territory_code``, ``territory_name`` (and any column to keep),
+            one row per sub-territory.
+        measures: One Series per shock label, indexed by code.
+        higher_is_better: Direction of the measure (rank 1 = most resilient).
+
+    Returns:
+        ``children`` with one value column per shock and a ``<label> rank``
+        column (``"2 / 5"``; "—" without a value), sorted by code.
+    """
+    table = children.copy()
+    table["territory_code"] = table["territory_code"].astype(str)
+    if table["territory_code"].duplicated().any():
+        raise ValueError("sub_territory_table: duplicated sub-territory codes")
+    table = table.sort_values("territory_code", kind="mergesort").reset_index(drop=True)
+    for label, series in measures.items():
+        values = pd.to_numeric(series, errors="coerce")
+        values.index = values.index.astype(str)
+        own = values.reindex(table["territory_code"])
+        own.index = table["territory_code"]
+        table[label] = own.to_numpy()
+        table[f"{label} rank"] = [
+            rank_label(own, c, higher_first=higher_is_better) for c in table["territory_code"]
+        ]
+    return table
+
+
+# --------------------------------------------------------------------------- initiatives
+
+
+def territory_initiatives(
+    initiatives: pd.DataFrame, code_column: str, code: str, precisions: Sequence[str]
+) -> pd.DataFrame:
+    """The initiatives of one territory, kinds in display order, then by name.
+
+    Args:
+        initiatives: The located cooperation table (``kind``, ``name``,
+            ``location_precision`` and ``code_column``).
+        code_column: E.g. ``dep_code``.
+        code: The territory.
+        precisions: Location precisions that count at this level
+            (``analysis.keys.LEVEL_PRECISIONS``): a row known only by its
+            département is not an initiative of a zone d'emploi.
+    """
+    rows = initiatives[
+        (initiatives[code_column].astype("string") == str(code))
+        & initiatives["location_precision"].isin(list(precisions))
+    ].copy()
+    order = {kind: position for position, kind in enumerate(KINDS)}
+    rows["_order"] = rows["kind"].map(order).fillna(len(order))
+    rows = rows.sort_values(["_order", "kind", "name"], kind="mergesort")
+    return rows.drop(columns="_order").reset_index(drop=True)
+
+
+def kind_counts(initiatives: pd.DataFrame) -> pd.Series:
+    """Initiatives per kind: every kind of :data:`analysis.keys.KINDS`, then any other present."""
+    counts = initiatives["kind"].astype(str).value_counts()
+    extra = sorted(set(counts.index) - set(KINDS))
+    return counts.reindex([*KINDS, *extra], fill_value=0).astype(int)
+
+
+def link(url: Any, text: str) -> str:
+    """An HTML link to ``url`` (http or https only) with escaped text; "—" without a URL."""
+    if url is None or pd.isna(url) or not _SAFE_URL.match(str(url).strip()):
+        return MISSING
+    return (
+        f'<a href="{html.escape(str(url).strip(), quote=True)}" rel="noopener">'
+        f"{html.escape(text)}</a>"
+    )
+
+
+def escaped(value: Any) -> str:
+    """User text for an HTML cell: escaped, "—" when missing."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or str(value) == "":
+        return MISSING
+    return html.escape(str(value))
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def format_value(value: Any, lang: str = "fr", decimals: int = 1) -> str:
+    """A number in the conventions of ``lang`` (``12,3`` and thin-space thousands in French).
+
+    Missing values give "—"; strings are escaped and returned as they are.
+    """
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return MISSING
+    if isinstance(value, str):
+        return html.escape(value) if value else MISSING
+    number = round(float(value), decimals)
+    if number == 0:
+        number = 0.0  # no "-0,0"
+    text = f"{number:,.{decimals}f}"
+    if lang == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text.replace("-", "\u2212")
+
+
+def html_table(
+    frame: pd.DataFrame,
+    *,
+    lang: str = "fr",
+    decimals: Mapping[str, int] | None = None,
+    html_columns: Sequence[str] = (),
+    highlight: pd.Series | None = None,
+    caption: str = "",
+    print_hidden: pd.Series | None = None,
+) -> str:
+    """An HTML table for reading (pandas Styler): no index, numbers formatted, no NaN.
+
+    Args:
+        frame: Columns already named in words.
+        lang: Number conventions.
+        decimals: Decimals per numeric column (default 1).
+        html_columns: Columns that already hold safe HTML (links); every other
+            text cell is escaped.
+        highlight: Boolean per row: rows shown in bold (the territory itself).
+        caption: Table caption (escaped).
+        print_hidden: Boolean per row: rows left out of the printed page
+            (class ``fiche-more``; the screen shows them all).
+
+    Columns whose every cell reads as a number, a rank or "—" are right-aligned,
+    the others left-aligned.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
+    decimals = dict(decimals or {})
+    shown = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        values = frame[column]
+        if column in html_columns:
+            shown[column] = values.fillna(MISSING).astype(str)
+        elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            shown[column] = [format_value(v, lang, decimals.get(column, 1)) for v in values]
+        else:
+            shown[column] = [escaped(v) for v in values]
+    shown.columns = [html.escape(str(c)) for c in shown.columns]
+    numeric = [c for c in shown.columns if shown[c].map(_NUMBER_LIKE.match).notna().all()]
+    styler = shown.style.hide(axis="index")
+    styler = styler.set_uuid("f" + sha256_text(shown.to_csv())[:10])
+    styler = styler.set_properties(
+        subset=[c for c in shown.columns if c not in numeric], **{"text-align": "left"}
+    ).set_properties(subset=numeric, **{"text-align": "right"})
+    styler = styler.set_table_styles(
+        {c: [{"selector": "th", "props": "text-align: right;"}] for c in numeric}, overwrite=False
+    )
+    if print_hidden is not None:
+        hidden = np.asarray(print_hidden, dtype=bool)
+        classes = pd.DataFrame(
+            [["fiche-more" if h else ""] * len(shown.columns) for h in hidden],
+            index=shown.index,
+            columns=shown.columns,
+        )
+        styler = styler.set_td_classes(classes)
+    if caption:
+        styler = styler.set_caption(html.escape(caption))
+    if highlight is not None:
+        bold = pd.Series(np.asarray(highlight, dtype=bool), index=shown.index)
+        styler = styler.apply(
+            lambda row: ["font-weight: bold" if bold[row.name] else "" for _ in row], axis=1
+        )
+    return styler.set_table_attributes('class="fiche-table"').to_html()
+
+
+def markdown_escape(text: str) -> str:
+    """Text safe inside Markdown: Markdown and HTML punctuation backslashed."""
+    return re.sub(r"([\\`*_\[\]#<>|])", r"\\\1", str(text))
+
+
+# --------------------------------------------------------------------------- the batch rule
+
+
+def fiche_runs(rule: Mapping[str, Any], territories: Mapping[str, pd.DataFrame]) -> list[dict]:
+    """Expand the ``fiches`` rule of ``config/reports.yml`` into one run per territory.
+
+    Args:
+        rule: ``notebook``, ``levels`` (e.g. ``[reg, dep]``), ``name`` (a
+            pattern with ``{level}`` and ``{code}``, e.g. ``fiche-{level}-{code}``),
+            optional ``title`` (``{name}``, ``{code}``, ``{level}``) and
+            ``parameters`` (added to ``level`` and ``territory_code``).
+        territories: Per level, a table with ``territory_code`` and
+            ``territory_name`` (``territories.load_territories(level)``).
+
+    Returns:
+        Run entries (``name``, ``notebook``, ``title``, ``parameters``) in the
+        order of ``levels`` then of codes; names are lower case.
+
+    Raises:
+        ValueError: an unknown key, a missing notebook, a level that is not a
+            fiche level or that ``territories`` lacks, a name pattern without
+            ``{code}``.
+    """
+    unknown = set(rule) - FICHE_RULE_KEYS
+    if unknown:
+        raise ValueError(
+            f"fiches rule: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"expected {', '.join(sorted(FICHE_RULE_KEYS))}"
+        )
+    notebook = str(rule.get("notebook") or "")
+    if not notebook:
+        raise ValueError("fiches rule: missing 'notebook' (e.g. territory_fiche)")
+    pattern = str(rule.get("name") or "fiche-{level}-{code}")
+    if "{code}" not in pattern:
+        raise ValueError(f"fiches rule: name {pattern!r} must contain {{code}}")
+    levels = rule.get("levels") or ["reg", "dep"]
+    if isinstance(levels, str):
+        levels = [levels]
+    title = str(rule.get("title") or "{name} ({code})")
+    extra = dict(rule.get("parameters") or {})
+    runs = []
+    for level in levels:
+        if level not in FICHE_LEVELS:
+            raise ValueError(
+                f"fiches rule: level {level!r} is not one of {', '.join(FICHE_LEVELS)}"
+            )
+        if level not in territories:
+            raise ValueError(f"fiches rule: no territory table for level {level!r}")
+        layer = territories[level].sort_values("territory_code", kind="mergesort")
+        for code, name in zip(
+            layer["territory_code"].astype(str), layer["territory_name"].astype(str), strict=True
+        ):
+            runs.append(
+                {
+                    "name": pattern.format(level=level, code=code).lower(),
+                    "notebook": notebook,
+                    "title": title.format(name=name, code=code, level=level),
+                    "parameters": {**extra, "level": level, "territory_code": code},
+                }
+            )
+    return runs
+
+
+# --------------------------------------------------------------------------- series
+
+
+def indexed_series(wide: pd.DataFrame, base_period: str | None = None) -> pd.DataFrame:
+    """Each row as an index (100 at ``base_period``), to compare levels of different sizes.
+
+    Args:
+        wide: Rows are series, columns periods.
+        base_period: The period set to 100 (default: the first period every
+            row observes).
+
+    Raises:
+        ValueError: no period is observed by every row.
+    """
+    observed = [c for c in wide.columns if wide[c].notna().all()]
+    if base_period is None:
+        if not observed:
+            raise ValueError("indexed_series: no period observed by every series")
+        base_period = observed[0]
+    base = pd.to_numeric(wide[base_period], errors="coerce")
+    indexed = wide.apply(pd.to_numeric, errors="coerce").div(base, axis=0) * 100
+    indexed.attrs = {**wide.attrs, "base_period": str(base_period)}
+    return indexed
+
+
+# --------------------------------------------------------------------------- words and pages
+
+LEVEL_NAMES: dict[str, dict[str, str]] = {
+    "fr": {"reg": "région", "dep": "département", "ze2020": "zone d'emploi", "epci": "EPCI"},
+    "en": {"reg": "région", "dep": "département", "ze2020": "zone d'emploi", "epci": "EPCI"},
+}
+"""A level in words (the French names are the ones users search for)."""
+
+LEVEL_PLURALS: dict[str, dict[str, str]] = {
+    "fr": {"reg": "régions", "dep": "départements", "ze2020": "zones d'emploi", "epci": "EPCI"},
+    "en": {"reg": "régions", "dep": "départements", "ze2020": "zones d'emploi", "epci": "EPCI"},
+}
+
+FICHE_TEXT: dict[str, dict[str, str]] = {
+    "fr": {
+        "title": "# {name} ({level} {code})",
+        "intro": "{population} habitants{region}. {n} initiatives de coopération recensées "
+        "({details}). Fiche produite par la boîte à outils PTCE-résilience à partir des "
+        "données publiques de l'INSEE, de l'URSSAF, de l'ANCT et du registre du projet.",
+        "in_region": ", région {region}",
+        "initiatives": "## Les initiatives de coopération",
+        "no_initiative": "Aucune initiative recensée sur ce territoire.",
+        "unlocated": " {m} initiative(s) connues seulement par leur département ou leur région "
+        "figurent dans la liste mais pas sur la carte.",
+        "indicators": "## Indicateurs clés",
+        "indicators_note": "Dernière valeur publiée à la maille du territoire, à côté de sa "
+        "région et de la France ; rang parmi les {n} {plural} (1 = valeur la plus élevée).",
+        "unemployment": "## Le chômage et les deux chocs",
+        "employment": "### L'emploi salarié privé",
+        "no_employment": "L'emploi salarié privé (URSSAF) n'est publié que par zone d'emploi : "
+        "voir les fiches des zones d'emploi du territoire (`ptce fiche --level ze2020`).",
+        "resilience": "## La résilience face aux deux chocs",
+        "resilience_note": "Hausse du taux de chômage du pic au creux de chaque choc, comparée "
+        "à celle de la France (en points : négatif = mieux que la France), et reprise ; "
+        "rang parmi les {plural} (1 = le plus résilient).",
+        "sub": "## La résilience de ses {plural}",
+        "sub_note": "Hausse du chômage relative à la France pendant chaque choc (points).",
+        "no_sub": "Pas de découpage plus fin suivi par le chômage localisé sous cette maille.",
+        "neighbours": "## Des territoires comparables",
+        "neighbours_note": "Les {k} {plural} les plus proches avant les chocs (population, "
+        "densité, taux de chômage avant chaque choc, taux de pauvreté, part de population "
+        "rurale : variables centrées-réduites, distance euclidienne) et la hausse de leur "
+        "chômage relative à la France pendant chaque choc (points).",
+        "no_neighbours": "Pas de territoire comparable : {reason}",
+        "kind": "Type",
+        "name": "Initiative",
+        "wave": "Vague",
+        "year": "Année",
+        "commune": "Commune",
+        "source": "Source",
+        "source_link": "source",
+        "indicator": "Indicateur",
+        "period": "Période",
+        "france": "France",
+        "rank": "Rang",
+        "note": "Remarque",
+        "shock": "Choc",
+        "window": "Pic → creux → fin de reprise",
+        "territory": "Territoire",
+        "code": "Code",
+        "distance": "Distance",
+        "population": "Population",
+        "unemployment_before": "Chômage avant {year} (%)",
+        "rise": "Hausse relative {label} (points)",
+        "rank_of": "Rang {label}",
+        "measured_on_zone": "mesurée sur la zone d'emploi {name}",
+        "rise_vs_nation_pp": "Hausse relative à la France (points)",
+        "recovery_vs_nation_pp": "Reprise relative à la France (points)",
+        "resistance_lagravinese": "Résistance (Lagravinese)",
+        "recovery_lagravinese": "Reprise (Lagravinese)",
+        "rise_vs_nation_pp_rank": "Rang (hausse)",
+        "recovery_vs_nation_pp_rank": "Rang (reprise)",
+        "print_more": "Liste imprimée : {m} initiative(s) de plus dans la version en ligne et dans initiatives.csv.",
+        "employment_axis": "Emploi salarié privé (indice 100 en {period})",
+        "about": "**À propos de cette fiche.** Chiffres : INSEE (chômage localisé, Filosofi, "
+        "recensement), URSSAF (emploi salarié privé), ANCT et registre PTCE du projet "
+        "(initiatives, chaque ligne citant sa source).",
+    },
+    "en": {
+        "title": "# {name} ({level} {code})",
+        "intro": "{population} inhabitants{region}. {n} cooperation initiatives listed "
+        "({details}). Fiche made by the PTCE resilience toolkit from public data of INSEE, "
+        "URSSAF, ANCT and the project's registry.",
+        "in_region": ", région {region}",
+        "initiatives": "## Cooperation initiatives",
+        "no_initiative": "No initiative listed in this territory.",
+        "unlocated": " {m} initiative(s) known only by their département or région are "
+        "listed but not mapped.",
+        "indicators": "## Key indicators",
+        "indicators_note": "Latest value published at the territory's level, beside its "
+        "région and France; rank among the {n} {plural} (1 = highest value).",
+        "unemployment": "## Unemployment and the two shocks",
+        "employment": "### Private salaried employment",
+        "no_employment": "Private salaried employment (URSSAF) is published by zone "
+        "d'emploi only: see the fiches of the territory's zones (`ptce fiche --level ze2020`).",
+        "resilience": "## Resilience to the two shocks",
+        "resilience_note": "Rise in the unemployment rate from each shock's peak to its "
+        "trough, compared with France's (points: negative = better than France), and "
+        "recovery; rank among the {plural} (1 = most resilient).",
+        "sub": "## Resilience of its {plural}",
+        "sub_note": "Rise in unemployment relative to France during each shock (points).",
+        "no_sub": "No finer zoning is followed by local unemployment below this level.",
+        "neighbours": "## Comparable territories",
+        "neighbours_note": "The {k} nearest {plural} before the shocks (population, density, "
+        "unemployment rate before each shock, poverty rate, rural population share: "
+        "standardised variables, Euclidean distance) and the rise in their unemployment "
+        "relative to France during each shock (points).",
+        "no_neighbours": "No comparable territory: {reason}",
+        "kind": "Kind",
+        "name": "Initiative",
+        "wave": "Wave",
+        "year": "Year",
+        "commune": "Commune",
+        "source": "Source",
+        "source_link": "source",
+        "indicator": "Indicator",
+        "period": "Period",
+        "france": "France",
+        "rank": "Rank",
+        "note": "Note",
+        "shock": "Shock",
+        "window": "Peak → trough → end of recovery",
+        "territory": "Territory",
+        "code": "Code",
+        "distance": "Distance",
+        "population": "Population",
+        "unemployment_before": "Unemployment before {year} (%)",
+        "rise": "Relative rise {label} (points)",
+        "rank_of": "Rank {label}",
+        "measured_on_zone": "measured on the zone d'emploi {name}",
+        "rise_vs_nation_pp": "Rise relative to France (points)",
+        "recovery_vs_nation_pp": "Recovery relative to France (points)",
+        "resistance_lagravinese": "Resistance (Lagravinese)",
+        "recovery_lagravinese": "Recovery (Lagravinese)",
+        "rise_vs_nation_pp_rank": "Rank (rise)",
+        "recovery_vs_nation_pp_rank": "Rank (recovery)",
+        "print_more": "Printed list: {m} more initiative(s) in the online version and in initiatives.csv.",
+        "employment_axis": "Private salaried employment (index 100 in {period})",
+        "about": "**About this fiche.** Figures: INSEE (local unemployment, Filosofi, census), "
+        "URSSAF (private salaried employment), ANCT and the project's PTCE registry "
+        "(initiatives, each row citing its source).",
+    },
+}
+"""The words of a fiche, in both languages."""
+
+SHOCK_SHORT: dict[str, str] = {"recession_2008": "2008-2009", "covid_2020": "2020"}
+"""Short names of the shocks in column headers."""
+
+FICHE_STYLE = """<style>
+main { display: flex; flex-direction: column; }
+main > .jp-Cell:first-child { order: 99; font-size: 0.85em; color: #444; }
+.fiche-table { border-collapse: collapse; font-size: 0.85em; margin: 0.3em 0 0.8em; }
+.fiche-table th, .fiche-table td { padding: 2px 6px; border-bottom: 1px solid #ddd;
+  vertical-align: top; }
+.fiche-table th { text-align: left !important; }
+.fiche-table th.fiche-number { text-align: right !important; }
+.fiche-print-only { display: none; }
+img.ptce-figure { max-width: 100%; height: auto; }
+img.ptce-map { max-width: 760px; }
+img.ptce-series { max-width: 900px; }
+@page { size: A4; margin: 10mm 10mm 10mm 10mm; }
+@media print {
+  body, .jp-RenderedHTMLCommon, .jp-RenderedMarkdown { font-size: 8pt !important;
+    line-height: 1.3 !important; }
+  main { padding: 0 !important; }
+  .jp-Cell, .jp-Cell-outputWrapper, .jp-OutputArea-child, .jp-OutputArea-output,
+  .jp-RenderedHTMLCommon { padding: 0 !important; margin: 0 !important; }
+  .jp-RenderedHTMLCommon h1 { font-size: 15pt; margin: 0 0 3pt; }
+  .jp-RenderedHTMLCommon h2 { font-size: 11pt; margin: 6pt 0 2pt; break-after: avoid; }
+  .jp-RenderedHTMLCommon h3 { font-size: 9.5pt; margin: 4pt 0 2pt; break-after: avoid; }
+  .jp-RenderedHTMLCommon p { margin: 0 0 3pt; }
+  img.ptce-figure { display: block; width: auto; max-width: 100%; break-inside: avoid; }
+  img.ptce-map { max-height: 78mm; }
+  img.ptce-series { max-height: 52mm; }
+  img.ptce-submap { max-height: 58mm; }
+  .fiche-table { font-size: 7pt; margin: 0 0 3pt; }
+  .fiche-table th, .fiche-table td { padding: 0.5pt 3pt; }
+  .fiche-table tr { break-inside: avoid; }
+  .fiche-more { display: none; }
+  .fiche-print-only { display: block; font-size: 7pt; color: #444; }
+  main > .jp-Cell:first-child { display: none; }
+}
+</style>"""
+"""The fiche's screen and print stylesheet (A4, margins, figures sized to fit two pages)."""
+
+
+def fiche_title(profile: Any, lang: str = "fr") -> str:
+    """The Markdown title: the territory's name, its level and code."""
+    return FICHE_TEXT[lang]["title"].format(
+        name=markdown_escape(profile.territory_name),
+        level=LEVEL_NAMES[lang][profile.level],
+        code=markdown_escape(profile.territory_code),
+    )
+
+
+def fiche_intro(profile: Any, counts: pd.Series, n_unlocated: int, lang: str = "fr") -> str:
+    """The fiche's opening paragraph (Markdown): population, région, initiatives by kind."""
+    words = FICHE_TEXT[lang]
+    region = (
+        words["in_region"].format(region=markdown_escape(profile.region_name))
+        if profile.region_name
+        else ""
+    )
+    present = counts[counts > 0]
+    details = ", ".join(
+        f"{kind_name(k, lang)} : {int(v)}" if lang == "fr" else f"{kind_name(k, lang)}: {int(v)}"
+        for k, v in present.items()
+    )
+    text = words["intro"].format(
+        population=format_value(profile.population, lang, 0),
+        region=region,
+        n=int(counts.sum()),
+        details=details or MISSING,
+    )
+    if n_unlocated:
+        text += words["unlocated"].format(m=n_unlocated)
+    return text
+
+
+KIND_NAMES: dict[str, dict[str, str]] = {
+    "fr": {
+        "ptce": "PTCE",
+        "tzcld": "TZCLD",
+        "tiers_lieu": "tiers-lieux",
+        "fabrique_territoire": "Fabriques de territoire",
+        "manufacture_proximite": "Manufactures de proximité",
+    },
+    "en": {
+        "ptce": "PTCE",
+        "tzcld": "TZCLD",
+        "tiers_lieu": "third places",
+        "fabrique_territoire": "Fabriques de territoire",
+        "manufacture_proximite": "Manufactures de proximité",
+    },
+}
+
+
+def kind_name(kind: str, lang: str = "fr") -> str:
+    """A kind of initiative in words (an unknown kind as written, underscores as spaces)."""
+    return KIND_NAMES[lang].get(kind, str(kind).replace("_", " "))
+
+
+KIND_SHORT_NAMES: dict[str, dict[str, str]] = {
+    "fr": {
+        "tiers_lieu": "Tiers-lieu",
+        "fabrique_territoire": "Fabrique",
+        "manufacture_proximite": "Manufacture",
+    },
+    "en": {
+        "tiers_lieu": "Third place",
+        "fabrique_territoire": "Fabrique",
+        "manufacture_proximite": "Manufacture",
+    },
+}
+"""Kinds in a table column (the map legend and the text give the full names)."""
+
+
+def initiatives_html(rows: pd.DataFrame, lang: str = "fr") -> str:
+    """The list of a territory's initiatives: kind, name, wave, year, commune, source link."""
+    words = FICHE_TEXT[lang]
+    if rows.empty:
+        return f"<p>{html.escape(words['no_initiative'])}</p>"
+    table = pd.DataFrame(
+        {
+            words["kind"]: [
+                KIND_SHORT_NAMES[lang].get(k, kind_name(k, lang)) for k in rows["kind"].astype(str)
+            ],
+            words["name"]: rows["name"],
+            words["wave"]: [wave_name(w, lang) for w in rows["wave"]],
+            words["year"]: [
+                str(int(y)) if pd.notna(y) else MISSING
+                for y in pd.to_numeric(rows["year"], errors="coerce")
+            ],
+            words["commune"]: rows["commune_name_official"],
+            words["source"]: [link(u, words["source_link"]) for u in rows["source_url"]],
+        }
+    )
+    position_in_kind = rows.groupby("kind", sort=False).cumcount().to_numpy()
+    hidden = position_in_kind >= PRINT_ROWS_PER_KIND
+    shown = html_table(
+        table, lang=lang, html_columns=[words["source"]], print_hidden=pd.Series(hidden)
+    )
+    if hidden.any():
+        note = words["print_more"].format(m=int(hidden.sum()))
+        shown += f'<p class="fiche-print-only">{html.escape(note)}</p>'
+    return shown
+
+
+def indicators_html(references: pd.DataFrame, profile: Any, lang: str = "fr") -> str:
+    """Key indicators: the territory, its région, France, the period and the rank."""
+    words = FICHE_TEXT[lang]
+    references = references[references["territory"].notna()]
+    decimals = {"persons": 0, "jobs": 0, "eur_per_year": 0, "inhab_per_km2": 0}
+    columns = {"territory": profile.territory_name}
+    if profile.region_code:
+        columns["region"] = profile.region_name
+    columns["france"] = words["france"]
+    table = pd.DataFrame({words["indicator"]: references["label"]})
+    for key, name in columns.items():
+        table[name] = [
+            format_value(v, lang, decimals.get(str(u), 1)) if pd.notna(v) else MISSING
+            for v, u in zip(references[key], references["unit"], strict=True)
+        ]
+    table[words["period"]] = references["period"]
+    table[words["rank"]] = references["rank"]
+    return html_table(table, lang=lang, html_columns=list(columns.values()))
+
+
+def resilience_html(resilience: pd.DataFrame, lang: str = "fr") -> str:
+    """The territory's resilience per shock: window, measures and ranks."""
+    words = FICHE_TEXT[lang]
+    table = pd.DataFrame({words["shock"]: resilience["shock_label"]})
+    table[words["window"]] = [
+        " → ".join(str(p) for p in (a, b, c)) if pd.notna(a) else MISSING
+        for a, b, c in zip(
+            resilience["peak"], resilience["trough"], resilience["recovery_end"], strict=True
+        )
+    ]
+    for measure in ("rise_vs_nation_pp", "recovery_vs_nation_pp"):
+        if measure in resilience:
+            table[words[measure]] = pd.to_numeric(resilience[measure], errors="coerce")
+            rank = resilience.get(f"{measure}_rank")
+            table[words[f"{measure}_rank"]] = rank if rank is not None else MISSING
+    if resilience["note"].fillna("").astype(str).str.len().any():
+        table[words["note"]] = resilience["note"]
+    return html_table(table, lang=lang, decimals=dict.fromkeys(table.columns, 1))
+
+
+def sub_territories_html(table: pd.DataFrame, labels: Sequence[str], lang: str = "fr") -> str:
+    """The sub-territories with each shock's relative rise and rank among themselves."""
+    words = FICHE_TEXT[lang]
+    shown = pd.DataFrame(
+        {words["territory"]: table["territory_name"], words["code"]: table["territory_code"]}
+    )
+    for label in labels:
+        shown[words["rise"].format(label=label)] = table[label]
+        shown[words["rank_of"].format(label=label)] = table[f"{label} rank"]
+    return html_table(shown, lang=lang)
+
+
+def comparison_html(table: pd.DataFrame, labels: Sequence[str], lang: str = "fr") -> str:
+    """The territory (bold) and its comparable territories with controls and shock measures."""
+    words = FICHE_TEXT[lang]
+    shown = pd.DataFrame(
+        {
+            words["territory"]: table["territory_name"],
+            words["code"]: table["territory_code"],
+            words["distance"]: table["distance"],
+        }
+    )
+    decimals = {words["distance"]: 2}
+    if "population" in table:
+        shown[words["population"]] = table["population"]
+        decimals[words["population"]] = 0
+    for column in table.columns:
+        if str(column).startswith("unemployment_before_"):
+            year = str(column).rsplit("_", 1)[-1]
+            shown[words["unemployment_before"].format(year=year)] = table[column]
+    for label in labels:
+        shown[words["rise"].format(label=label)] = table[label]
+    return html_table(shown, lang=lang, decimals=decimals, highlight=table["is_self"])
+
+
+def comparable_territories(
+    controls: pd.DataFrame,
+    code: str,
+    names: pd.Series,
+    measures: Mapping[str, pd.Series],
+    *,
+    k: int = N_NEIGHBOURS,
+) -> tuple[pd.DataFrame, str]:
+    """:func:`nearest_territories` then :func:`comparison_table`; never fails the fiche.
+
+    Returns:
+        ``(table, reason)``: the comparison table (empty when no match could
+        be made) and why not (empty when it could).
+    """
+    try:
+        neighbours = nearest_territories(neighbour_controls(controls), code, k=k)
+    except (KeyError, ValueError) as error:
+        return pd.DataFrame(), str(error)
+    shown = controls[
+        [c for c in controls.columns if c == "population" or c.startswith("unemployment_before_")]
+    ]
+    return comparison_table(code, neighbours, names, shown, measures), ""
+
+
+def diverging_bins(values: Sequence[float], *, centre: float = 0.0) -> list[float]:
+    """Class limits shared by maps of a signed measure: two classes each side of ``centre``.
+
+    The limits are symmetric around ``centre`` (half and all of the largest
+    distance to it), so two maps drawn with them read alike.
+
+    Raises:
+        ValueError: no finite value.
+    """
+    finite = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    if finite.size == 0:
+        raise ValueError("diverging_bins: no value")
+    reach = float(np.max(np.abs(finite - centre))) or 1.0
+    return [centre - reach / 2, centre, centre + reach / 2, centre + reach]
