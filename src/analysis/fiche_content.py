@@ -591,7 +591,8 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "recovery_lagravinese": "Reprise (Lagravinese)",
         "rise_vs_nation_pp_rank": "Rang (hausse)",
         "recovery_vs_nation_pp_rank": "Rang (reprise)",
-        "print_more": "Liste imprimée : {m} initiative(s) de plus dans la version en ligne et dans initiatives.csv.",
+        "print_more": "Liste imprimée : {m} initiative(s) de plus dans la version en ligne "
+        "et dans initiatives.csv.",
         "employment_axis": "Emploi salarié privé (indice 100 en {period})",
         "about": "**À propos de cette fiche.** Chiffres : INSEE (chômage localisé, Filosofi, "
         "recensement), URSSAF (emploi salarié privé), ANCT et registre PTCE du projet "
@@ -655,7 +656,8 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "recovery_lagravinese": "Recovery (Lagravinese)",
         "rise_vs_nation_pp_rank": "Rank (rise)",
         "recovery_vs_nation_pp_rank": "Rank (recovery)",
-        "print_more": "Printed list: {m} more initiative(s) in the online version and in initiatives.csv.",
+        "print_more": "Printed list: {m} more initiative(s) in the online version and in "
+        "initiatives.csv.",
         "employment_axis": "Private salaried employment (index 100 in {period})",
         "about": "**About this fiche.** Figures: INSEE (local unemployment, Filosofi, census), "
         "URSSAF (private salaried employment), ANCT and the project's PTCE registry "
@@ -691,10 +693,10 @@ img.ptce-series { max-width: 900px; }
   .jp-RenderedHTMLCommon h3 { font-size: 9.5pt; margin: 4pt 0 2pt; break-after: avoid; }
   .jp-RenderedHTMLCommon p { margin: 0 0 3pt; }
   img.ptce-figure { display: block; width: auto; max-width: 100%; break-inside: avoid; }
-  img.ptce-map { max-height: 78mm; }
-  img.ptce-series { max-height: 52mm; }
-  img.ptce-submap { max-height: 58mm; }
-  .fiche-table { font-size: 7pt; margin: 0 0 3pt; }
+  img.ptce-map { max-height: 68mm; }
+  img.ptce-series { max-height: 46mm; }
+  img.ptce-submap { max-height: 50mm; }
+  .jp-RenderedHTMLCommon table.fiche-table { font-size: 7pt !important; margin: 0 0 3pt; }
   .fiche-table th, .fiche-table td { padding: 0.5pt 3pt; }
   .fiche-table tr { break-inside: avoid; }
   .fiche-more { display: none; }
@@ -905,18 +907,3 @@ def comparable_territories(
     ]
     return comparison_table(code, neighbours, names, shown, measures), ""
 
-
-def diverging_bins(values: Sequence[float], *, centre: float = 0.0) -> list[float]:
-    """Class limits shared by maps of a signed measure: two classes each side of ``centre``.
-
-    The limits are symmetric around ``centre`` (half and all of the largest
-    distance to it), so two maps drawn with them read alike.
-
-    Raises:
-        ValueError: no finite value.
-    """
-    finite = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
-    if finite.size == 0:
-        raise ValueError("diverging_bins: no value")
-    reach = float(np.max(np.abs(finite - centre))) or 1.0
-    return [centre - reach / 2, centre, centre + reach / 2, centre + reach]

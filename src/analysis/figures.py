@@ -249,6 +249,8 @@ ALT_TEXT: dict[str, dict[str, str]] = {
         "distribution_item": "médiane {median} pour {group} (n{nbsp}={nbsp}{n})",
         "balance": "Écarts standardisés des moyennes pour {n} variables : {before} au-delà de "
         "{threshold} avant appariement, {after} après.",
+        "diverging_map": "Carte de {n} territoires, {label} : de {low} ({low_name}) à {high} "
+        "({high_name}) ; couleur centrée sur {centre}.",
         "initiatives_map": "Carte de {n} initiatives de coopération localisées{insets} : "
         "{details}{unlocated}.",
         "unlocated": " ; non représentées faute de localisation : {m}",
@@ -279,6 +281,8 @@ ALT_TEXT: dict[str, dict[str, str]] = {
         "distribution_item": "median {median} for {group} (n = {n})",
         "balance": "Standardised mean differences for {n} variables: {before} beyond "
         "{threshold} before matching, {after} after.",
+        "diverging_map": "Map of {n} territories, {label}: from {low} ({low_name}) to {high} "
+        "({high_name}); colours centred on {centre}.",
         "initiatives_map": "Map of {n} located cooperation initiatives{insets}: "
         "{details}{unlocated}.",
         "unlocated": "; not shown for lack of location: {m}",
@@ -2672,3 +2676,76 @@ def figure_html(
         f'src="data:image/png;base64,{encoded}" '
         f'alt="{html.escape(description, quote=True)}">'
     )
+
+
+@_styled
+def plot_diverging_map(
+    gdf,
+    column: str,
+    *,
+    ax: Axes | None = None,
+    lang: str = "fr",
+    legend_title: str,
+    limit: float | None = None,
+    centre: float = 0.0,
+    decimals: int = 1,
+    cmap: str = "PuOr_r",
+    label_column: str | None = "territory_name",
+) -> Axes:
+    """A few territories coloured on a continuous scale centred on ``centre``, named on the map.
+
+    For the handful of sub-territories of a fiche, where classes would hold
+    one territory each. ``limit`` (default: the largest distance to the centre)
+    fixes both ends of the scale, so two maps drawn with the same limit read
+    alike. Territories without a value are grey.
+    """
+    from matplotlib.colors import TwoSlopeNorm
+
+    _check_lang(lang)
+    _require_columns(gdf, [column], "plot_diverging_map")
+    values = pd.to_numeric(gdf[column], errors="coerce")
+    if values.notna().sum() == 0:
+        raise ValueError(f"plot_diverging_map: column {column!r} has no value to map.")
+    reach = limit if limit is not None else float((values - centre).abs().max())
+    reach = reach or 1.0
+    norm = TwoSlopeNorm(vcenter=centre, vmin=centre - reach, vmax=centre + reach)
+    ax = _new_axes(ax, (4.5, 4.0))
+    colour_map = plt.get_cmap(cmap)
+    colours = [colour_map(norm(v)) if pd.notna(v) else MISSING_COLOUR for v in values]
+    gdf.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.6)
+    if label_column and label_column in gdf.columns:
+        for point, name in zip(
+            gdf.geometry.representative_point(), gdf[label_column].astype(str), strict=True
+        ):
+            ax.annotate(
+                textwrap.fill(name, 14),
+                xy=(point.x, point.y),
+                ha="center",
+                va="center",
+                fontsize="x-small",
+                color=TEXT_GREY,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+            )
+    mappable = plt.cm.ScalarMappable(norm=norm, cmap=colour_map)
+    bar = ax.figure.colorbar(mappable, ax=ax, orientation="horizontal", fraction=0.05, pad=0.02)
+    bar.set_label(legend_title, fontsize="small")
+    bar.ax.xaxis.set_major_formatter(NumberFormatter(lang))
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    names = gdf[label_column].astype(str) if label_column in gdf.columns else gdf.index.astype(str)
+    low, high = values.idxmin(), values.idxmax()
+    set_alt_text(
+        ax,
+        _alt(
+            "diverging_map",
+            lang,
+            n=format_number(len(gdf), lang, 0),
+            label=_lower_first(legend_title),
+            low=format_number(values[low], lang, decimals),
+            low_name=names[low],
+            high=format_number(values[high], lang, decimals),
+            high_name=names[high],
+            centre=format_number(centre, lang, decimals),
+        ),
+    )
+    return ax
