@@ -7,12 +7,18 @@ import hashlib
 import http.server
 import os
 import re
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from analysis import sources
+from analysis import build, paths, sources
+from analysis.cli import app
 
 
 def _write(path: Path, content: bytes) -> str:
@@ -63,7 +69,7 @@ def test_catalogue_matches_mirror_checksums(mirror):
         digest, name = line.split(maxsplit=1)
         sums[name.strip()] = digest
     catalogue = sources.load_catalogue()
-    by_file = {s.file: s for s in catalogue.values()}
+    by_file = {s.file: s for s in catalogue.values() if not (s.optional and s.file not in sums)}
     assert set(by_file) == set(sums), "catalogue and mirror list different files"
     for name, digest in sums.items():
         assert by_file[name].sha256 == digest, name
@@ -230,3 +236,191 @@ def test_unreachable_url_reports_attempt(data_root, tmp_path):
     source, _ = _make_source(tmp_path, b"x", url="http://127.0.0.1:9/nothing.csv")
     with pytest.raises(sources.SourceUnavailableError, match="url: "):
         sources.fetch_source(source, mirror=None)
+
+
+# --------------------------------------------------------------------------- #
+# issue 15: status, orphan temporary files, escaped console text, optional sources
+# --------------------------------------------------------------------------- #
+
+runner = CliRunner()
+
+
+def _says(output: str, *expected: str) -> bool:
+    """Whether console output holds every expected text, whatever rich's line wrapping."""
+    squashed = "".join(output.split())
+    return all("".join(text.split()) in squashed for text in expected)
+
+
+def _catalogue_file(tmp_path: Path, entries: dict[str, tuple[str, str, bool]]) -> Path:
+    """An inline catalogue: id -> (file, sha256, optional)."""
+    blocks = []
+    for source_id, (file, sha, optional) in entries.items():
+        blocks.append(
+            textwrap.dedent(
+                f"""
+                [{source_id}]
+                title = "Test file {source_id}"
+                publisher = "tests"
+                file = "{file}"
+                sha256 = "{sha}"
+                licence = "CC0"
+                landing_page = "https://example.invalid/"
+                obtain = "from the test mirror"
+                citation_fr = "Test"
+                citation_en = "Test"
+                optional = {"true" if optional else "false"}
+                """
+            )
+        )
+    path = tmp_path / "sources.toml"
+    path.write_text("".join(blocks))
+    return path
+
+
+@pytest.fixture()
+def inline_catalogue(data_root, tmp_path, monkeypatch):
+    """A two-source catalogue (one optional, absent everywhere) and its mirror."""
+    mirror = tmp_path / "mirror"
+    sha = _write(mirror / "small.csv", b"code,value\n01001,1\n")
+    path = _catalogue_file(
+        tmp_path,
+        {
+            "synthetic_small": ("small.csv", sha, False),
+            "synthetic_huge": ("StockEtablissement.zip", "0" * 64, True),
+        },
+    )
+    monkeypatch.setattr(paths, "SOURCES_CATALOGUE", path)
+    return mirror
+
+
+def test_case9_status_exits_1_when_a_source_is_corrupt_or_missing(inline_catalogue):
+    result = runner.invoke(app, ["data", "status"])
+    assert result.exit_code == 1 and "missing" in result.output
+    assert runner.invoke(app, ["data", "fetch", "--mirror", str(inline_catalogue)]).exit_code == 0
+    assert runner.invoke(app, ["data", "status"]).exit_code == 0
+    raw = sources.get_source("synthetic_small").raw_path
+    os.chmod(raw, 0o644)
+    raw.write_bytes(b"code,value\n01001,2\n")  # an edit of the same size
+    result = runner.invoke(app, ["data", "status"])
+    assert result.exit_code == 1 and "corrupt" in result.output
+
+
+def test_case11_checksum_fix_text_shows_the_source_id(inline_catalogue):
+    (inline_catalogue / "small.csv").write_bytes(b"tampered\n")
+    result = runner.invoke(app, ["data", "fetch", "--mirror", str(inline_catalogue)])
+    assert result.exit_code == 1
+    assert _says(result.output, "update file and sha256 of [synthetic_small] in data/sources.toml")
+
+
+def test_case11_markup_in_catalogue_text_is_printed_verbatim(data_root, tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    _write(mirror / "x[bold]y.csv", b"1\n")
+    path = _catalogue_file(tmp_path, {"odd": ("x[bold]y.csv", "1" * 64, False)})
+    monkeypatch.setattr(paths, "SOURCES_CATALOGUE", path)
+    result = runner.invoke(app, ["data", "fetch", "--mirror", str(mirror)])
+    assert result.exit_code == 1 and _says(result.output, "x[bold]y.csv")
+    assert _says(runner.invoke(app, ["data", "status"]).output, "x[bold]y.csv")
+
+
+def test_case12_killed_fetch_leaves_orphan_listed_then_removed(inline_catalogue):
+    """kill -9 during a copy: status lists the orphan (exit 1), fetch removes it."""
+    source = sources.get_source("synthetic_small")
+    big = inline_catalogue / "big.bin"
+    content = os.urandom(4 * sources.CHUNK_BYTES)
+    big.write_bytes(content)
+    script = textwrap.dedent(
+        f"""
+        import time
+        from pathlib import Path
+        from analysis import sources
+        source = sources.Source(
+            id={source.id!r}, title="t", publisher="t", file="small.csv",
+            sha256={hashlib.sha256(content).hexdigest()!r}, licence="CC0",
+            landing_page="https://example.invalid/", citation_fr="t", citation_en="t",
+        )
+        def stall(n):
+            print("copying", flush=True)
+            time.sleep(60)
+        sources._copy_verified(Path({str(big)!r}), source, "mirror", stall)
+        """
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=os.environ.copy()
+    )
+    try:
+        assert child.stdout.readline().strip() == "copying"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    orphans = sources.orphan_temporary_files()
+    assert len(orphans) == 1 and orphans[0].parent == source.raw_path.parent
+    result = runner.invoke(app, ["data", "status"])
+    assert result.exit_code == 1
+    assert _says(result.output, "orphan temporary file", str(orphans[0]))
+    result = runner.invoke(app, ["data", "fetch", "--mirror", str(inline_catalogue)])
+    assert result.exit_code == 0, result.output
+    assert _says(result.output, f"removed {orphans[0]}")
+    assert sources.orphan_temporary_files() == []
+    assert sorted(p.name for p in source.raw_path.parent.iterdir()) == ["small.csv"]
+    assert runner.invoke(app, ["data", "status"]).exit_code == 0
+
+
+def test_optional_source_absent_is_not_an_error(inline_catalogue, monkeypatch):
+    catalogue = sources.load_catalogue()
+    huge = catalogue["synthetic_huge"]
+    assert huge.optional and not catalogue["synthetic_small"].optional
+    assert sources.source_status(huge) is sources.Status.OPTIONAL_ABSENT
+    assert sources.verify_raw(huge) is None
+    result = sources.fetch_source(huge, inline_catalogue)
+    assert result.action == "optional, not present" and not huge.raw_path.exists()
+    # the CLI: fetch and status succeed, and say what is absent
+    fetch = runner.invoke(app, ["data", "fetch", "--mirror", str(inline_catalogue)])
+    assert fetch.exit_code == 0, fetch.output
+    assert _says(fetch.output, "synthetic_huge: optional, not present")
+    status = runner.invoke(app, ["data", "status"])
+    assert status.exit_code == 0, status.output
+    assert _says(status.output, "optional, not present")
+    # the build: a step reading the optional source builds, and rebuilds once it appears
+    module = type(sys)("toy_optional_module")
+    module.INPUT_SOURCES = ("synthetic_small", "synthetic_huge")
+    module.CALLS = []
+
+    def make():
+        module.CALLS.append(sources.verify_raw(huge))
+        (paths.processed_dir() / "opt.txt").write_text("x")
+
+    module.make = make
+    monkeypatch.setitem(sys.modules, "toy_optional_module", module)
+    monkeypatch.setattr(
+        build,
+        "STEPS",
+        {
+            "opt": build.Step(
+                "opt",
+                "toy_optional_module",
+                "make",
+                (),
+                lambda: [paths.processed_dir() / "opt.txt"],
+            )
+        },
+    )
+    monkeypatch.setattr(build, "_code_files", lambda _name: [])
+    assert build.ensure_built("opt") is True and module.CALLS == [None]
+    assert build.ensure_built("opt") is False
+    content = b"the optional file\n"
+    _write(inline_catalogue / huge.file, content)
+    text = paths.SOURCES_CATALOGUE.read_text().replace(
+        "0" * 64, hashlib.sha256(content).hexdigest()
+    )
+    paths.SOURCES_CATALOGUE.write_text(text)
+    huge = sources.get_source("synthetic_huge")
+    assert sources.fetch_source(huge, inline_catalogue).action == "fetched"
+    assert build.ensure_built("opt") is True, "the optional file appearing rebuilds the step"
+    assert module.CALLS[-1] == huge.raw_path
+
+
+def test_optional_must_be_a_boolean(tmp_path):
+    bad = _catalogue_file(tmp_path, {"x": ("x.csv", "1" * 64, False)})
+    bad.write_text(bad.read_text().replace("optional = false", 'optional = "yes"'))
+    with pytest.raises(sources.CatalogueError, match=r"\[x\].*optional"):
+        sources.load_catalogue(bad)

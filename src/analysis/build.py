@@ -3,26 +3,48 @@
 Steps, in order: ``backbone`` (territories), ``indicators``, ``cooperation``.
 A step's key hashes the checksums of the raw sources it reads, its own code and
 the keys of the steps it depends on (plus the registry files for
-``cooperation``). The keys of the last successful build live in
-``data/processed/build_state.json``; a step whose key and outputs are unchanged
-is skipped.
+``cooperation``). ``data/processed/build_state.json`` keeps, for each step of
+the last successful build, its key and every output it wrote with the output's
+sha256, size and row count.
+
+A step is up to date when its key is unchanged **and** every output is present
+and matches its recorded sha256; otherwise it is rebuilt and the report says
+why. Raw inputs are re-verified first (:func:`analysis.sources.source_status`:
+size + mtime fast path, sha256 when either changed): an edited raw file stops
+the build with the file, both hashes and the fix.
+
+The check needs no lock and writes nothing, so a read-only data tree that is
+fully built works; building takes a lock (``.build.lock``, holding the pid of
+the build), and a second build waits for the first with a message.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import importlib
 import importlib.util
+import inspect
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+import pyarrow.parquet as pq
+
 from analysis import paths, sources
+from analysis.atomic import READ_ERRORS, write_text_atomically
+from analysis.hashing import sha256_file, sha256_json
+
+Report = Callable[[str, str, float], None]
+"""Called with (step, state, seconds); state is "up to date", "built" or "rebuilding: <why>"."""
+
+
+class BuildError(RuntimeError):
+    """The build cannot proceed (read-only data tree…); the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -78,24 +100,77 @@ STEPS: dict[str, Step] = {
 }
 
 
+# --------------------------------------------------------------------------- state
+
+
 def _state_path() -> Path:
     return paths.processed_dir() / "build_state.json"
 
 
-def read_state() -> dict[str, str]:
-    """Keys of the last successful build of each step."""
+def read_state() -> dict[str, dict]:
+    """Per step of the last successful build: ``{"key": …, "outputs": {name: record}}``.
+
+    Entries of an older format (a bare key, no output records) are dropped: their
+    outputs were never verified, so the step is rebuilt once.
+    """
     try:
-        return json.loads(_state_path().read_text())
+        state = json.loads(_state_path().read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
+    return {name: entry for name, entry in state.items() if isinstance(entry, dict)}
 
 
-def _write_state(state: dict[str, str]) -> None:
-    target = _state_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(state, indent=2, sort_keys=True))
-    os.replace(temporary, target)
+def _write_state(state: dict[str, dict]) -> None:
+    write_text_atomically(json.dumps(state, indent=2, sort_keys=True), _state_path())
+
+
+def _output_name(path: Path) -> str:
+    processed = paths.processed_dir()
+    return path.relative_to(processed).as_posix() if path.is_relative_to(processed) else str(path)
+
+
+def _row_count(path: Path) -> int | None:
+    """Rows of a written table (Parquet metadata; CSV parsed); None for other files."""
+    try:
+        if path.suffix == ".parquet":
+            return pq.ParquetFile(path).metadata.num_rows
+        if path.suffix == ".csv":
+            return len(pd.read_csv(path, dtype="str", keep_default_na=False))
+    except (*READ_ERRORS, pd.errors.EmptyDataError):
+        return None
+    return None
+
+
+def output_record(path: Path) -> dict:
+    """What the build state remembers of one output: sha256, size, rows."""
+    return {"sha256": sha256_file(path), "size": path.stat().st_size, "rows": _row_count(path)}
+
+
+def _outputs_problem(step: Step, recorded: dict[str, dict]) -> tuple[str | None, list[Path]]:
+    """Why a step's outputs cannot be trusted (None when they all match) and which ones."""
+    problems: list[str] = []
+    bad: list[Path] = []
+    for path in step.outputs():
+        name = _output_name(path)
+        record = recorded.get(name)
+        if not path.exists():
+            problems.append(f"{name} is missing")
+        elif record is None:
+            problems.append(f"{name} is not recorded in the build state")
+            bad.append(path)
+        elif path.stat().st_size != record["size"]:
+            problems.append(
+                f"{name} changed size ({record['size']:,} bytes written, "
+                f"{path.stat().st_size:,} now)"
+            )
+            bad.append(path)
+        elif sha256_file(path) != record["sha256"]:
+            problems.append(f"{name} does not match the sha256 recorded when it was written")
+            bad.append(path)
+    return ("; ".join(problems) or None), bad
+
+
+# --------------------------------------------------------------------------- keys
 
 
 def _code_files(module_name: str) -> list[Path]:
@@ -112,107 +187,224 @@ def _code_files(module_name: str) -> list[Path]:
     return files
 
 
+def _input_sources(name: str) -> list[sources.Source]:
+    module = importlib.import_module(STEPS[name].module)
+    catalogue = sources.load_catalogue()
+    return [catalogue[source_id] for source_id in sorted(getattr(module, "INPUT_SOURCES", ()))]
+
+
 def step_key(name: str, _cache: dict[str, str] | None = None) -> str:
     """Hash of everything a step's outputs depend on."""
     cache = _cache if _cache is not None else {}
     if name in cache:
         return cache[name]
     step = STEPS[name]
-    module = importlib.import_module(step.module)
-    digest = hashlib.sha256()
-    catalogue = sources.load_catalogue()
-    for source_id in sorted(getattr(module, "INPUT_SOURCES", ())):
-        digest.update(f"source {source_id} {catalogue[source_id].sha256}\n".encode())
-    for path in _code_files(step.module) + step.extra_inputs():
-        digest.update(f"file {path.name} {sources.sha256_of(path)}\n".encode())
-    for dependency in step.depends_on:
-        digest.update(f"step {dependency} {step_key(dependency, cache)}\n".encode())
-    cache[name] = digest.hexdigest()
+    inputs = {
+        "sources": [
+            [source.id, "absent" if _optional_absent(source) else source.sha256]
+            for source in _input_sources(name)
+        ],
+        "files": [
+            [path.name, sha256_file(path)]
+            for path in _code_files(step.module) + step.extra_inputs()
+        ],
+        "steps": [[dependency, step_key(dependency, cache)] for dependency in step.depends_on],
+    }
+    cache[name] = sha256_json(inputs)
     return cache[name]
 
 
-def _check_raw_inputs(name: str) -> None:
-    """Fail early, naming the fix, when a raw input of the step is not fetched."""
-    module = importlib.import_module(STEPS[name].module)
-    catalogue = sources.load_catalogue()
-    for source_id in getattr(module, "INPUT_SOURCES", ()):
-        status = sources.source_status(catalogue[source_id])
-        if status is not sources.Status.PRESENT:
-            raise FileNotFoundError(
-                f"build step '{name}' needs source '{source_id}', which is {status.value} in "
-                f"{paths.raw_dir()}: run `ptce data fetch --only {source_id}` "
-                "(with --mirror DIR or DATA_MIRROR when offline)."
-            )
+def _optional_absent(source: sources.Source) -> bool:
+    return source.optional and not source.raw_path.exists()
+
+
+def _check_raw_inputs(name: str, *, building: bool) -> None:
+    """Stop on an edited raw input (always) or a missing one (when the step must be built).
+
+    Raises:
+        sources.ChecksumMismatchError: the file, both hashes and the fetch command.
+        FileNotFoundError: the missing file and the fetch command.
+    """
+    for source in _input_sources(name):
+        status = sources.source_status(source)
+        if status is sources.Status.CORRUPT or (building and status is sources.Status.MISSING):
+            try:
+                sources.verify_raw(source)
+            except (FileNotFoundError, sources.ChecksumMismatchError) as error:
+                raise type(error)(f"build step '{name}': {error}") from None
+
+
+# --------------------------------------------------------------------------- plan and build
+
+
+def _why_stale(name: str, force: bool, keys: dict[str, str], state: dict[str, dict]) -> str | None:
+    """Why step ``name`` must be built (None: up to date)."""
+    if force:
+        return "forced"
+    entry = state.get(name)
+    if entry is None:
+        return "never built"
+    if entry.get("key") != step_key(name, keys):
+        return "its inputs or code changed"
+    problem, _ = _outputs_problem(STEPS[name], entry.get("outputs", {}))
+    return problem
+
+
+def _with_dependencies(names: list[str]) -> list[str]:
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        for dependency in STEPS[name].depends_on:
+            visit(dependency)
+        if name not in ordered:
+            ordered.append(name)
+
+    for name in names:
+        visit(name)
+    return ordered
+
+
+def _plan(names: list[str], force: bool) -> dict[str, str | None]:
+    """For each step (dependencies first), why it must be built, or None.
+
+    ``force`` applies to the steps asked for; the steps they depend on are rebuilt
+    only when they are not up to date.
+    """
+    state = read_state()
+    keys: dict[str, str] = {}
+    plan: dict[str, str | None] = {}
+    for name in _with_dependencies(names):
+        _check_raw_inputs(name, building=False)
+        reason = _why_stale(name, force and name in names, keys, state)
+        if reason is None and any(plan[d] is not None for d in STEPS[name].depends_on):
+            reason = "a step it depends on was rebuilt"
+        plan[name] = reason
+    return plan
 
 
 @contextlib.contextmanager
-def _build_lock():
-    """One build at a time across processes (parallel test workers, two shells)."""
+def _build_lock(
+    on_wait: Callable[[str], None] | None = None, needs: str = "something needs building"
+) -> Iterator[None]:
+    """One build at a time across processes; the lock file holds the pid of the holder.
+
+    ``needs`` says why the lock is taken, for the error on a read-only data tree.
+    """
     lock_path = paths.processed_dir() / ".build.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+")  # no truncation: the holder's pid stays readable
+    except OSError as error:
+        raise BuildError(
+            f"cannot write in {lock_path.parent} ({error.strerror}), and {needs}. Fix: make "
+            "the data folder writable, or point PTCE_DATA_DIR at a writable copy of it."
+        ) from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            if on_wait:
+                on_wait(f"another build is running (pid {holder}), waiting…")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
         try:
             yield
         finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_step(name: str, reason: str, *, force: bool, report: Report | None) -> None:
+    step = STEPS[name]
+    _check_raw_inputs(name, building=True)
+    state = read_state()
+    if report and name in state and reason != "forced":
+        report(name, f"rebuilding: {reason}", 0.0)
+    # an output that no longer matches its record is removed, so the step's own
+    # caches (the indicator parts) cannot take it for current
+    _, bad = _outputs_problem(step, state.get(name, {}).get("outputs", {}))
+    for path in bad:
+        path.unlink(missing_ok=True)
+    started = time.perf_counter()
+    module = importlib.import_module(step.module)
+    function = getattr(module, step.function)
+    if "force" in inspect.signature(function).parameters:
+        function(force=force)
+    else:
+        function()
+    missing = [str(path) for path in step.outputs() if not path.exists()]
+    if missing:
+        raise BuildError(f"build step '{name}' did not write {', '.join(missing)}")
+    state = read_state()
+    state[name] = {
+        "key": step_key(name),
+        "outputs": {_output_name(path): output_record(path) for path in step.outputs()},
+    }
+    _write_state(state)
+    if report:
+        report(name, "built", time.perf_counter() - started)
+
+
+def _build(
+    names: list[str],
+    *,
+    force: bool,
+    report: Report | None,
+    on_wait: Callable[[str], None] | None,
+) -> dict[str, bool]:
+    plan = _plan(names, force)
+    stale = [f"step '{name}' needs building ({why})" for name, why in plan.items() if why]
+    if stale:
+        with _build_lock(on_wait, needs="; ".join(stale)):
+            if not force:  # another build may have done the work while we waited
+                plan = _plan(names, force)
+            for name, reason in plan.items():
+                if reason is not None:
+                    _run_step(name, reason, force=force and name in names, report=report)
+                elif report:
+                    report(name, "up to date", 0.0)
+    elif report:
+        for name in plan:
+            report(name, "up to date", 0.0)
+    return {name: reason is not None for name, reason in plan.items()}
 
 
 def ensure_built(
     name: str,
     *,
     force: bool = False,
-    report: Callable[[str, str, float], None] | None = None,
+    report: Report | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> bool:
     """Build step ``name`` (and the steps it depends on) unless up to date.
 
-    Safe to call from several processes at once: they wait for each other.
+    Safe to call from several processes at once: they wait for each other
+    (``on_wait`` is told when this call has to wait). ``force`` reaches every
+    step, including the step functions' own caches.
 
     Returns:
         True when the step was (re)built, False when it was up to date.
+
+    Raises:
+        sources.ChecksumMismatchError: a raw input was edited or damaged.
+        FileNotFoundError: a raw input the build needs is not fetched.
+        BuildError: the data folder is read-only and something needs building.
     """
-    with _build_lock():
-        return _ensure_built_locked(name, force=force, report=report, done={})
-
-
-def _ensure_built_locked(
-    name: str,
-    *,
-    force: bool,
-    report: Callable[[str, str, float], None] | None,
-    done: dict[str, bool],
-) -> bool:
-    if name in done:  # already handled in this call (shared dependency)
-        return done[name]
-    step = STEPS[name]
-    for dependency in step.depends_on:
-        _ensure_built_locked(dependency, force=force, report=report, done=done)
-    key = step_key(name)
-    state = read_state()
-    outputs_exist = all(path.exists() for path in step.outputs())
-    if not force and state.get(name) == key and outputs_exist:
-        if report:
-            report(name, "up to date", 0.0)
-        done[name] = False
-        return False
-    _check_raw_inputs(name)
-    started = time.perf_counter()
-    module = importlib.import_module(step.module)
-    getattr(module, step.function)()
-    state = read_state()
-    state[name] = key
-    _write_state(state)
-    if report:
-        report(name, "built", time.perf_counter() - started)
-    done[name] = True
-    return True
+    return _build([name], force=force, report=report, on_wait=on_wait)[name]
 
 
 def build_all(
-    *, force: bool = False, report: Callable[[str, str, float], None] | None = None
+    *,
+    force: bool = False,
+    report: Report | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> None:
-    """Build every step in order."""
-    done: dict[str, bool] = {}
-    with _build_lock():
-        for name in STEPS:
-            _ensure_built_locked(name, force=force, report=report, done=done)
+    """Build every step in order (see :func:`ensure_built`)."""
+    _build(list(STEPS), force=force, report=report, on_wait=on_wait)

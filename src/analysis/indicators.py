@@ -17,7 +17,6 @@ changed are rebuilt.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -27,9 +26,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow.parquet as pq
 
 from analysis import paths, sources, territories
-from analysis.atomic import write_atomically, write_parquet_atomically, write_text_atomically
+from analysis.atomic import (
+    READ_ERRORS,
+    read_processed_parquet,
+    write_atomically,
+    write_parquet_atomically,
+    write_text_atomically,
+)
+from analysis.hashing import sha256_file, sha256_files, sha256_json
 from analysis.loaders import (
     density_grid,
     filosofi,
@@ -1354,36 +1361,40 @@ def report_path() -> Path:
 
 def _code_digest() -> str:
     here = Path(__file__).resolve()
-    files = [here, *sorted((here.parent / "loaders").glob("*.py"))]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _file_digest(path: Path) -> str:
-    return sources.sha256_of(path)
+    return sha256_files([here, *(here.parent / "loaders").glob("*.py")], root=here.parent)
 
 
 def part_key(part: Part, code_digest: str, backbone_digest: str | None) -> str:
     """Hash of a part's raw files (actual bytes), the backbone (when used) and the code."""
-    digest = hashlib.sha256(f"code {code_digest}\n".encode())
-    for source_id in part.source_ids:
-        digest.update(f"{source_id} {_file_digest(sources.require_raw(source_id))}\n".encode())
-    if part.needs_backbone:
-        digest.update(f"backbone {backbone_digest}\n".encode())
-    return digest.hexdigest()
+    return sha256_json(
+        {
+            "code": code_digest,
+            "sources": {s: sha256_file(sources.require_raw(s)) for s in part.source_ids},
+            "backbone": backbone_digest if part.needs_backbone else None,
+        }
+    )
 
 
 def _backbone_digest() -> str:
-    digest = hashlib.sha256()
-    for path in _backbone_files():
+    files = _backbone_files()
+    for path in files:
         if not path.exists():
             raise FileNotFoundError(
                 f"{path} is missing: build the territorial backbone first (`ptce data build`)."
             )
-        digest.update(f"{path.name} {_file_digest(path)}\n".encode())
-    return digest.hexdigest()
+    return sha256_files(files, root=paths.processed_dir())
+
+
+def _read_cached_part(part_file: Path, report_file: Path, say: Callable[[str], None]):
+    """A part's cached rows and report, or None when either file is unreadable (rebuilt)."""
+    try:
+        return pd.read_parquet(part_file), pd.read_parquet(report_file)
+    except READ_ERRORS as error:
+        say(
+            f"indicators part {part_file.stem}: cached file unreadable "
+            f"({type(error).__name__}: {error}); rebuilding it"
+        )
+        return None
 
 
 def _compact(panel: pd.DataFrame) -> pd.DataFrame:
@@ -1426,9 +1437,9 @@ def build_indicators(
         backbone_digest = _backbone_digest()
     else:  # inline communes (tests): their content is the key
         hashed = pd.util.hash_pandas_object(context.communes.astype(str), index=False)
-        backbone_digest = hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
+        backbone_digest = sha256_json(hashed.tolist())
     keys = {part.name: part_key(part, code_digest, backbone_digest) for part in parts}
-    panel_key = hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()
+    panel_key = sha256_json(keys)
     if (
         not force
         and manifest.get("panel_key") == panel_key
@@ -1444,9 +1455,10 @@ def build_indicators(
         part_file = directory / f"{part.name}.parquet"
         report_file = directory / f"{part.name}.report.parquet"
         cached = manifest.get("parts", {}).get(part.name)
-        if not force and cached == keys[part.name] and part_file.exists() and report_file.exists():
-            rows = pd.read_parquet(part_file)
-            report = pd.read_parquet(report_file)
+        current = cached == keys[part.name] and part_file.exists() and report_file.exists()
+        read = _read_cached_part(part_file, report_file, say) if current and not force else None
+        if read is not None:
+            rows, report = read
             status = "cached"
         else:
             rows, report = part.build(context)
@@ -1507,14 +1519,16 @@ def load_indicators(
     path = paths.indicators_table()
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `ptce data build`.")
-    import pyarrow.parquet as pq  # noqa: PLC0415 - direct pyarrow is 3x faster than pd.read_parquet here
-
     filters = []
     if levels is not None:
         filters.append(("level", "in", list(levels)))
     if indicators is not None:
         filters.append(("indicator", "in", list(indicators)))
-    frame = pq.read_table(path, filters=filters or None).to_pandas()
+    # direct pyarrow is 3x faster than pd.read_parquet here
+    table = read_processed_parquet(
+        path, "the indicator panel", pq.read_table, filters=filters or None
+    )
+    frame = table.to_pandas()
     if filters:
         for column in ("level", "code", "period", "indicator", "unit", "source_id"):
             if isinstance(frame[column].dtype, pd.CategoricalDtype):

@@ -31,7 +31,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis import paths, sources
-from analysis.atomic import write_csv_atomically, write_parquet_atomically
+from analysis.atomic import read_processed_parquet, write_csv_atomically, write_parquet_atomically
 
 KINDS = ("ptce", "tzcld", "tiers_lieu", "fabrique_territoire", "manufacture_proximite")
 """Kinds of cooperation initiative the registry accepts (add one here to extend)."""
@@ -1419,7 +1419,7 @@ def load_cooperation() -> pd.DataFrame:
     path = paths.cooperation_table()
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `ptce data build`.")
-    return pd.read_parquet(path)
+    return read_processed_parquet(path, "the cooperation table")
 
 
 def cooperation_by_territory(level: str, registry_path: Path | str | None = None) -> pd.DataFrame:
@@ -1429,7 +1429,9 @@ def cooperation_by_territory(level: str, registry_path: Path | str | None = None
     from that registry (plus the public lists) so analyses accept a custom registry.
     """
     if registry_path is None and cooperation_territories_table().exists():
-        counts = pd.read_parquet(cooperation_territories_table())
+        counts = read_processed_parquet(
+            cooperation_territories_table(), "the cooperation counts per territory"
+        )
         counts = counts[counts["level"] == level]
         if counts.empty:
             raise KeyError(f"unknown level {level!r}; levels: {', '.join(_LEVEL_COLUMNS)}")

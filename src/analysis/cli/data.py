@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -19,6 +20,7 @@ from rich.table import Table
 
 from analysis import build as build_module
 from analysis import paths, sources
+from analysis.atomic import ProcessedDataError
 
 data_app = typer.Typer(
     help="Raw data intake (fetch, status) and the processed-data build.", no_args_is_help=True
@@ -58,8 +60,12 @@ def fetch(
         )
         mirror_dir = sources.mirror_from_environment(mirror)
     except (sources.CatalogueError, sources.SourceUnavailableError) as error:
-        error_console.print(f"[red]error:[/red] {error}")
+        error_console.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(2) from None
+    for orphan in sources.remove_orphan_temporary_files(wanted):
+        console.print(
+            f"removed {escape(str(orphan))} (left by an interrupted fetch)", soft_wrap=True
+        )
 
     results: list[sources.FetchResult] = []
     failures: list[tuple[str, str]] = []
@@ -72,7 +78,7 @@ def fetch(
     )
     with Progress(*columns, console=console, transient=True) as progress:
         for source in wanted:
-            task = progress.add_task(source.id, total=None, visible=False)
+            task = progress.add_task(escape(source.id), total=None, visible=False)
 
             def on_start(_: str, size: int | None, task=task) -> None:
                 progress.update(task, total=size, visible=size is None or size >= LARGE_FILE_BYTES)
@@ -94,55 +100,90 @@ def fetch(
                 failures.append((source.id, str(error)))
             progress.remove_task(task)
 
-    fetched = [r for r in results if r.action != "already present"]
+    absent = [r for r in results if r.action == sources.OPTIONAL_ABSENT_ACTION]
+    fetched = [r for r in results if r.action != "already present" and r not in absent]
     for result in fetched:
         console.print(
-            f"[green]✓[/green] {result.source_id}: {result.action} from {result.origin} "
+            f"[green]✓[/green] {escape(result.source_id)}: {result.action} from {result.origin} "
             f"({_human_size(result.size_bytes)})"
         )
-    present = len(results) - len(fetched)
-    if not fetched and not failures:
+    for result in absent:
         console.print(
-            f"Nothing to do: all {present} sources already in {paths.raw_dir()}, verified."
+            f"[yellow]–[/yellow] {escape(result.source_id)}: optional, not present "
+            "(no mirror or download holds it; analyses that use it are skipped)"
         )
+    present = len(results) - len(fetched) - len(absent)
+    raw = escape(str(paths.raw_dir()))
+    if not fetched and not failures:
+        console.print(f"Nothing to do: all {present} sources already in {raw}, verified.")
     else:
         console.print(
             f"{len(fetched)} fetched, {present} already present, {len(failures)} failed "
-            f"(data/raw: {paths.raw_dir()})."
+            f"(data/raw: {raw})."
         )
     for source_id, message in failures:
-        error_console.print(f"[red]✗ {source_id}[/red]: {message}")
+        error_console.print(f"[red]✗ {escape(source_id)}[/red]: {escape(message)}", soft_wrap=True)
     if failures:
         raise typer.Exit(1)
 
 
 @data_app.command("status")
 def status() -> None:
-    """Table of sources: present / missing / corrupt, size, licence."""
-    table = Table(title=f"Data sources in {paths.raw_dir()}")
+    """Table of sources: present / missing / corrupt, size, licence; orphan temporary files.
+
+    Exit status: 0 when every source is present and verified (an optional source may be
+    absent), 1 when any is missing or corrupt or a fetch left temporary files behind.
+    """
+    catalogue = sources.load_catalogue()
+    table = Table(title=escape(f"Data sources in {paths.raw_dir()}"))
     for column in ("source", "file", "status", "size", "licence"):
         table.add_column(column)
     colours = {"present": "green", "missing": "yellow", "corrupt": "red"}
-    problems = 0
-    for source in sources.load_catalogue().values():
+    problems: list[str] = []
+    absent: list[str] = []
+    for source in catalogue.values():
         state = sources.source_status(source)
-        problems += state is not sources.Status.PRESENT
+        if state.is_problem:
+            problems.append(source.id)
+        elif state is sources.Status.OPTIONAL_ABSENT:
+            absent.append(source.id)
         size = source.raw_path.stat().st_size if source.raw_path.exists() else None
         table.add_row(
-            source.id,
-            source.file,
-            f"[{colours[state.value]}]{state.value}[/]",
+            escape(source.id),
+            escape(source.file),
+            f"[{colours.get(state.value, 'dim')}]{escape(state.value)}[/]",
             _human_size(size),
-            source.licence,
+            escape(source.licence),
         )
     console.print(table)
+    for source_id in absent:
+        console.print(f"{escape(source_id)}: optional, not present (not an error)")
+    orphans = sources.orphan_temporary_files(catalogue)
+    for orphan in orphans:
+        console.print(f"[red]orphan temporary file[/red] {escape(str(orphan))}", soft_wrap=True)
+    if orphans:
+        console.print(
+            f"{len(orphans)} temporary file(s) left by an interrupted fetch: "
+            "`ptce data fetch` removes them."
+        )
     if problems:
-        console.print(f"{problems} source(s) not present and verified: run `ptce data fetch`.")
+        console.print(
+            f"{len(problems)} source(s) not present and verified ({escape(', '.join(problems))}): "
+            "run `ptce data fetch`."
+        )
+    if problems or orphans:
+        raise typer.Exit(1)
 
 
 @data_app.command("build")
 def build(
-    force: Annotated[bool, typer.Option(help="Rebuild every step even when up to date.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Rebuild even when up to date (all steps, or the --step asked for; "
+            "the indicator parts cache included)."
+        ),
+    ] = False,
     step: Annotated[
         str | None,
         typer.Option(
@@ -153,18 +194,30 @@ def build(
     """Build data/processed from data/raw: backbone, indicators, cooperation."""
 
     def report(name: str, state: str, seconds: float) -> None:
+        if state.startswith("rebuilding"):
+            console.print(f"[yellow]![/yellow] {escape(name)}: {escape(state)}")
+            return
         suffix = f" in {seconds:.1f} s" if state == "built" else ""
-        console.print(f"[green]✓[/green] {name}: {state}{suffix}")
+        console.print(f"[green]✓[/green] {escape(name)}: {escape(state)}{suffix}")
+
+    def on_wait(message: str) -> None:
+        error_console.print(escape(message))
 
     try:
         if step:
             if step not in build_module.STEPS:
                 raise ValueError(f"unknown step {step!r}; steps: {', '.join(build_module.STEPS)}")
-            build_module.ensure_built(step, force=force, report=report)
+            build_module.ensure_built(step, force=force, report=report, on_wait=on_wait)
         else:
-            build_module.build_all(force=force, report=report)
-    except (FileNotFoundError, ValueError) as error:
-        error_console.print(f"[red]error:[/red] {error}")
+            build_module.build_all(force=force, report=report, on_wait=on_wait)
+    except (
+        FileNotFoundError,
+        ValueError,
+        sources.ChecksumMismatchError,
+        build_module.BuildError,
+        ProcessedDataError,
+    ) as error:
+        error_console.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(1) from None
 
 
