@@ -60,6 +60,7 @@ FLOORS: dict[str, str] = {
     "resilience": "methods",
     "models": "methods",
     "report_content": "methods",  # pure helpers of report content; datasets feeds them
+    "fiche_content": "methods",  # pure tables of a territory's fiche
     "estimation": "methods",
     "staggered": "methods",
     "synthetic_control": "methods",
@@ -68,6 +69,8 @@ FLOORS: dict[str, str] = {
     "maps": "show",
     "gallery": "show",
     "reports": "publish",
+    "pdf": "publish",  # printing report pages to PDF (headless Chromium)
+    "fiches": "publish",  # one fiche on demand (ptce fiche)
     "cli": "entry",
     "__main__": "entry",
 }

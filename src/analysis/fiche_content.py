@@ -6,8 +6,7 @@ the two shocks, its sub-territories and its comparable territories. The
 tables it takes are loaded by :mod:`analysis.datasets` (``fiche_*``
 functions); here they are ranked, matched, joined and rendered as HTML
 (numbers in the conventions of the language, "—" where there is no value,
-user text escaped). :func:`fiche_runs` expands the batch rule that makes one
-fiche per région and département.
+user text escaped).
 """
 
 from __future__ import annotations
@@ -24,9 +23,6 @@ from sklearn.preprocessing import StandardScaler
 
 from analysis.hashing import sha256_text
 from analysis.keys import KINDS, LANGS
-
-FICHE_LEVELS: tuple[str, ...] = ("reg", "dep", "ze2020", "epci")
-"""Levels a fiche can be made for (the batch makes ``reg`` and ``dep``)."""
 
 SUB_LEVEL: dict[str, str] = {"reg": "dep", "dep": "ze2020"}
 """The level of the sub-territories mapped in a fiche (none below a zone or an EPCI)."""
@@ -46,9 +42,6 @@ N_NEIGHBOURS = 5
 
 MISSING = "—"
 """What a table shows where there is no value."""
-
-FICHE_RULE_KEYS = frozenset({"notebook", "levels", "name", "title", "parameters"})
-"""Keys of the ``fiches`` rule of ``config/reports.yml``."""
 
 _SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
 _NUMBER_LIKE = re.compile(r"^(—|[−\-+]?[\d\u202f\u00a0 ,.]+(%| %|\u202f%)?( / \d+)?)$")
@@ -429,69 +422,6 @@ def html_table(
 def markdown_escape(text: str) -> str:
     """Text safe inside Markdown: Markdown and HTML punctuation backslashed."""
     return re.sub(r"([\\`*_\[\]#<>|])", r"\\\1", str(text))
-
-
-# --------------------------------------------------------------------------- the batch rule
-
-
-def fiche_runs(rule: Mapping[str, Any], territories: Mapping[str, pd.DataFrame]) -> list[dict]:
-    """Expand the ``fiches`` rule of ``config/reports.yml`` into one run per territory.
-
-    Args:
-        rule: ``notebook``, ``levels`` (e.g. ``[reg, dep]``), ``name`` (a
-            pattern with ``{level}`` and ``{code}``, e.g. ``fiche-{level}-{code}``),
-            optional ``title`` (``{name}``, ``{code}``, ``{level}``) and
-            ``parameters`` (added to ``level`` and ``territory_code``).
-        territories: Per level, a table with ``territory_code`` and
-            ``territory_name`` (``territories.load_territories(level)``).
-
-    Returns:
-        Run entries (``name``, ``notebook``, ``title``, ``parameters``) in the
-        order of ``levels`` then of codes; names are lower case.
-
-    Raises:
-        ValueError: an unknown key, a missing notebook, a level that is not a
-            fiche level or that ``territories`` lacks, a name pattern without
-            ``{code}``.
-    """
-    unknown = set(rule) - FICHE_RULE_KEYS
-    if unknown:
-        raise ValueError(
-            f"fiches rule: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-            f"expected {', '.join(sorted(FICHE_RULE_KEYS))}"
-        )
-    notebook = str(rule.get("notebook") or "")
-    if not notebook:
-        raise ValueError("fiches rule: missing 'notebook' (e.g. territory_fiche)")
-    pattern = str(rule.get("name") or "fiche-{level}-{code}")
-    if "{code}" not in pattern:
-        raise ValueError(f"fiches rule: name {pattern!r} must contain {{code}}")
-    levels = rule.get("levels") or ["reg", "dep"]
-    if isinstance(levels, str):
-        levels = [levels]
-    title = str(rule.get("title") or "{name} ({code})")
-    extra = dict(rule.get("parameters") or {})
-    runs = []
-    for level in levels:
-        if level not in FICHE_LEVELS:
-            raise ValueError(
-                f"fiches rule: level {level!r} is not one of {', '.join(FICHE_LEVELS)}"
-            )
-        if level not in territories:
-            raise ValueError(f"fiches rule: no territory table for level {level!r}")
-        layer = territories[level].sort_values("territory_code", kind="mergesort")
-        for code, name in zip(
-            layer["territory_code"].astype(str), layer["territory_name"].astype(str), strict=True
-        ):
-            runs.append(
-                {
-                    "name": pattern.format(level=level, code=code).lower(),
-                    "notebook": notebook,
-                    "title": title.format(name=name, code=code, level=level),
-                    "parameters": {**extra, "level": level, "territory_code": code},
-                }
-            )
-    return runs
 
 
 # --------------------------------------------------------------------------- series
@@ -906,4 +836,3 @@ def comparable_territories(
         [c for c in controls.columns if c == "population" or c.startswith("unemployment_before_")]
     ]
     return comparison_table(code, neighbours, names, shown, measures), ""
-
