@@ -836,3 +836,17 @@ def comparable_territories(
         [c for c in controls.columns if c == "population" or c.startswith("unemployment_before_")]
     ]
     return comparison_table(code, neighbours, names, shown, measures), ""
+
+
+def spans_within(
+    spans: Sequence[tuple[str, str, str]], periods: Sequence[str]
+) -> list[tuple[str, str, str]]:
+    """The shock spans (``report_content.shock_spans``) that start within a series' periods.
+
+    A series that starts in 2012 (salaried employment) gets the 2020 shock
+    only, not an empty 2008 band widening its axis.
+    """
+    ordered = sorted(str(p) for p in periods)
+    if not ordered:
+        return []
+    return [span for span in spans if ordered[0] <= str(span[0]) <= ordered[-1]]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import papermill
 
@@ -64,21 +67,26 @@ def make_fiche(
     (folder / reports.FIGURES_DIR).mkdir(parents=True, exist_ok=True)
     executed = folder / f"{FICHE_NOTEBOOK}.ipynb"
     started = time.perf_counter()
-    papermill.execute_notebook(
-        str(paths.NOTEBOOKS_DIR / f"{FICHE_NOTEBOOK}.ipynb"),
-        str(executed),
-        parameters={
-            "level": level,
-            "territory_code": code,
-            "lang": lang,
-            "registry_path": registry_path,
-            "output_dir": reports.FIGURES_DIR,
-        },
-        kernel_name="python3",
-        cwd=str(folder),
-        progress_bar=False,
-        log_output=False,
-    )
+    with (
+        tempfile.TemporaryDirectory(prefix="ptce-kernel-") as kernel_folder,
+        # the batch's kernel: this interpreter, byte-stable figures, no tqdm warning
+        mock.patch.dict(os.environ, reports.install_kernelspec(Path(kernel_folder))),
+    ):
+        papermill.execute_notebook(
+            str(paths.NOTEBOOKS_DIR / f"{FICHE_NOTEBOOK}.ipynb"),
+            str(executed),
+            parameters={
+                "level": level,
+                "territory_code": code,
+                "lang": lang,
+                "registry_path": registry_path,
+                "output_dir": reports.FIGURES_DIR,
+            },
+            kernel_name="python3",
+            cwd=str(folder),
+            progress_bar=False,
+            log_output=False,
+        )
     executed_at = time.perf_counter()
     page = folder / reports.HTML_FILE
     reports.export_html(executed, page, title=f"{name} ({code})")
