@@ -305,11 +305,11 @@ def test_a_fiche_is_a_clean_page_and_a_one_or_two_page_a4_pdf(
         pytest.skip("needs Debian's chromium")
     made = fiches.make_fiche("dep", "14", tmp_path / "fiche")
     page = made["html"].read_text(encoding="utf-8")
+    readable = re.sub(r"data:[a-z/+]+;base64,[A-Za-z0-9+/=]+", "", page)  # embedded images
     for forbidden in ("NaN", "&lt;NA&gt;", "<NA>", "In [", "Warning"):
-        assert forbidden not in page, forbidden
-    text_only = re.sub(
-        r"<[^>]+>", " ", re.sub(r"<(style|script)[^>]*>.*?</\1>", "", page, flags=re.S)
-    )
+        assert forbidden not in readable, forbidden
+    text_only = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", readable, flags=re.S)
+    text_only = re.sub(r"<[^>]+>", " ", text_only)
     assert "..." not in text_only and "…" not in text_only
     assert "<h1" in page and "Calvados (département 14)" in page
     images = _parse(page).images
