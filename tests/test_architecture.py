@@ -64,6 +64,7 @@ FLOORS: dict[str, str] = {
     "estimation": "methods",
     "staggered": "methods",
     "synthetic_control": "methods",
+    "dose_response": "methods",
     "datasets": "analysis input",
     "figures": "show",
     "maps": "show",

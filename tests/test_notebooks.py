@@ -20,6 +20,8 @@ EXPECTED = {
     "registry_quality",
     "ess_and_resilience",
 }
+NOT_YET_IN_BATCH = {"staggered_adoption"}
+"""Notebooks written before their runs join config/reports.yml (checked for shape only)."""
 PARAMETERS_IN_EVERY_NOTEBOOK = {"level", "registry_path", "lang", "output_dir"}
 PARAMETERS_BY_NOTEBOOK = {
     "shock_resilience": {"shock", "indicator"},
@@ -27,6 +29,7 @@ PARAMETERS_BY_NOTEBOOK = {
     "territory_fiche": {"territory_code"},
     "territorial_overview": {"indicator"},
     "ess_and_resilience": {"shock", "indicator", "outcome", "exposure", "fast"},
+    "staggered_adoption": {"indicator", "treatment", "estimator", "control_group"},
 }
 FORBIDDEN_CALLS = {"read_csv", "read_parquet", "read_excel", "read_file", "open", "require_raw"}
 
@@ -36,7 +39,7 @@ def _code(notebook) -> list[str]:
 
 
 def test_the_notebooks_exist():
-    assert {p.stem for p in NOTEBOOKS} == EXPECTED
+    assert {p.stem for p in NOTEBOOKS} == EXPECTED | NOT_YET_IN_BATCH
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -34,12 +34,21 @@ from analysis.report_content import (
     resilience_row,
 )
 from analysis.resilience import (
+    RATE_INDICATORS,
     SHOCKS,
     ShockWindow,
     as_shock_window,
     detect_shock_window,
+    period_frequency,
     period_to_time,
     resilience_indices,
+)
+from analysis.staggered import (
+    ESTIMATORS,
+    StaggeredResult,
+    first_label_periods,
+    long_panel_with_timing,
+    staggered_did,
 )
 
 # --------------------------------------------------------------------------- panels and windows
@@ -732,3 +741,130 @@ def fiche_employment_series(profile: TerritoryProfile, lang: str = "fr") -> pd.D
     wide = indexed_series(wide.dropna(axis=1, how="all"))
     wide.attrs["labels"] = {role: name, "national": NATIONAL_NAMES["FR"][lang]}
     return wide
+
+
+# --------------------------------------------------------------------------- staggered adoption
+WAVE_LABEL_PERIODS: dict[str, str] = {
+    "aap2013_laureat": "2014-Q1",  # winners of the first national call, 10 Jan 2014
+    "aap2015_laureat": "2016-Q1",  # winners of the second call, 14 Jan 2016
+    "ami2023_laureat": "2023-Q4",  # winners announced 17 Oct 2023
+    "tzcld_phase1": "2016-Q4",  # arrêté of 24 Nov 2016
+    "tzcld_phase2": "2021-Q4",  # territories authorised from Nov 2021
+}
+"""Quarter of each dated wave (dates from ``data/registry/README.md``). The 2021 call
+(``ami2021_*``) and ``other_known`` rows carry a year only: they are placed in the
+first quarter of their ``year`` (``date_precision`` = ``year`` in the timing table)."""
+
+
+def load_staggered_panel(
+    indicator: str, level: str, kind: str, initiatives: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The long panel of a staggered design on the ``kind`` labels, and the label timing.
+
+    A territory is treated from its first dated label
+    (:func:`analysis.staggered.first_label_periods`); territories hosting a
+    ``kind`` initiative of unknown date are left out (neither treated at a
+    known date nor clean controls).
+
+    Returns:
+        (long panel for :func:`analysis.staggered.staggered_did`, with
+        ``attrs["excluded"]`` and ``attrs["treated_not_in_panel"]``; the timing
+        table, one row per treated territory).
+    """
+    panel = indicators.get(indicator, level)
+    if panel.empty:
+        raise ValueError(f"the indicators table has no {indicator!r} values at level {level!r}")
+    frequency = period_frequency([str(c) for c in panel.columns])
+    initiatives = registry.load_cooperation() if initiatives is None else initiatives
+    timing = first_label_periods(initiatives, level, kind, WAVE_LABEL_PERIODS, frequency=frequency)
+    long = long_panel_with_timing(panel, timing, exclude=timing.attrs["undated_territories"])
+    return long, timing
+
+
+def compute_staggered(
+    indicator: str,
+    level: str,
+    kind: str,
+    *,
+    control_group: str = "never_treated",
+    estimators: tuple[str, ...] = ESTIMATORS,
+    initiatives: pd.DataFrame | None = None,
+    log_outcome: bool | None = None,
+    start: str | None = None,
+) -> tuple[StaggeredResult, pd.DataFrame, pd.DataFrame]:
+    """Load and estimate one staggered design (the ``ptce did`` pipeline).
+
+    ``log_outcome`` defaults to True for counts (jobs, payroll: effects in log
+    points ≈ %) and False for rates (effects in percentage points).
+
+    Returns:
+        (the :class:`analysis.staggered.StaggeredResult`, the timing table,
+        every unit left out or recoded, with the reason).
+    """
+    long, timing = load_staggered_panel(indicator, level, kind, initiatives)
+    if log_outcome is None:
+        log_outcome = indicator not in RATE_INDICATORS
+    result = staggered_did(
+        long,
+        control_group=control_group,
+        estimators=estimators,
+        log_outcome=log_outcome,
+        start=start,
+    )
+    extra = [
+        (code, None, f"hosts a {kind} of unknown date: neither treated at a known date nor control")
+        for code in long.attrs["excluded"]
+    ] + [
+        (code, None, f"labelled {kind} but no {indicator} series at level {level}")
+        for code in long.attrs["treated_not_in_panel"]
+    ]
+    dropped = pd.concat(
+        [result.dropped, pd.DataFrame(extra, columns=["unit", "first_treated", "reason"])],
+        ignore_index=True,
+    )
+    return result, timing, dropped
+
+
+# --------------------------------------------------------------------------- synthetic control
+def load_synthetic_control_inputs(
+    indicator: str = "unemployment_rate",
+    level: str = "ze2020",
+    kind: str = "ptce",
+    treatment_period: str = "2014-Q1",
+    *,
+    start: str = "2003-Q1",
+    end: str = "2019-Q4",
+    initiatives: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """Inputs of :func:`analysis.synthetic_control.synthetic_control_summary`.
+
+    Treated: territories whose first dated ``kind`` label is ``treatment_period``
+    (the first-wave PTCE zones by default). Donors: territories hosting no
+    initiative of any kind located precisely enough for ``level`` (an
+    initiative known only by its département may still sit in a donor zone).
+    The panel is cut to [``start``, ``end``] (by default before the COVID
+    shock) and keeps territories observed in every period.
+
+    Returns:
+        (wide panel, treated territory → treatment period, donor codes).
+    """
+    panel = indicators.get(indicator, level)
+    panel.columns = [str(c) for c in panel.columns]
+    panel.index = panel.index.astype(str)
+    lo, hi = period_to_time(start), period_to_time(end)
+    panel = panel[[c for c in panel.columns if lo <= period_to_time(c) <= hi]].dropna()
+    initiatives = registry.load_cooperation() if initiatives is None else initiatives
+    frequency = period_frequency(list(panel.columns))
+    timing = first_label_periods(initiatives, level, kind, WAVE_LABEL_PERIODS, frequency=frequency)
+    treated = {
+        code: period
+        for code, period in zip(
+            timing["territory_code"], timing["first_treated_period"], strict=True
+        )
+        if period == treatment_period and code in panel.index
+    }
+    column = LEVEL_CODE_COLUMN[level]
+    located = initiatives[initiatives["location_precision"].isin(LEVEL_PRECISIONS[level])]
+    hosting = set(located[column].dropna().astype(str))
+    donors = [code for code in panel.index if code not in hosting]
+    return panel, treated, donors

@@ -769,3 +769,158 @@ def with_overrides(window: ShockWindow, **changes) -> ShockWindow:
     """A copy of a window with some turning points replaced (marks the source)."""
     source = "override:" + ",".join(sorted(changes)) if changes else window.window_source
     return replace(window, window_source=source, **changes)
+
+
+# --------------------------------------------------------------------------- employment
+EMPLOYMENT_COLUMNS: tuple[str, ...] = (
+    "change_contraction_vs_nation_pct",
+    "change_recovery_vs_nation_pct",
+    "expected_change_contraction_jobs",
+    "actual_change_contraction_jobs",
+    "deviation_contraction_jobs",
+    "deviation_contraction_pct",
+    "expected_change_recovery_jobs",
+    "actual_change_recovery_jobs",
+    "deviation_recovery_jobs",
+    "cumulative_loss_jobs_quarters",
+    "cumulative_loss_vs_nation_jobs_quarters",
+)
+"""Columns :func:`employment_resilience_indices` adds to :data:`INDEX_COLUMNS`."""
+
+
+def shift_share_expected_change(
+    panel: pd.DataFrame, national_series: pd.Series, start: str, end: str
+) -> pd.DataFrame:
+    """Expected and actual change of a job count between two periods, and the deviation.
+
+    The expected change is the national growth rate applied to the territory's
+    starting level, E_r,start × (N_end / N_start − 1): the "national share"
+    component of a shift-share, which Martin, Sunley, Gardiner & Tyler (2016,
+    *Regional Studies* 50(4): 561-585) use as the benchmark of resistance and
+    recovery. A positive ``deviation_jobs`` means the territory lost fewer (or
+    gained more) jobs than the national trend would have given it.
+
+    Returns:
+        DataFrame (index of ``panel``) with ``expected_change_jobs``,
+        ``actual_change_jobs``, ``deviation_jobs`` and ``deviation_pct``
+        (deviation in percent of the starting level).
+    """
+    national_growth = relative_change(pd.Series(national_series, dtype="float64"), start, end)
+    start_level = panel[start].astype(float)
+    expected = start_level * national_growth
+    actual = panel[end].astype(float) - start_level
+    deviation = actual - expected
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deviation_pct = 100 * deviation / start_level
+    return pd.DataFrame(
+        {
+            "expected_change_jobs": expected,
+            "actual_change_jobs": actual,
+            "deviation_jobs": deviation,
+            "deviation_pct": deviation_pct,
+        },
+        index=panel.index,
+    )
+
+
+def cumulative_job_loss(panel: pd.DataFrame, national_series: pd.Series, window) -> pd.DataFrame:
+    """Jobs lost over (peak, recovery_end], summed over periods (job-quarters for quarterly data).
+
+    ``cumulative_loss_jobs_quarters`` = Σ_t (E_r,peak − E_r,t): against the
+    territory's own pre-shock level held constant (the job-count version of
+    :func:`cumulative_loss_vs_peak`). ``cumulative_loss_vs_nation_jobs_quarters``
+    = Σ_t (E_r,peak × N_t / N_peak − E_r,t): against the path the territory
+    would have followed at the national growth rate (the shift-share
+    counterfactual). Positive = jobs lost; NaN if a period is missing.
+    """
+    window = as_shock_window(window)
+    national = pd.Series(national_series, dtype="float64")
+    national.index = national.index.astype(str)
+    periods = _sorted_periods(panel.columns)
+    span = [
+        p
+        for p in periods
+        if period_to_time(window.peak) < period_to_time(p) <= period_to_time(window.recovery_end)
+    ]
+    observed = panel[span].astype(float)
+    start = panel[window.peak].astype(float)
+    own = (-observed.sub(start, axis=0)).sum(axis=1, min_count=len(span))
+    national_path = pd.DataFrame(
+        np.outer(start, national[span] / national[window.peak]),
+        index=panel.index,
+        columns=span,
+    )
+    vs_nation = (national_path - observed).sum(axis=1, min_count=len(span))
+    return pd.DataFrame(
+        {
+            "cumulative_loss_jobs_quarters": own,
+            "cumulative_loss_vs_nation_jobs_quarters": vs_nation,
+        }
+    )
+
+
+def employment_resilience_indices(
+    wide_panel: pd.DataFrame,
+    national_series: pd.Series,
+    window,
+    *,
+    trend_periods: int | None = None,
+) -> pd.DataFrame:
+    """:func:`resilience_indices` for a job count, plus the employment-specific columns.
+
+    Employment is ``higher_is_better`` (:func:`indicator_direction`), so a fall
+    is bad and the existing indices already carry the employment sign
+    convention: ``sensitivity_martin`` > 1 means the territory lost jobs
+    faster than France; ``resistance_lagravinese`` / ``recovery_lagravinese``
+    > 0 mean it did better than France; ``periods_to_pre_shock_value`` is the
+    number of quarters from the national trough until the territory is back to
+    its pre-shock job count (NaN if not within the panel). Added
+    (:data:`EMPLOYMENT_COLUMNS`):
+
+    * ``change_*_vs_nation_pct``: the territory's relative change minus the
+      national one, in percentage points (> 0 = better than France);
+    * the shift-share expected change and the deviation from it, over the
+      contraction (peak → trough) and the recovery (trough → recovery end),
+      in jobs (:func:`shift_share_expected_change`);
+    * cumulative losses in job-quarters (:func:`cumulative_job_loss`).
+
+    Raises:
+        ValueError: the window is for a rate or a ``lower_is_better`` indicator
+            (use :func:`resilience_indices`).
+    """
+    window = as_shock_window(window)
+    if window.indicator in RATE_INDICATORS or window.direction != "higher_is_better":
+        raise ValueError(
+            f"employment indices need a job count with direction 'higher_is_better'; "
+            f"{window.indicator!r} is {window.direction}"
+            f"{' and a rate' if window.indicator in RATE_INDICATORS else ''}:"
+            " use resilience_indices() instead"
+        )
+    indices = resilience_indices(wide_panel, national_series, window, trend_periods=trend_periods)
+    panel = wide_panel.copy()
+    panel.columns = [str(c) for c in panel.columns]
+    panel.index = panel.index.astype(str)
+    panel = panel.loc[indices.index]
+    national = pd.Series(national_series, dtype="float64")
+    national.index = national.index.astype(str)
+    peak, trough, end = window.peak, window.trough, window.recovery_end
+    extra = pd.DataFrame(index=indices.index)
+    extra["change_contraction_vs_nation_pct"] = 100 * (
+        indices["change_contraction"] - relative_change(national, peak, trough)
+    )
+    extra["change_recovery_vs_nation_pct"] = 100 * (
+        indices["change_recovery"] - relative_change(national, trough, end)
+    )
+    contraction = shift_share_expected_change(panel, national, peak, trough)
+    extra["expected_change_contraction_jobs"] = contraction["expected_change_jobs"]
+    extra["actual_change_contraction_jobs"] = contraction["actual_change_jobs"]
+    extra["deviation_contraction_jobs"] = contraction["deviation_jobs"]
+    extra["deviation_contraction_pct"] = contraction["deviation_pct"]
+    recovery = shift_share_expected_change(panel, national, trough, end)
+    extra["expected_change_recovery_jobs"] = recovery["expected_change_jobs"]
+    extra["actual_change_recovery_jobs"] = recovery["actual_change_jobs"]
+    extra["deviation_recovery_jobs"] = recovery["deviation_jobs"]
+    extra = extra.join(cumulative_job_loss(panel, national, window), validate="one_to_one")
+    index_part = indices[list(INDEX_COLUMNS)]
+    window_part = indices[list(WINDOW_COLUMNS)]
+    return pd.concat([index_part, extra[list(EMPLOYMENT_COLUMNS)], window_part], axis=1)
