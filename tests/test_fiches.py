@@ -12,8 +12,9 @@ import pandas as pd
 import pypdf
 import pytest
 
-from analysis import fiche_content, fiches, pdf, reports
+from analysis import fiche_content, reports
 from analysis.keys import LEVEL_PRECISIONS
+from analysis.reports import config, fiches, pdf
 
 A4_POINTS = (595.3, 841.9)
 
@@ -253,16 +254,16 @@ def test_markdown_title_names_the_territory_and_its_code():
 def test_fiche_rule_expands_one_run_per_territory():
     names = {"reg": [("28", "Normandie")], "dep": [("2A", "Corse-du-Sud"), ("14", "Calvados")]}
     rule = {"notebook": "territory_fiche", "levels": ["reg", "dep"], "title": "Fiche : {name}"}
-    runs = reports.fiche_runs(rule, names)
+    runs = config.fiche_runs(rule, names)
     assert [r["name"] for r in runs] == ["fiche-reg-28", "fiche-dep-14", "fiche-dep-2a"]
     assert runs[2]["parameters"] == {"level": "dep", "territory_code": "2A"}
     assert runs[0]["title"] == "Fiche : Normandie"
-    with pytest.raises(reports.ReportConfigError, match="unknown key"):
-        reports.fiche_runs({**rule, "level": "reg"}, names)
-    with pytest.raises(reports.ReportConfigError, match="commune"):
-        reports.fiche_runs({**rule, "levels": ["commune"]}, names)
-    with pytest.raises(reports.ReportConfigError, match="must contain"):
-        reports.fiche_runs({**rule, "name": "fiche"}, names)
+    with pytest.raises(config.ReportConfigError, match="unknown key"):
+        config.fiche_runs({**rule, "level": "reg"}, names)
+    with pytest.raises(config.ReportConfigError, match="commune"):
+        config.fiche_runs({**rule, "levels": ["commune"]}, names)
+    with pytest.raises(config.ReportConfigError, match="must contain"):
+        config.fiche_runs({**rule, "name": "fiche"}, names)
 
 
 @pytest.mark.integration

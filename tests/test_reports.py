@@ -20,8 +20,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from typer.testing import CliRunner
 
-from analysis import reports
+from analysis import hashing, reports
 from analysis.cli import app
+from analysis.reports import execute
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -50,13 +51,15 @@ SECRET_CODE_MARKER = 'code must not show in the HTML'
 print("points", points)"""
 
 
-def write_tiny_notebook(folder: Path, name: str = "tiny", parameters: str = TINY_PARAMETERS):
+def write_tiny_notebook(
+    folder: Path, name: str = "tiny", parameters: str = TINY_PARAMETERS, body: str = TINY_BODY
+):
     """A synthetic three-cell notebook: parameters, a table and a figure."""
     notebook = new_notebook()
     notebook.cells = [
         new_markdown_cell("# Tiny test notebook"),
         new_code_cell(parameters, metadata={"tags": ["parameters"]}),
-        new_code_cell(TINY_BODY),
+        new_code_cell(body),
     ]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     folder.mkdir(parents=True, exist_ok=True)
@@ -77,8 +80,8 @@ def fixed_inputs(tmp_path, monkeypatch):
     data_file.parent.mkdir()
     data_file.write_text("a,b\n1,2\n")
     code_file.write_text("x = 1\n")
-    monkeypatch.setattr(reports, "input_files", lambda registry_path=None: [data_file])
-    monkeypatch.setattr(reports, "code_files", lambda: [code_file])
+    monkeypatch.setattr(execute, "input_files", lambda registry_path=None: [data_file])
+    monkeypatch.setattr(execute, "code_files", lambda: [code_file])
     return data_file, code_file
 
 
@@ -292,7 +295,7 @@ def test_batch_runs_skips_reruns_and_survives_a_failing_run(tmp_path, fixed_inpu
         "level": "dep", "territory_code": "", "points": 4, "scale": 1.0, "fail": False,
         "label": None, "output_dir": "figures",
     }  # fmt: skip
-    assert record["inputs"] == {reports._relative_label(data_file): reports._sha256_file(data_file)}
+    assert record["inputs"] == {execute.relative_label(data_file): hashing.sha256_file(data_file)}
     assert set(record) >= {"cache_key", "git", "duration_s", "catalogue_sha256", "code"}
     assert record["rerun_reason"] == "never run"
     assert record["duration_s"] > 0

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from analysis import fiches, pdf
 from analysis.keys import FICHE_LEVELS, LANGS
+from analysis.reports import fiches, pdf
 
 console = Console()
 error_console = Console(stderr=True)

@@ -8,10 +8,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from analysis import paths, reports
+from analysis.reports.execute import DEFAULT_LOCK_WAIT_S
+
+STATUS_STYLES = {"ok": "green", "skipped": "cyan", "failed": "bold red", "stale": "bold yellow"}
 
 
 def _summary_table(records: list[dict[str, Any]]) -> Table:
@@ -20,16 +24,18 @@ def _summary_table(records: list[dict[str, Any]]) -> Table:
     table.add_column("status", no_wrap=True)
     table.add_column("duration", no_wrap=True, justify="right")
     table.add_column("message", overflow="fold")
-    styles = {"ok": "green", "skipped": "cyan", "failed": "bold red"}
     for record in records:
         status = record["status"]
         duration = record.get("duration_s")
         message = (record.get("error") or "").strip().splitlines()
+        first = message[0][:300] if message else ""
+        if status == "stale":
+            first = f"last good report kept; {first}"
         table.add_row(
-            record["run"],
-            f"[{styles.get(status, '')}]{status}[/]",
+            escape(record["run"]),
+            f"[{STATUS_STYLES.get(status, '')}]{escape(status)}[/]",
             "" if duration is None or status == "skipped" else f"{duration:.1f} s",
-            message[0][:300] if message else "",
+            escape(first),
         )
     return table
 
@@ -56,19 +62,28 @@ def report(
     list_runs: Annotated[
         bool, typer.Option("--list", help="List the configured runs and exit.")
     ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="Seconds to wait when another `ptce report` is writing reports/ (0: give up).",
+        ),
+    ] = DEFAULT_LOCK_WAIT_S,
 ) -> None:
     """Validate every run, execute the changed ones with papermill, write reports/index.html.
 
     Exit status: 0 when every run succeeded or was unchanged, 1 when a run
-    failed, 2 when the configuration or a run's parameters are invalid
-    (nothing is executed then).
+    failed (a run that had a good report keeps it, marked stale), 2 when the
+    configuration or a run's parameters are invalid (nothing is executed
+    then), 3 when another batch kept reports/ busy for ``--wait`` seconds.
     """
     console = Console(stderr=True)
     try:
         all_runs = reports.load_report_config(config)
         selected = reports.select_runs(all_runs, only)
     except reports.ReportConfigError as error:
-        console.print(f"[bold red]Invalid report configuration[/]\n{error}")
+        console.print(f"[bold red]Invalid report configuration[/]\n{escape(str(error))}")
         raise typer.Exit(2) from None
     if list_runs:
         for run in selected:
@@ -87,19 +102,30 @@ def report(
     bar: dict[str, Any] = {}
 
     def on_event(event: str, payload: dict[str, Any]) -> None:
-        if event == "planned":
+        if event == "waiting":
+            console.print(
+                f"[yellow]Another `ptce report` (process {escape(payload['holder'] or '?')}) "
+                f"is writing the reports; waiting for it (up to {payload['timeout']:g} s)…[/]"
+            )
+        elif event == "cleaned":
+            console.print(
+                "Removed what an interrupted batch left: " + escape(", ".join(payload["leftovers"]))
+            )
+        elif event == "planned":
             console.print(
                 f"{payload['total']} run(s): {payload['to_run']} to execute, "
                 f"{payload['skipped']} unchanged (skipped)."
             )
             bar["id"] = progress.add_task("reports", total=payload["to_run"])
         elif event == "finished":
-            mark = "[green]✓[/]" if payload["status"] == "ok" else "[bold red]✗[/]"
+            mark = {"ok": "[green]✓[/]", "stale": "[bold yellow]✗ stale[/]"}.get(
+                payload["status"], "[bold red]✗[/]"
+            )
             duration = payload.get("duration_s")
             took = f" ({duration:.1f} s)" if duration is not None else ""
             reason = payload.get("rerun_reason") or ""
-            why = f" [dim]— {reason}[/]" if reason else ""
-            progress.console.print(f"{mark} {payload['run']}{took}{why}")
+            why = f" [dim]— {escape(reason)}[/]" if reason else ""
+            progress.console.print(f"{mark} {escape(payload['run'])}{took}{why}")
             progress.advance(bar["id"])
 
     try:
@@ -110,13 +136,20 @@ def report(
                 force=force,
                 overrides={"fast": True} if fast else None,
                 all_runs=all_runs,
+                lock_wait=wait,
                 on_event=on_event,
             )
     except reports.ReportConfigError as error:
-        console.print(f"[bold red]Invalid report parameters[/]\n{error}")
+        console.print(f"[bold red]Invalid report parameters[/]\n{escape(str(error))}")
         raise typer.Exit(2) from None
+    except reports.ReportBatchBusy as error:
+        console.print(f"[bold red]Reports busy[/]\n{escape(str(error))}")
+        raise typer.Exit(3) from None
     console.print(_summary_table(result.records))
-    console.print(f"Index: {result.index_path or paths.reports_dir() / reports.INDEX_FILE}")
+    for warning in result.warnings:
+        console.print(f"[yellow]Warning:[/] {escape(warning)}")
+    index = result.index_path or paths.reports_dir() / reports.INDEX_FILE
+    console.print(f"Index: {escape(str(index))}")
     if not result.ok:
         console.print(f"[bold red]{len(result.failed)} run(s) failed.[/]")
         raise typer.Exit(1)

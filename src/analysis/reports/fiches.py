@@ -10,9 +10,12 @@ from unittest import mock
 
 import papermill
 
-from analysis import paths, reports, territories
+from analysis import paths, territories
 from analysis.keys import FICHE_LEVELS
-from analysis.pdf import PDF_FILE, print_pdf
+from analysis.reports.config import FIGURES_DIR, HTML_FILE
+from analysis.reports.execute import install_kernelspec
+from analysis.reports.pdf import PDF_FILE, print_pdf
+from analysis.reports.worker import export_html
 
 FICHE_NOTEBOOK = "territory_fiche"
 """The notebook of a fiche (the one ``config/reports.yml``'s ``fiches`` rule runs)."""
@@ -64,13 +67,13 @@ def make_fiche(
     """
     name = check_territory(level, code)
     folder = Path(out_dir or paths.reports_dir() / "interactive" / f"fiche-{level}-{code.lower()}")
-    (folder / reports.FIGURES_DIR).mkdir(parents=True, exist_ok=True)
+    (folder / FIGURES_DIR).mkdir(parents=True, exist_ok=True)
     executed = folder / f"{FICHE_NOTEBOOK}.ipynb"
     started = time.perf_counter()
     with (
         tempfile.TemporaryDirectory(prefix="ptce-kernel-") as kernel_folder,
         # the batch's kernel: this interpreter, byte-stable figures, no tqdm warning
-        mock.patch.dict(os.environ, reports.install_kernelspec(Path(kernel_folder))),
+        mock.patch.dict(os.environ, install_kernelspec(Path(kernel_folder))),
     ):
         papermill.execute_notebook(
             str(paths.NOTEBOOKS_DIR / f"{FICHE_NOTEBOOK}.ipynb"),
@@ -80,7 +83,7 @@ def make_fiche(
                 "territory_code": code,
                 "lang": lang,
                 "registry_path": registry_path,
-                "output_dir": reports.FIGURES_DIR,
+                "output_dir": FIGURES_DIR,
             },
             kernel_name="python3",
             cwd=str(folder),
@@ -88,8 +91,8 @@ def make_fiche(
             log_output=False,
         )
     executed_at = time.perf_counter()
-    page = folder / reports.HTML_FILE
-    reports.export_html(executed, page, title=f"{name} ({code})")
+    page = folder / HTML_FILE
+    export_html(executed, page, title=f"{name} ({code})")
     made: dict[str, Path | float] = {"notebook": executed, "html": page}
     exported_at = time.perf_counter()
     if pdf:
