@@ -46,7 +46,7 @@ MISSING = "—"
 _SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
 _NUMBER_LIKE = re.compile(r"^(—|[−\-+]?[\d\u202f\u00a0 ,.]+(%| %|\u202f%)?( / \d+)?)$")
 
-PRINT_ROWS_PER_KIND = 5
+PRINT_ROWS_PER_KIND = 4
 """Initiatives of each kind listed on the printed fiche (the page lists them all)."""
 
 WAVE_NAMES: dict[str, dict[str, str]] = {
@@ -57,8 +57,8 @@ WAVE_NAMES: dict[str, dict[str, str]] = {
         "ami2021_laureat": "AMI 2021, lauréat",
         "ami2023_laureat": "AMI 2023, lauréat",
         "other_known": "autre PTCE connu",
-        "tzcld_phase1": "expérimentation, phase 1",
-        "tzcld_phase2": "expérimentation, phase 2",
+        "tzcld_phase1": "phase 1",
+        "tzcld_phase2": "phase 2",
         "cget2019": "base CGET 2019",
         "fabrique_label": "label Fabrique",
         "manufacture_round1": "1re vague",
@@ -71,8 +71,8 @@ WAVE_NAMES: dict[str, dict[str, str]] = {
         "ami2021_laureat": "2021 call, winner",
         "ami2023_laureat": "2023 call, winner",
         "other_known": "other known PTCE",
-        "tzcld_phase1": "experiment, phase 1",
-        "tzcld_phase2": "experiment, phase 2",
+        "tzcld_phase1": "phase 1",
+        "tzcld_phase2": "phase 2",
         "cget2019": "CGET 2019 list",
         "fabrique_label": "Fabrique label",
         "manufacture_round1": "round 1",
@@ -466,8 +466,7 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
     "fr": {
         "title": "# {name} ({level} {code})",
         "intro": "{population} habitants{region}. {n} initiatives de coopération recensées "
-        "({details}). Fiche produite par la boîte à outils PTCE-résilience à partir des "
-        "données publiques de l'INSEE, de l'URSSAF, de l'ANCT et du registre du projet.",
+        "({details}).",
         "in_region": ", région {region}",
         "initiatives": "## Les initiatives de coopération",
         "no_initiative": "Aucune initiative recensée sur ce territoire.",
@@ -531,8 +530,7 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "# {name} ({level} {code})",
         "intro": "{population} inhabitants{region}. {n} cooperation initiatives listed "
-        "({details}). Fiche made by the PTCE resilience toolkit from public data of INSEE, "
-        "URSSAF, ANCT and the project's registry.",
+        "({details}).",
         "in_region": ", région {region}",
         "initiatives": "## Cooperation initiatives",
         "no_initiative": "No initiative listed in this territory.",
@@ -619,13 +617,13 @@ img.ptce-series { max-width: 900px; }
   .jp-Cell, .jp-Cell-outputWrapper, .jp-OutputArea-child, .jp-OutputArea-output,
   .jp-RenderedHTMLCommon { padding: 0 !important; margin: 0 !important; }
   .jp-RenderedHTMLCommon h1 { font-size: 15pt; margin: 0 0 3pt; }
-  .jp-RenderedHTMLCommon h2 { font-size: 11pt; margin: 6pt 0 2pt; break-after: avoid; }
+  .jp-RenderedHTMLCommon h2 { font-size: 10.5pt; margin: 4pt 0 1pt; break-after: avoid; }
   .jp-RenderedHTMLCommon h3 { font-size: 9.5pt; margin: 4pt 0 2pt; break-after: avoid; }
   .jp-RenderedHTMLCommon p { margin: 0 0 3pt; }
   img.ptce-figure { display: block; width: auto; max-width: 100%; break-inside: avoid; }
-  img.ptce-map { max-height: 68mm; }
-  img.ptce-series { max-height: 46mm; }
-  img.ptce-submap { max-height: 50mm; }
+  img.ptce-map { max-height: 60mm; }
+  img.ptce-series { max-height: 40mm; }
+  img.ptce-submap { max-height: 44mm; }
   .jp-RenderedHTMLCommon table.fiche-table { font-size: 7pt !important; margin: 0 0 3pt; }
   .fiche-table th, .fiche-table td { padding: 0.5pt 3pt; }
   .fiche-table tr { break-inside: avoid; }
