@@ -12,7 +12,7 @@ import pandas as pd
 import pypdf
 import pytest
 
-from analysis import fiche_content, reports
+from analysis import fiche_content, figures, reports
 from analysis.keys import LEVEL_PRECISIONS
 from analysis.reports import config, fiches, pdf
 
@@ -321,3 +321,54 @@ def test_a_fiche_is_a_clean_page_and_a_one_or_two_page_a4_pdf(
         size = (float(sheet.mediabox.width), float(sheet.mediabox.height))
         assert all(abs(a - b) < 2 for a, b in zip(size, A4_POINTS, strict=True)), size
     assert "Calvados" in reader.pages[0].extract_text()
+
+
+# --------------------------------------------------------------------------- plots
+
+
+@pytest.fixture
+def squares():
+    geopandas = pytest.importorskip("geopandas")
+    shapely = pytest.importorskip("shapely.geometry")
+    return geopandas.GeoDataFrame(
+        {
+            "territory_code": ["a", "b", "c"],
+            "territory_name": ["Aval", "Bourg", "Cap"],
+            "rise": [-0.5, 0.2, np.nan],
+        },
+        geometry=[shapely.box(i, 45, i + 1, 46) for i in range(3)],
+        crs="EPSG:4326",
+    ).to_crs(2154)
+
+
+def test_territory_map_draws_points_by_kind_and_describes_them(squares):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    initiatives = pd.DataFrame(
+        {
+            "kind": ["ptce", "tiers_lieu", "scop", "tzcld"],
+            "longitude": [0.5, 1.5, 2.5, np.nan],
+            "latitude": [45.5, 45.5, 45.5, np.nan],
+        }
+    )
+    fig, ax = plt.subplots()
+    figures.plot_territory_initiatives(squares, initiatives, ax=ax, lang="fr", outline=squares)
+    alt = figures.get_alt_text(ax)
+    assert alt.startswith("Carte de 3 initiatives") and "PTCE 1" in alt and "scop 1" in alt
+    assert "non représentées faute de localisation : 1" in alt
+    xmin, _ymin, xmax, _ymax = squares.total_bounds
+    assert ax.get_xlim()[0] < xmin and ax.get_xlim()[1] > xmax
+    page = figures.figure_html(fig, dpi=40)
+    assert page.startswith('<img class="ptce-figure" src="data:image/png;base64,')
+    assert 'alt="Carte de 3 initiatives' in page
+    plt.close(fig)
+
+
+def test_diverging_map_names_the_extremes(squares):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    fig, ax = plt.subplots()
+    figures.plot_diverging_map(squares, "rise", ax=ax, lang="en", legend_title="Rise (points)")
+    alt = figures.get_alt_text(ax)
+    assert "from −0.5 (Aval) to 0.2 (Bourg)" in alt and "centred on 0.0" in alt
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no value"):
+        figures.plot_diverging_map(squares.assign(rise=np.nan), "rise", legend_title="x")

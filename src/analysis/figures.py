@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colors import TwoSlopeNorm, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 from matplotlib.lines import Line2D
@@ -1157,7 +1158,6 @@ def plot_initiatives_map(
         kind_column: Column holding the kind (keys of :data:`KIND_COLOURS`).
         marker_size: Point size.
     """
-    import geopandas as gpd
 
     _check_lang(lang)
     _require_columns(initiatives, ["longitude", "latitude", kind_column], "plot_initiatives_map")
@@ -1167,14 +1167,7 @@ def plot_initiatives_map(
             f"plot_initiatives_map: unknown kind(s) {unknown} in column {kind_column!r}; "
             f"known: {', '.join(KIND_COLOURS)}."
         )
-    located = initiatives["longitude"].notna() & initiatives["latitude"].notna()
-    points = gpd.GeoDataFrame(
-        initiatives[located],
-        geometry=gpd.points_from_xy(
-            initiatives.loc[located, "longitude"], initiatives.loc[located, "latitude"]
-        ),
-        crs="EPSG:4326",
-    )
+    located, points = _initiative_points(initiatives)
     ax = _new_axes(ax, (8.0, 6.0))
     drom_present: list[str] = []
     if insets:
@@ -1220,21 +1213,40 @@ def plot_initiatives_map(
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=2)
     ax.set_axis_off()
     ax.set_aspect("equal")
-    n_unlocated = int((~located).sum())
-    set_alt_text(
-        ax,
-        _alt(
-            "initiatives_map",
-            lang,
-            n=format_number(int(located.sum()), lang, 0),
-            insets=_alt("insets", lang) if drom_present else "",
-            details=ALT_TEXT[lang]["list_sep"].join(details),
-            unlocated=_alt("unlocated", lang, m=format_number(n_unlocated, lang, 0))
-            if n_unlocated
-            else "",
-        ),
-    )
+    set_alt_text(ax, _initiatives_alt_text(located, details, lang, insets=bool(drom_present)))
     return ax
+
+
+def _initiative_points(initiatives: pd.DataFrame):
+    """Which rows have coordinates, and those rows as WGS84 points."""
+    import geopandas as gpd
+
+    located = initiatives["longitude"].notna() & initiatives["latitude"].notna()
+    points = gpd.GeoDataFrame(
+        initiatives[located],
+        geometry=gpd.points_from_xy(
+            initiatives.loc[located, "longitude"], initiatives.loc[located, "latitude"]
+        ),
+        crs="EPSG:4326",
+    )
+    return located, points
+
+
+def _initiatives_alt_text(
+    located: pd.Series, details: Sequence[str], lang: str, *, insets: bool = False
+) -> str:
+    """Alt text of a map of initiatives: how many are drawn, by kind, and how many are not."""
+    n_unlocated = int((~located).sum())
+    return _alt(
+        "initiatives_map",
+        lang,
+        n=format_number(int(located.sum()), lang, 0),
+        insets=_alt("insets", lang) if insets else "",
+        details=ALT_TEXT[lang]["list_sep"].join(details) or "—",
+        unlocated=_alt("unlocated", lang, m=format_number(n_unlocated, lang, 0))
+        if n_unlocated
+        else "",
+    )
 
 
 def _scheme_label(scheme: str, lang: str) -> str:
@@ -2587,7 +2599,6 @@ def plot_territory_initiatives(
         outline: Optional GeoDataFrame of the territory's border (drawn darker).
         marker_size: Point size.
     """
-    import geopandas as gpd
 
     _check_lang(lang)
     _require_columns(initiatives, ["longitude", "latitude", "kind"], "plot_territory_initiatives")
@@ -2597,14 +2608,8 @@ def plot_territory_initiatives(
     boundaries.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=0.3)
     if outline is not None:
         outline.to_crs(boundaries.crs).boundary.plot(ax=ax, color=TEXT_GREY, linewidth=0.8)
-    located = initiatives["longitude"].notna() & initiatives["latitude"].notna()
-    points = gpd.GeoDataFrame(
-        initiatives[located],
-        geometry=gpd.points_from_xy(
-            initiatives.loc[located, "longitude"], initiatives.loc[located, "latitude"]
-        ),
-        crs="EPSG:4326",
-    ).to_crs(boundaries.crs)
+    located, points = _initiative_points(initiatives)
+    points = points.to_crs(boundaries.crs)
     counts = points["kind"].astype(str).value_counts()
     kinds = [k for k in KIND_COLOURS if k in counts.index]
     kinds += sorted(set(counts.index) - set(kinds))
@@ -2635,20 +2640,7 @@ def plot_territory_initiatives(
     ax.set_ylim(ymin - margin, ymax + margin)
     ax.set_axis_off()
     ax.set_aspect("equal")
-    n_unlocated = int((~located).sum())
-    set_alt_text(
-        ax,
-        _alt(
-            "initiatives_map",
-            lang,
-            n=format_number(int(located.sum()), lang, 0),
-            insets="",
-            details=ALT_TEXT[lang]["list_sep"].join(details) or "—",
-            unlocated=_alt("unlocated", lang, m=format_number(n_unlocated, lang, 0))
-            if n_unlocated
-            else "",
-        ),
-    )
+    set_alt_text(ax, _initiatives_alt_text(located, details, lang))
     return ax
 
 
@@ -2699,8 +2691,6 @@ def plot_diverging_map(
     fixes both ends of the scale, so two maps drawn with the same limit read
     alike. Territories without a value are grey.
     """
-    from matplotlib.colors import TwoSlopeNorm
-
     _check_lang(lang)
     _require_columns(gdf, [column], "plot_diverging_map")
     values = pd.to_numeric(gdf[column], errors="coerce")
@@ -2711,7 +2701,8 @@ def plot_diverging_map(
     norm = TwoSlopeNorm(vcenter=centre, vmin=centre - reach, vmax=centre + reach)
     ax = _new_axes(ax, (4.5, 4.0))
     colour_map = plt.get_cmap(cmap)
-    colours = [colour_map(norm(v)) if pd.notna(v) else MISSING_COLOUR for v in values]
+    missing = to_rgba(MISSING_COLOUR)
+    colours = [colour_map(norm(v)) if pd.notna(v) else missing for v in values]
     gdf.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.6)
     if label_column and label_column in gdf.columns:
         for point, name in zip(
