@@ -372,3 +372,37 @@ def test_diverging_map_names_the_extremes(squares):
     plt.close(fig)
     with pytest.raises(ValueError, match="no value"):
         figures.plot_diverging_map(squares.assign(rise=np.nan), "rise", legend_title="x")
+
+
+def test_indicator_table_of_a_one_departement_region_keeps_both_columns():
+    profile = type(
+        "P",
+        (),
+        {
+            "territory_name": "Guadeloupe",
+            "territory_code": "971",
+            "region_code": "01",
+            "region_name": "Guadeloupe",
+        },
+    )
+    references = pd.DataFrame(
+        {
+            "label": ["Taux de chômage", "Effectifs salariés"],
+            "unit": ["pct", "jobs"],
+            "territory": [15.5, np.nan],
+            "region": [15.5, np.nan],
+            "france": [7.4, 1.0],
+            "period": ["2021-Q4", None],
+            "rank": ["2 / 100", "—"],
+        }
+    )
+    cells = _parse(fiche_content.indicators_html(references, profile, "fr")).cells
+    assert cells[:6] == [
+        "Indicateur",
+        "Guadeloupe",
+        "Région Guadeloupe",
+        "France",
+        "Période",
+        "Rang",
+    ]
+    assert cells[6:] == ["Taux de chômage", "15,5", "15,5", "7,4", "2021-Q4", "2 / 100"]

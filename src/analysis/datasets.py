@@ -484,7 +484,8 @@ def profile_series(
             labels["zone"] = NOTES["zone"][lang].format(name=profile.zone_name)
     if profile.region_code:
         region = indicators.get(indicator, "reg", codes=[profile.region_code], panel=panel)
-        if len(region):
+        same = "territory" in rows and len(region) and region.iloc[0].equals(rows["territory"])
+        if len(region) and not same:  # a one-département région (overseas) is drawn once
             rows["region"], labels["region"] = region.iloc[0], profile.region_name
     france = indicators.get(indicator, "fr", panel=panel)
     code = longest_national_code(france)

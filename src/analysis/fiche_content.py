@@ -468,6 +468,7 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "intro": "{population} habitants{region}. {n} initiatives de coopération recensées "
         "({details}).",
         "in_region": ", région {region}",
+        "region": "Région",
         "initiatives": "## Les initiatives de coopération",
         "no_initiative": "Aucune initiative recensée sur ce territoire.",
         "unlocated": " {m} initiative(s) connues seulement par leur département ou leur région "
@@ -532,6 +533,7 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "intro": "{population} inhabitants{region}. {n} cooperation initiatives listed "
         "({details}).",
         "in_region": ", région {region}",
+        "region": "Région",
         "initiatives": "## Cooperation initiatives",
         "no_initiative": "No initiative listed in this territory.",
         "unlocated": " {m} initiative(s) known only by their département or région are "
@@ -743,8 +745,11 @@ def indicators_html(references: pd.DataFrame, profile: Any, lang: str = "fr") ->
     references = references[references["territory"].notna()]
     decimals = {"persons": 0, "jobs": 0, "eur_per_year": 0, "inhab_per_km2": 0}
     columns = {"territory": profile.territory_name}
-    if profile.region_code:
-        columns["region"] = profile.region_name
+    if profile.region_code:  # a one-département région has the département's name
+        same = profile.region_name == profile.territory_name
+        columns["region"] = (
+            f"{words['region']} {profile.region_name}" if same else profile.region_name
+        )
     columns["france"] = words["france"]
     table = pd.DataFrame({words["indicator"]: references["label"]})
     for key, name in columns.items():
