@@ -172,7 +172,7 @@ def _parse(page: str) -> _Cells:
 def test_initiatives_html_escapes_user_text_and_links_only_web_pages():
     rows = pd.DataFrame(
         {
-            "kind": ["ptce", "tiers_lieu", "scop"],
+            "kind": ["ptce", "tiers_lieu", "garage_solidaire"],
             "name": ["<script>alert(1)</script>", "Le & Lieu", None],
             "wave": ["aap2013_laureat", "cget2019", np.nan],
             "year": [2014, np.nan, 2020],
@@ -185,7 +185,7 @@ def test_initiatives_html_escapes_user_text_and_links_only_web_pages():
     parsed = _parse(page)
     assert parsed.links == ["https://example.org/a?b=1&c=2"]
     assert "appel 2013, lauréat" in parsed.cells and "base CGET 2019" in parsed.cells
-    assert "scop" in parsed.cells  # a kind outside KINDS is listed as written
+    assert "garage solidaire" in parsed.cells  # a kind outside KINDS: its name as written
     assert "2014" in parsed.cells  # a year, not "2 014"
     assert not {"nan", "NaN", "<NA>", "None", ""} & set(parsed.cells[6:])
 
@@ -346,7 +346,7 @@ def test_territory_map_draws_points_by_kind_and_describes_them(squares):
     plt = pytest.importorskip("matplotlib.pyplot")
     initiatives = pd.DataFrame(
         {
-            "kind": ["ptce", "tiers_lieu", "scop", "tzcld"],
+            "kind": ["ptce", "tiers_lieu", "garage_solidaire", "tzcld"],
             "longitude": [0.5, 1.5, 2.5, np.nan],
             "latitude": [45.5, 45.5, 45.5, np.nan],
         }
@@ -354,7 +354,7 @@ def test_territory_map_draws_points_by_kind_and_describes_them(squares):
     fig, ax = plt.subplots()
     figures.plot_territory_initiatives(squares, initiatives, ax=ax, lang="fr", outline=squares)
     alt = figures.get_alt_text(ax)
-    assert alt.startswith("Carte de 3 initiatives") and "PTCE 1" in alt and "scop 1" in alt
+    assert alt.startswith("Carte de 3 initiatives") and "PTCE 1" in alt and "garage_solidaire 1" in alt
     assert "non représentées faute de localisation : 1" in alt
     xmin, _ymin, xmax, _ymax = squares.total_bounds
     assert ax.get_xlim()[0] < xmin and ax.get_xlim()[1] > xmax

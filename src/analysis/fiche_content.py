@@ -677,6 +677,9 @@ KIND_NAMES: dict[str, dict[str, str]] = {
         "tiers_lieu": "tiers-lieux",
         "fabrique_territoire": "Fabriques de territoire",
         "manufacture_proximite": "Manufactures de proximité",
+        "scic": "SCIC",
+        "scop": "SCOP",
+        "groupement_employeurs": "groupements d'employeurs",
     },
     "en": {
         "ptce": "PTCE",
@@ -684,6 +687,9 @@ KIND_NAMES: dict[str, dict[str, str]] = {
         "tiers_lieu": "third places",
         "fabrique_territoire": "Fabriques de territoire",
         "manufacture_proximite": "Manufactures de proximité",
+        "scic": "SCIC",
+        "scop": "SCOP",
+        "groupement_employeurs": "employer groups",
     },
 }
 
@@ -698,11 +704,13 @@ KIND_SHORT_NAMES: dict[str, dict[str, str]] = {
         "tiers_lieu": "Tiers-lieu",
         "fabrique_territoire": "Fabrique",
         "manufacture_proximite": "Manufacture",
+        "groupement_employeurs": "Gr. d'employeurs",
     },
     "en": {
         "tiers_lieu": "Third place",
         "fabrique_territoire": "Fabrique",
         "manufacture_proximite": "Manufacture",
+        "groupement_employeurs": "Employer group",
     },
 }
 """Kinds in a table column (the map legend and the text give the full names)."""
