@@ -291,6 +291,7 @@ def test_a_missing_chromium_is_a_clear_error(monkeypatch, tmp_path):
         pdf.find_chromium()
 
 
+@pytest.mark.integration
 def test_an_unknown_territory_is_a_clear_error(backbone):
     with pytest.raises(ValueError, match="not a epci code"):
         fiches.check_territory("epci", "123")
