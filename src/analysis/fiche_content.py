@@ -523,7 +523,7 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "recovery_vs_nation_pp_rank": "Rang (reprise)",
         "print_more": "Liste imprimée : {m} initiative(s) de plus dans la version en ligne "
         "et dans initiatives.csv.",
-        "employment_axis": "Emploi salarié privé (indice 100 en {period})",
+        "employment_axis": "Indice (100 en {period})",
         "about": "**À propos de cette fiche.** Chiffres : INSEE (chômage localisé, Filosofi, "
         "recensement), URSSAF (emploi salarié privé), ANCT et registre PTCE du projet "
         "(initiatives, chaque ligne citant sa source).",
@@ -588,7 +588,7 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "recovery_vs_nation_pp_rank": "Rank (recovery)",
         "print_more": "Printed list: {m} more initiative(s) in the online version and in "
         "initiatives.csv.",
-        "employment_axis": "Private salaried employment (index 100 in {period})",
+        "employment_axis": "Index (100 in {period})",
         "about": "**About this fiche.** Figures: INSEE (local unemployment, Filosofi, census), "
         "URSSAF (private salaried employment), ANCT and the project's PTCE registry "
         "(initiatives, each row citing its source).",
