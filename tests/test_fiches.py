@@ -12,7 +12,7 @@ import pandas as pd
 import pypdf
 import pytest
 
-from analysis import fiche_content, figures, reports
+from analysis import fiche_content, figures, maps, reports
 from analysis.keys import LEVEL_PRECISIONS
 from analysis.reports import config, fiches, pdf
 
@@ -353,7 +353,7 @@ def test_territory_map_draws_points_by_kind_and_describes_them(squares):
         }
     )
     fig, ax = plt.subplots()
-    figures.plot_territory_initiatives(squares, initiatives, ax=ax, lang="fr", outline=squares)
+    maps.plot_territory_initiatives(squares, initiatives, ax=ax, lang="fr", outline=squares)
     alt = figures.get_alt_text(ax)
     assert (
         alt.startswith("Carte de 3 initiatives") and "PTCE 1" in alt and "garage_solidaire 1" in alt
@@ -370,12 +370,12 @@ def test_territory_map_draws_points_by_kind_and_describes_them(squares):
 def test_diverging_map_names_the_extremes(squares):
     plt = pytest.importorskip("matplotlib.pyplot")
     fig, ax = plt.subplots()
-    figures.plot_diverging_map(squares, "rise", ax=ax, lang="en", legend_title="Rise (points)")
+    maps.plot_diverging_map(squares, "rise", ax=ax, lang="en", legend_title="Rise (points)")
     alt = figures.get_alt_text(ax)
     assert "from −0.5 (Aval) to 0.2 (Bourg)" in alt and "centred on 0.0" in alt
     plt.close(fig)
     with pytest.raises(ValueError, match="no value"):
-        figures.plot_diverging_map(squares.assign(rise=np.nan), "rise", legend_title="x")
+        maps.plot_diverging_map(squares.assign(rise=np.nan), "rise", legend_title="x")
 
 
 def test_indicator_table_of_a_one_departement_region_keeps_both_columns():

@@ -28,9 +28,9 @@ from analysis.cooperation import (
 )
 from analysis.fiche_content import MISSING, SUB_LEVEL, children_of, indexed_series, rank_label
 from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS, NATIONAL_CODES, NATIONAL_NAMES
+from analysis.labels import profile_note
 from analysis.models import prepare_analysis_table
 from analysis.report_content import (
-    NOTES,
     PROFILE_INDICATORS,
     TerritoryProfile,
     longest_national_code,
@@ -440,7 +440,7 @@ def indicators_vs_references(
         except (KeyError, ValueError):
             france = None
         values = reference_values(own, region, france)
-        note = "" if values["period"] else NOTES["not_at_level"][lang].format(level=profile.level)
+        note = "" if values["period"] else profile_note("not_at_level", lang, level=profile.level)
         rows.append(
             {
                 "indicator": name,
@@ -487,7 +487,7 @@ def profile_series(
         zone = indicators.get(indicator, "ze2020", codes=[profile.zone_code], panel=zone_panel)
         if len(zone):
             rows["zone"] = zone.iloc[0]
-            labels["zone"] = NOTES["zone"][lang].format(name=profile.zone_name)
+            labels["zone"] = profile_note("zone", lang, name=profile.zone_name)
     if profile.region_code:
         region = indicators.get(indicator, "reg", codes=[profile.region_code], panel=panel)
         same = "territory" in rows and len(region) and region.iloc[0].equals(rows["territory"])
@@ -524,7 +524,7 @@ def profile_resilience(
                 continue
             # Not published for this level (EPCI): measure it on the EPCI's zone d'emploi.
             level, code = "ze2020", profile.zone_code
-            note = NOTES["measured_on_zone"][lang].format(name=profile.zone_name, code=code)
+            note = profile_note("measured_on_zone", lang, name=profile.zone_name, code=code)
             try:
                 indices, window = compute_resilience(indicator, level, shock)
             except (KeyError, ValueError) as zone_error:
@@ -609,7 +609,7 @@ def fiche_resilience(
         source, code, note = indices, profile.territory_code, ""
         if shock not in indices and zone_indices and profile.zone_code:
             source, code = zone_indices, profile.zone_code
-            note = NOTES["measured_on_zone"][lang].format(name=profile.zone_name, code=code)
+            note = profile_note("measured_on_zone", lang, name=profile.zone_name, code=code)
         if shock not in source:
             rows.append({"shock": shock, "shock_label": label, "note": ""})
             continue
@@ -742,7 +742,7 @@ def fiche_employment_series(profile: TerritoryProfile, lang: str = "fr") -> pd.D
     name = (
         profile.territory_name
         if role == "territory"
-        else NOTES["zone"][lang].format(name=profile.zone_name)
+        else profile_note("zone", lang, name=profile.zone_name)
     )
     wide = pd.DataFrame({role: panel.loc[code], "national": national}).T
     wide = indexed_series(wide.dropna(axis=1, how="all"))
