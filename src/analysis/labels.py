@@ -1043,6 +1043,7 @@ LEVEL_PLURALS: dict[str, dict[str, str]] = {
     "fr": {"reg": "régions", "dep": "départements", "ze2020": "zones d'emploi", "epci": "EPCI"},
     "en": {"reg": "régions", "dep": "départements", "ze2020": "zones d'emploi", "epci": "EPCI"},
 }
+"""A level in the plural ("rank among the 101 départements")."""
 
 FICHE_TEXT: dict[str, dict[str, str]] = {
     "fr": {
