@@ -1060,6 +1060,8 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "indicators_note": "Dernière valeur publiée à la maille du territoire, à côté de sa "
         "région et de la France ; rang parmi les {n} {plural} (1 = valeur la plus élevée).",
         "unemployment": "## Le chômage et les deux chocs",
+        "no_series": "L'INSEE ne publie pas de taux de chômage localisé pour ce territoire : "
+        "la courbe est celle de la référence nationale.",
         "employment": "### L'emploi salarié privé",
         "no_employment": "L'emploi salarié privé (URSSAF) n'est publié que par zone d'emploi : "
         "voir les fiches des zones d'emploi du territoire (`ptce fiche --level ze2020`).",
@@ -1125,6 +1127,8 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "indicators_note": "Latest value published at the territory's level, beside its "
         "région and France; rank among the {n} {plural} (1 = highest value).",
         "unemployment": "## Unemployment and the two shocks",
+        "no_series": "INSEE publishes no local unemployment rate for this territory: the "
+        "line is the national reference's.",
         "employment": "### Private salaried employment",
         "no_employment": "Private salaried employment (URSSAF) is published by zone "
         "d'emploi only: see the fiches of the territory's zones (`ptce fiche --level ze2020`).",
