@@ -61,6 +61,7 @@ FLOORS: dict[str, str] = {
     "resilience": "methods",
     "models": "methods",
     "report_content": "methods",  # pure helpers of report content; datasets feeds them
+    "fiche_content": "methods",  # pure tables of a territory's fiche
     "estimation": "methods",
     "staggered": "methods",
     "synthetic_control": "methods",
@@ -78,6 +79,8 @@ FLOORS: dict[str, str] = {
     "reports.kernels": "publish",  # warm kernels reused across the runs of a worker
     "reports.words": "publish",  # words of the site and report prose (words.toml)
     "reports.check": "publish",  # make report-check: page checks, headless Chromium
+    "reports.pdf": "publish",  # fiches printed to A4 PDF (headless Chromium)
+    "reports.fiches": "publish",  # one fiche on demand (ptce fiche)
     "cli": "entry",
     "__main__": "entry",
 }

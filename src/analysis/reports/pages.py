@@ -58,6 +58,7 @@ nav.ptce-toc{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;
 nav.ptce-toc ol{margin:.25rem 0;padding-left:1.25rem}
 section.ptce-files{border-top:1px solid #d0d7de;margin-top:2rem;padding-top:.5rem;font-size:.95rem}
 section.ptce-files ul{padding-left:1.25rem}
+@media print{nav.ptce-back,nav.ptce-toc,section.ptce-files{display:none}}
 """
 
 _TEMPLATE = (
