@@ -14,8 +14,8 @@ from analysis import paths, territories
 from analysis.keys import FICHE_LEVELS
 from analysis.reports.config import FIGURES_DIR, HTML_FILE
 from analysis.reports.execute import install_kernelspec
+from analysis.reports.pages import export_html
 from analysis.reports.pdf import PDF_FILE, print_pdf
-from analysis.reports.worker import export_html
 
 FICHE_NOTEBOOK = "territory_fiche"
 """The notebook of a fiche (the one ``config/reports.yml``'s ``fiches`` rule runs)."""
@@ -92,7 +92,7 @@ def make_fiche(
         )
     executed_at = time.perf_counter()
     page = folder / HTML_FILE
-    export_html(executed, page, title=f"{name} ({code})")
+    export_html(executed, page, title=f"{name} ({code})", site_index="")  # not in the site
     made: dict[str, Path | float] = {"notebook": executed, "html": page}
     exported_at = time.perf_counter()
     if pdf:
