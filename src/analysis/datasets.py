@@ -19,7 +19,13 @@ import pandas as pd
 
 from analysis import indicators, registry, territories
 from analysis.checks import require_columns
-from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS, NATIONAL_CODES, NATIONAL_NAMES
+from analysis.keys import (
+    KINDS,
+    LEVEL_CODE_COLUMN,
+    LEVEL_PRECISIONS,
+    NATIONAL_CODES,
+    NATIONAL_NAMES,
+)
 from analysis.models import prepare_analysis_table
 from analysis.report_content import (
     NOTES,
@@ -37,6 +43,7 @@ from analysis.resilience import (
     ShockWindow,
     as_shock_window,
     detect_shock_window,
+    employment_resilience_indices,
     period_frequency,
     period_to_time,
     resilience_indices,
@@ -119,6 +126,12 @@ def load_panel(
     return panel, national_series_for(indicator, panel, shock)
 
 
+EMPLOYMENT_INDICATORS: frozenset[str] = frozenset({"salaried_employment", "salaried_employment_sa"})
+"""Job counts: :func:`compute_resilience` gives them the employment indices
+(:func:`analysis.resilience.employment_resilience_indices`: changes vs France in
+%, shift-share expected change and deviation, job-quarters lost)."""
+
+
 def compute_resilience(
     indicator: str,
     level: str,
@@ -129,12 +142,20 @@ def compute_resilience(
 ) -> tuple[pd.DataFrame, ShockWindow]:
     """Load, detect the window, compute the indices (the ``ptce resilience`` pipeline).
 
+    Job counts (:data:`EMPLOYMENT_INDICATORS`) get
+    :func:`analysis.resilience.employment_resilience_indices` (a fall is bad;
+    the employment columns follow the common ones); other indicators get
+    :func:`analysis.resilience.resilience_indices`.
+
     Returns:
         (indices per territory, the shock window used).
     """
     panel, national = load_panel(indicator, level, shock)
     window = detect_shock_window(national, shock, indicator=indicator, **dict(overrides or {}))
-    return resilience_indices(panel, national, window, trend_periods=trend_periods), window
+    measure = (
+        employment_resilience_indices if indicator in EMPLOYMENT_INDICATORS else resilience_indices
+    )
+    return measure(panel, national, window, trend_periods=trend_periods), window
 
 
 def load_shock_windows(
@@ -361,6 +382,21 @@ def load_analysis_table(
         cooperation["is_ptce_before_shock"] = cooperation.index.isin(flags.index)
     table = prepare_analysis_table(indices, cooperation, load_controls(level, window))
     return table, window
+
+
+# --------------------------------------------------------------------------- dose-response
+DENSITY_DOSES: tuple[str, ...] = (
+    *(f"n_{kind}_per_100k" for kind in KINDS),
+    "initiatives_per_100k",
+)
+"""The doses of the dose-response runs: each kind's initiatives per 100,000
+inhabitants (columns of :func:`treatment_by_territory`), then all kinds together."""
+
+
+def dose_list(doses: str) -> list[str]:
+    """The doses named in a run's ``doses`` parameter (comma-separated; empty: :data:`DENSITY_DOSES`)."""
+    named = [d.strip() for d in doses.split(",") if d.strip()]
+    return named or list(DENSITY_DOSES)
 
 
 # --------------------------------------------------------------------------- territory profile

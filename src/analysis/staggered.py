@@ -875,3 +875,29 @@ def overall_sentence(
         f"the comparison territories (95% CI [{low}, {high}], which {verdict} zero); "
         f"{pre} (p = {p:.2f})."
     )
+
+
+def effects_table(overall: pd.DataFrame, *, outcome: str, treatment: str) -> pd.DataFrame:
+    """``StaggeredResult.overall`` under the column names of the comparison's ``effects.csv``.
+
+    ``specification`` is the estimator; ``p_value`` is two-sided from the
+    normal approximation (att / se); ``n`` counts the units, ``n_treated`` the
+    treated ones; ``pretrend_pvalue`` follows.
+    """
+    att, se = overall["att"].astype(float), overall["se"].astype(float)
+    return pd.DataFrame(
+        {
+            "outcome": outcome,
+            "treatment": treatment,
+            "specification": overall["estimator"],
+            "effect": att,
+            "ci_low": overall["ci_low"].astype(float),
+            "ci_high": overall["ci_high"].astype(float),
+            "p_value": 2 * stats.norm.sf(np.abs(att / se)),
+            "n": overall["n_units"].astype(int),
+            "n_treated": overall["n_treated"].astype(int),
+            "treatment_kind": "staggered",
+            "confidence": 0.95,
+            "pretrend_pvalue": overall["pretrend_pvalue"].astype(float),
+        }
+    ).reset_index(drop=True)

@@ -26,6 +26,7 @@ import pandas as pd
 from pysyncon import Synth
 
 from analysis.resilience import period_to_time
+from analysis.staggered import _number
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "unit",
@@ -252,3 +253,116 @@ def synthetic_control_summary(
             }
         )
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)), results
+
+
+# --------------------------------------------------------------------------- sentences and effects
+SENTENCES: dict[str, str] = {
+    "fr": (
+        "{name} : après le label ({period}), {outcome} s'écarte en moyenne de {gap} {unit} de "
+        "son contrôle synthétique ({n_donors} territoires donneurs) ; le rapport des écarts "
+        "après/avant le label se classe {rank}e sur {n_units} (p = {p}). {verdict}"
+    ),
+    "en": (
+        "{name}: after the label ({period}), {outcome} is on average {gap} {unit} away from "
+        "its synthetic control ({n_donors} donor territories); the post/pre gap ratio ranks "
+        "{rank} of {n_units} (p = {p}). {verdict}"
+    ),
+}
+"""One template per language for :func:`synthetic_control_sentence`."""
+
+VERDICTS: dict[str, dict[bool, str]] = {
+    "fr": {
+        True: "Peu de placebos s'écartent autant : l'écart se distingue du bruit des donneurs.",
+        False: "Beaucoup de placebos s'écartent autant : l'écart ne se distingue pas de zéro.",
+    },
+    "en": {
+        True: "Few placebos move that far: the gap stands out from the donors' noise.",
+        False: "Many placebos move that far: the gap is not distinguishable from zero.",
+    },
+}
+
+OVERALL_SENTENCES: dict[str, str] = {
+    "fr": (
+        "Sur les {n_treated} territoires traités, l'écart moyen après le label va de {low} à "
+        "{high} {unit} (moyenne {mean}) ; {n_significant} sur {n_treated} ont un rapport "
+        "d'écarts que moins de {alpha_pct} % des placebos atteignent."
+    ),
+    "en": (
+        "Across the {n_treated} treated territories, the mean post-label gap ranges from {low} "
+        "to {high} {unit} (mean {mean}); {n_significant} of {n_treated} have a gap ratio that "
+        "fewer than {alpha_pct}% of the placebos reach."
+    ),
+}
+
+
+def synthetic_control_sentence(
+    summary_row,
+    *,
+    lang: str = "fr",
+    name: str,
+    outcome: str,
+    unit: str,
+    alpha: float = 0.1,
+    decimals: int = 2,
+) -> str:
+    """One plain sentence for a row of :func:`synthetic_control_summary`.
+
+    ``alpha`` is the placebo p-value below which the gap is said to stand out
+    (with 40 donors the smallest p is 1/41, so 0.1 rather than 0.05).
+    """
+    row = dict(summary_row)
+    p_text = f"{row['p_value']:.2f}"
+    return SENTENCES[lang].format(
+        name=name,
+        period=row["treatment_period"],
+        outcome=outcome,
+        gap=_number(row["mean_post_gap"], lang, decimals),
+        unit=unit,
+        n_donors=int(row["n_donors"]),
+        rank=int(row["rank"]),
+        n_units=int(row["n_donors"]) + 1,
+        p=p_text.replace(".", ",") if lang == "fr" else p_text,
+        verdict=VERDICTS[lang][bool(row["p_value"] <= alpha)],
+    )
+
+
+def overall_sentence(
+    summary: pd.DataFrame, *, lang: str = "fr", unit: str, alpha: float = 0.1, decimals: int = 2
+) -> str:
+    """One sentence over every treated unit of :func:`synthetic_control_summary`."""
+    gaps = summary["mean_post_gap"].astype(float)
+    return OVERALL_SENTENCES[lang].format(
+        n_treated=len(summary),
+        low=_number(gaps.min(), lang, decimals),
+        high=_number(gaps.max(), lang, decimals),
+        mean=_number(gaps.mean(), lang, decimals),
+        unit=unit,
+        n_significant=int((summary["p_value"] <= alpha).sum()),
+        alpha_pct=int(round(100 * alpha)),
+    )
+
+
+def effects_table(summary: pd.DataFrame, *, outcome: str, treatment: str) -> pd.DataFrame:
+    """:func:`synthetic_control_summary` under the column names of the comparison's ``effects.csv``.
+
+    One row per treated unit (``specification`` names it): ``effect`` is the
+    mean post-treatment gap, ``p_value`` the placebo-in-space p-value, no
+    interval (``ci_low``/``ci_high`` empty: the placebo ranking is the
+    inference), ``n`` the treated unit and its donors, ``n_treated`` 1.
+    """
+    return pd.DataFrame(
+        {
+            "outcome": outcome,
+            "treatment": treatment,
+            "specification": "synthetic_control_" + summary["unit"].astype(str),
+            "effect": summary["mean_post_gap"].astype(float),
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": summary["p_value"].astype(float),
+            "n": summary["n_donors"].astype(int) + 1,
+            "n_treated": 1,
+            "treatment_kind": "binary",
+            "confidence": np.nan,
+            "inference": "placebo in space (RMSPE ratio rank)",
+        }
+    ).reset_index(drop=True)
