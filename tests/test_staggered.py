@@ -317,3 +317,17 @@ def test_pretrend_test_and_intervals_are_calibrated_under_the_null():
     for name in ("callaway_santanna", "did2s"):
         assert rejections[name] / draws <= 0.12, rejections
     assert covered / draws >= 0.88
+
+
+def test_effects_table_has_the_comparison_columns_and_a_consistent_p_value(planted):
+    _, result = planted
+    effects = staggered.effects_table(result.overall, outcome="outcome", treatment="ptce")
+    assert list(effects.columns[:9]) == [
+        "outcome", "treatment", "specification", "effect", "ci_low", "ci_high", "p_value", "n",
+        "n_treated",
+    ]  # fmt: skip
+    assert list(effects["specification"]) == list(result.overall["estimator"])
+    assert effects["effect"].tolist() == result.overall["att"].tolist()
+    excludes_zero = (effects["ci_low"] > 0) | (effects["ci_high"] < 0)
+    assert ((effects["p_value"] < 0.05) == excludes_zero).all()
+    assert (effects["n_treated"] == result.overall["n_treated"]).all()

@@ -394,7 +394,7 @@ inhabitants (columns of :func:`treatment_by_territory`), then all kinds together
 
 
 def dose_list(doses: str) -> list[str]:
-    """The doses named in a run's ``doses`` parameter (comma-separated; empty: :data:`DENSITY_DOSES`)."""
+    """The doses of a run's ``doses`` parameter (comma-separated; empty: :data:`DENSITY_DOSES`)."""
     named = [d.strip() for d in doses.split(",") if d.strip()]
     return named or list(DENSITY_DOSES)
 

@@ -179,13 +179,13 @@ def binned_means(
 SENTENCES: dict[str, str] = {
     "fr": (
         "Dans les {n} territoires étudiés (dont {n_treated} avec une dose non nulle), une "
-        "hausse d'une unité de « {dose} » va de pair avec une variation de {estimate} {unit} de "
+        "hausse d'une unité de « {dose} » va de pair avec une variation de {estimate}{unit} de "
         "{outcome}, à contrôles égaux (IC à 95 % : [{low} ; {high}] ; erreurs-types {inference})."
         " {verdict}"
     ),
     "en": (
         "Across the {n} territories studied ({n_treated} with a non-zero dose), a one-unit "
-        "increase in '{dose}' goes with a change of {estimate} {unit} in {outcome}, controls "
+        "increase in '{dose}' goes with a change of {estimate}{unit} in {outcome}, controls "
         "held equal (95% CI [{low}, {high}]; {inference} standard errors). {verdict}"
     ),
 }
@@ -228,7 +228,7 @@ def dose_response_sentence(
         n_treated=int(row["n_treated"]),
         dose=dose,
         estimate=_number(row["estimate"], lang, decimals),
-        unit=unit,
+        unit=f" {unit}" if unit else "",
         outcome=outcome,
         low=_number(row["ci_low"], lang, decimals),
         high=_number(row["ci_high"], lang, decimals),

@@ -2152,6 +2152,8 @@ def plot_binned_scatter(
 
 
 def _mark_label(ax: Axes, period: str, lang: str) -> None:
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
+    ax.xaxis.set_major_formatter(_YearFormatter())
     ax.axvline(
         period_to_number(period) - 0.125, color=NEUTRAL_GREY, linewidth=1, linestyle="--",
         label=_design_text("label_date", lang, period=period),
@@ -2235,9 +2237,7 @@ def plot_synthetic_gaps(
     ax.legend(loc="best", fontsize="small")
     set_alt_text(
         ax,
-        _design_text(
-            "alt_gaps", lang, unit=unit_name, n=len(placebos), period=treatment_period
-        ),
+        _design_text("alt_gaps", lang, unit=unit_name, n=len(placebos), period=treatment_period),
     )
     return ax
 

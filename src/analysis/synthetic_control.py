@@ -258,12 +258,12 @@ def synthetic_control_summary(
 # --------------------------------------------------------------------------- sentences and effects
 SENTENCES: dict[str, str] = {
     "fr": (
-        "{name} : après le label ({period}), {outcome} s'écarte en moyenne de {gap} {unit} de "
+        "{name} : après le label ({period}), {outcome} s'écarte en moyenne de {gap}{unit} de "
         "son contrôle synthétique ({n_donors} territoires donneurs) ; le rapport des écarts "
         "après/avant le label se classe {rank}e sur {n_units} (p = {p}). {verdict}"
     ),
     "en": (
-        "{name}: after the label ({period}), {outcome} is on average {gap} {unit} away from "
+        "{name}: after the label ({period}), {outcome} is on average {gap}{unit} away from "
         "its synthetic control ({n_donors} donor territories); the post/pre gap ratio ranks "
         "{rank} of {n_units} (p = {p}). {verdict}"
     ),
@@ -284,12 +284,12 @@ VERDICTS: dict[str, dict[bool, str]] = {
 OVERALL_SENTENCES: dict[str, str] = {
     "fr": (
         "Sur les {n_treated} territoires traités, l'écart moyen après le label va de {low} à "
-        "{high} {unit} (moyenne {mean}) ; {n_significant} sur {n_treated} ont un rapport "
+        "{high}{unit} (moyenne {mean}) ; {n_significant} sur {n_treated} ont un rapport "
         "d'écarts que moins de {alpha_pct} % des placebos atteignent."
     ),
     "en": (
         "Across the {n_treated} treated territories, the mean post-label gap ranges from {low} "
-        "to {high} {unit} (mean {mean}); {n_significant} of {n_treated} have a gap ratio that "
+        "to {high}{unit} (mean {mean}); {n_significant} of {n_treated} have a gap ratio that "
         "fewer than {alpha_pct}% of the placebos reach."
     ),
 }
@@ -317,7 +317,7 @@ def synthetic_control_sentence(
         period=row["treatment_period"],
         outcome=outcome,
         gap=_number(row["mean_post_gap"], lang, decimals),
-        unit=unit,
+        unit=f" {unit}" if unit else "",
         n_donors=int(row["n_donors"]),
         rank=int(row["rank"]),
         n_units=int(row["n_donors"]) + 1,
@@ -336,7 +336,7 @@ def overall_sentence(
         low=_number(gaps.min(), lang, decimals),
         high=_number(gaps.max(), lang, decimals),
         mean=_number(gaps.mean(), lang, decimals),
-        unit=unit,
+        unit=f" {unit}" if unit else "",
         n_significant=int((summary["p_value"] <= alpha).sum()),
         alpha_pct=int(round(100 * alpha)),
     )
@@ -366,3 +366,21 @@ def effects_table(summary: pd.DataFrame, *, outcome: str, treatment: str) -> pd.
             "inference": "placebo in space (RMSPE ratio rank)",
         }
     ).reset_index(drop=True)
+
+
+def weights_table(results: Mapping[str, SyntheticControlResult]) -> pd.DataFrame:
+    """Donor weights of every treated unit, long: ``unit``, ``donor``, ``weight`` (> 0 only)."""
+    rows = [
+        (unit, donor, float(weight))
+        for unit, result in results.items()
+        for donor, weight in result.weights.items()
+        if weight > 0
+    ]
+    return pd.DataFrame(rows, columns=["unit", "donor", "weight"])
+
+
+def paths_table(results: Mapping[str, SyntheticControlResult]) -> pd.DataFrame:
+    """Observed and synthetic paths of every treated unit, long: ``unit``, ``period``, ...."""
+    frames = [result.path.reset_index().assign(unit=unit) for unit, result in results.items()]
+    table = pd.concat(frames, ignore_index=True)
+    return table[["unit", "period", "observed", "synthetic", "gap", "is_post"]]
