@@ -36,12 +36,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths, sources
-from analysis.registry import (
-    REGISTRY_COLUMNS,
-    normalise_commune_name,
-    read_registry,
-    validate_registry,
-)
+from analysis.geocoding import normalise_commune_name
+from analysis.registry import REGISTRY_COLUMNS, read_registry, validate_registry
 
 SAME_INITIATIVE = {
     "ami21-edenn": "ami21p1-edenn",

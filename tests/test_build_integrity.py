@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from analysis import atomic, build, paths, registry, sources, territories
+from analysis import atomic, build, cooperation, paths, sources, territories
 from analysis import indicators as ind
 from analysis.cli import app
 
@@ -311,7 +311,7 @@ def test_lock_file_is_left_empty_after_a_build(toy):
     [
         (paths.indicators_table, lambda: ind.load_indicators()),
         (lambda: paths.territory_layer("dep"), lambda: territories.load_territories("dep")),
-        (paths.cooperation_table, lambda: registry.load_cooperation()),
+        (paths.cooperation_table, lambda: cooperation.load_cooperation()),
     ],
     ids=["indicators", "territory-layer", "cooperation"],
 )

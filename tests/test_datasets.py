@@ -8,7 +8,7 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from analysis import datasets, paths, registry, territories
+from analysis import cooperation, datasets, paths, registry, territories
 
 
 def test_majority_region_for_zones_spanning_regions():
@@ -77,7 +77,7 @@ def real_data(request):
 def test_counts_from_the_cooperation_table_equal_the_built_counts(real_data, level):
     # Notebooks now pass the cooperation table down; counted again it must match the build.
     built = datasets.cooperation_counts(level)
-    recounted = datasets.cooperation_counts(level, registry.load_cooperation())
+    recounted = datasets.cooperation_counts(level, cooperation.load_cooperation())
     pdt.assert_frame_equal(recounted, built, check_like=False)
 
 

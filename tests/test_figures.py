@@ -192,7 +192,7 @@ def test_kind_colours_are_fixed_distinct_and_cover_every_kind():
     assert set(registry.KINDS) <= set(figures.KIND_COLOURS)
     assert {"other", "none"} <= set(figures.KIND_COLOURS)
     assert len(set(figures.KIND_COLOURS.values())) == len(figures.KIND_COLOURS)
-    palette = set(figures.OKABE_ITO.values()) | {figures.NEUTRAL_GREY}
+    palette = set(figures.OKABE_ITO.values()) | {figures.NEUTRAL_GREY, figures.TEXT_GREY}
     assert set(figures.KIND_COLOURS.values()) <= palette
     for lang in figures.LANGS:
         assert set(figures.KIND_LABELS[lang]) == set(figures.KIND_COLOURS)

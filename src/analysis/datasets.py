@@ -1,7 +1,7 @@
 """Analysis inputs: load processed tables and assemble what the methods and notebooks take.
 
 The one module between the built tables (``indicators``, ``territories``,
-``registry``) and the pure methods (``resilience``, ``models``,
+``cooperation``) and the pure methods (``resilience``, ``models``,
 ``report_content``): panels and national series, shock windows, pre-shock
 controls, cooperation counts and treatments, the analysis table, a
 territory's profile. Methods never import it; it calls them to assemble its
@@ -17,8 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import indicators, registry, territories
+from analysis import indicators, territories
 from analysis.checks import require_columns
+from analysis.cooperation import (
+    compute_cooperation,
+    cooperation_by_territory,
+    count_by_territory,
+    load_cooperation,
+)
 from analysis.keys import (
     KINDS,
     LEVEL_CODE_COLUMN,
@@ -274,8 +280,8 @@ def load_initiatives(registry_path: Path | str | None = None) -> pd.DataFrame:
     :func:`treatment_by_territory` and :func:`load_analysis_table`.
     """
     if registry_path is None:
-        return registry.load_cooperation()
-    table, _report = registry.compute_cooperation(registry_path)
+        return load_cooperation()
+    table, _report = compute_cooperation(registry_path)
     return table
 
 
@@ -288,9 +294,9 @@ def cooperation_counts(level: str, initiatives: pd.DataFrame | None = None) -> p
             ``None`` reads the built counts (``cooperation_territories.parquet``).
     """
     if initiatives is None:
-        return registry.cooperation_by_territory(level)
+        return cooperation_by_territory(level)
     communes = territories.load_communes(with_geometry=False)
-    return registry.count_by_territory(initiatives, communes, level).set_index("territory_code")
+    return count_by_territory(initiatives, communes, level).set_index("territory_code")
 
 
 def treatment_by_territory(level: str, initiatives: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -314,7 +320,7 @@ def treatment_established_before(
     helped a territory through the 2020 shock, and no PTCE existed before the
     2008-09 recession. Initiatives with an unknown year are not counted; their
     number is in ``attrs["n_unknown_year"]``. A location counts at a level as
-    in ``registry.count_by_territory`` (:data:`analysis.keys.LEVEL_PRECISIONS`:
+    in ``cooperation.count_by_territory`` (:data:`analysis.keys.LEVEL_PRECISIONS`:
     a PTCE known only by its département counts for the département, not for
     a zone d'emploi).
 
@@ -371,7 +377,7 @@ def load_analysis_table(
     cooperation = treatment_by_territory(level, initiatives)
     if shock in SHOCKS.index:
         # Timing-aware treatment: PTCE founded before the shock year.
-        located = registry.load_cooperation() if initiatives is None else initiatives
+        located = load_cooperation() if initiatives is None else initiatives
         before = int(SHOCKS.at[shock, "shock_year"])
         flags = treatment_established_before(located, level, before)
         unknown = sorted(set(flags.index) - set(cooperation.index))
@@ -568,7 +574,7 @@ def load_staggered_panel(
     if panel.empty:
         raise ValueError(f"the indicators table has no {indicator!r} values at level {level!r}")
     frequency = period_frequency([str(c) for c in panel.columns])
-    initiatives = registry.load_cooperation() if initiatives is None else initiatives
+    initiatives = load_cooperation() if initiatives is None else initiatives
     timing = first_label_periods(initiatives, level, kind, WAVE_LABEL_PERIODS, frequency=frequency)
     long = long_panel_with_timing(panel, timing, exclude=timing.attrs["undated_territories"])
     return long, timing
@@ -646,7 +652,7 @@ def load_synthetic_control_inputs(
     panel.index = panel.index.astype(str)
     lo, hi = period_to_time(start), period_to_time(end)
     panel = panel[[c for c in panel.columns if lo <= period_to_time(c) <= hi]].dropna()
-    initiatives = registry.load_cooperation() if initiatives is None else initiatives
+    initiatives = load_cooperation() if initiatives is None else initiatives
     frequency = period_frequency(list(panel.columns))
     timing = first_label_periods(initiatives, level, kind, WAVE_LABEL_PERIODS, frequency=frequency)
     treated = {

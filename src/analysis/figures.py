@@ -84,7 +84,7 @@ MISSING_COLOUR = "#E0E0E0"
 TEXT_GREY = "#444444"
 
 KINDS = ("ptce", "tzcld", "tiers_lieu", "fabrique_territoire", "manufacture_proximite")
-"""Cooperation kinds (mirrors ``analysis.registry.KINDS``)."""
+"""Cooperation kinds drawn in their own colour (``analysis.keys.KINDS`` lists every kind)."""
 
 KIND_COLOURS: dict[str, str] = {
     "ptce": OKABE_ITO["blue"],
@@ -92,7 +92,10 @@ KIND_COLOURS: dict[str, str] = {
     "tiers_lieu": OKABE_ITO["bluish_green"],
     "fabrique_territoire": OKABE_ITO["reddish_purple"],
     "manufacture_proximite": OKABE_ITO["orange"],
-    "other": OKABE_ITO["sky_blue"],
+    "scic": OKABE_ITO["yellow"],
+    "scop": OKABE_ITO["black"],
+    "groupement_employeurs": OKABE_ITO["sky_blue"],
+    "other": TEXT_GREY,  # the eight Okabe-Ito colours are taken by kinds
     "none": NEUTRAL_GREY,
 }
 """One fixed colour per cooperation kind, the same in every figure of the study."""
@@ -214,6 +217,9 @@ KIND_LABELS: dict[str, dict[str, str]] = {
         "tiers_lieu": "Tiers-lieux",
         "fabrique_territoire": "Fabriques de territoire",
         "manufacture_proximite": "Manufactures de proximité",
+        "scic": "SCIC",
+        "scop": "SCOP",
+        "groupement_employeurs": "Groupements d'employeurs",
         "other": "Autres",
         "none": "Aucune",
     },
@@ -223,6 +229,9 @@ KIND_LABELS: dict[str, dict[str, str]] = {
         "tiers_lieu": "Third places",
         "fabrique_territoire": "Fabriques de territoire",
         "manufacture_proximite": "Local manufactures",
+        "scic": "SCIC (community-interest cooperatives)",
+        "scop": "SCOP (worker cooperatives)",
+        "groupement_employeurs": "Employer groups",
         "other": "Other",
         "none": "None",
     },
@@ -1140,7 +1149,7 @@ def plot_initiatives_map(
 
     Args:
         initiatives: One row per initiative with ``longitude``, ``latitude`` (WGS84),
-            and ``kind_column``, e.g. ``analysis.registry.load_cooperation()``. Points
+            and ``kind_column``, e.g. ``analysis.cooperation.load_cooperation()``. Points
             are placed (and moved into the overseas insets) by their coordinates. Rows
             without coordinates are counted in the alt text, not drawn.
         ax: Axes to draw on.

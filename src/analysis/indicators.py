@@ -37,6 +37,7 @@ from analysis.atomic import (
     write_text_atomically,
 )
 from analysis.hashing import sha256_file, sha256_files, sha256_json
+from analysis.keys import LEVEL_CODE_COLUMN, LEVELS, ZONING_LEVELS
 from analysis.loaders import (
     density_grid,
     filosofi,
@@ -47,7 +48,6 @@ from analysis.loaders import (
     urssaf,
 )
 from analysis.loaders._read import SourceFormatError
-from analysis.territories import LEVEL_CODE_COLUMN, LEVELS, ZONING_LEVELS
 
 __all__ = [
     "INDICATORS",

@@ -45,6 +45,9 @@ KINDS: tuple[str, ...] = (
     "tiers_lieu",
     "fabrique_territoire",
     "manufacture_proximite",
+    "scic",
+    "scop",
+    "groupement_employeurs",
 )
 """Kinds of cooperation initiative, in display order."""
 

@@ -82,6 +82,11 @@ def crosswalk_table() -> Path:
     return processed_dir() / "commune_code_crosswalk.parquet"
 
 
+def former_commune_names_table() -> Path:
+    """Names of former communes (déléguées, associées) → today's commune."""
+    return processed_dir() / "former_commune_names.parquet"
+
+
 def backbone_report() -> Path:
     """Every decision the backbone build took (inferred zones, missing boundaries…)."""
     return processed_dir() / "backbone_report.csv"

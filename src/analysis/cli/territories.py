@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from analysis import territories
+from analysis.keys import LEVEL_CODE_COLUMN, ZONING_LEVELS
 
 territories_app = typer.Typer(
     help="The territorial backbone: a commune's zonings, old codes, build decisions.",
@@ -42,8 +43,8 @@ def show(code: Annotated[str, typer.Argument(help="Commune code, e.g. 61001 or 2
     table.add_column("level")
     table.add_column("code")
     table.add_column("name")
-    for level in territories.ZONING_LEVELS[:-1]:
-        column = territories.LEVEL_CODE_COLUMN[level]
+    for level in ZONING_LEVELS[:-1]:
+        column = LEVEL_CODE_COLUMN[level]
         name = territories.territory_names(level).get(row[column], "")
         table.add_row(level, row[column], name)
     console.print(table)

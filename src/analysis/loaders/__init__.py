@@ -1,1 +1,1 @@
-"""One small loader per raw source feeding the indicators panel (raw file → tidy frame)."""
+"""One small reader per raw source (raw file → tidy frame): backbone, indicators, public lists."""

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
+from analysis import sources
+
 PANEL_COLUMNS = ("level", "code", "period", "indicator", "value", "source_id")
 """Columns every loader returns (``unit`` is added from the indicator dictionary)."""
 
@@ -257,3 +259,35 @@ def to_long(
     long["source_id"] = source_id
     long["value"] = long["value"].astype("float64")
     return long.loc[:, list(PANEL_COLUMNS)].reset_index(drop=True)
+
+
+def read_insee_sheet(path: Path, sheet: str, columns: Sequence[str]) -> pd.DataFrame:
+    """An INSEE spreadsheet sheet whose variable names sit on the 6th row (zonings, EPCI)."""
+    frame = pd.read_excel(path, sheet_name=sheet, engine="calamine", header=5, dtype="str")
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise SourceFormatError(
+            path,
+            f"columns {absent} not found on row 6 (found {list(frame.columns)[:8]})",
+            sheet=sheet,
+            fix="check that this is the INSEE vintage the catalogue lists (`ptce data status`).",
+        )
+    return frame[list(columns)]
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], where: Path | str) -> None:
+    """Raise :class:`SourceFormatError` naming every column of ``columns`` absent from ``frame``."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SourceFormatError(
+            where,
+            f"required column(s) {', '.join(repr(c) for c in missing)} missing "
+            f"(found {list(frame.columns)[:12]})",
+            column=missing[0],
+        )
+
+
+def landing_page_and_title(source_id: str) -> tuple[str, str]:
+    """A catalogue source's landing page and title (the citation of rows read from it)."""
+    source = sources.get_source(source_id)
+    return source.landing_page, source.title
