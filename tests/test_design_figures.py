@@ -1,4 +1,4 @@
-"""The figures of the designs: binned scatter of a dose, synthetic control paths and placebo gaps."""
+"""Figures of the designs: binned scatter of a dose, synthetic control paths, placebo gaps."""
 
 from __future__ import annotations
 
