@@ -113,7 +113,7 @@ def test_config_runs_every_notebook_and_every_region_profile():
     # Employment: resilience at zone level, and the comparison for three treatments.
     employment = [r for r in runs if r.parameters.get("indicator") == "salaried_employment_sa"]
     assert ("shock_resilience", "ze2020", "covid_2020") in {
-        (r.notebook, r.parameters["level"], r.parameters["shock"]) for r in employment
+        (r.notebook, r.parameters["level"], r.parameters.get("shock")) for r in employment
     }
     assert {
         r.parameters["treatment"] for r in employment if r.notebook == "cooperation_and_resilience"
