@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import datasets
 from analysis import dose_response as dr
 
 
@@ -104,3 +105,18 @@ def test_sentence_says_plainly_whether_the_slope_differs_from_zero():
     assert "ne distinguent pas cette pente de zéro" in dr.dose_response_sentence(null, **words)
     en = dr.dose_response_sentence(null, lang="en", **words)
     assert "cannot tell this slope from zero" in en and "95% CI" in en
+
+
+def test_dose_list_defaults_to_each_listed_kind_then_all_kinds():
+    assert datasets.dose_list("") == [
+        "n_tiers_lieu_per_100k",
+        "n_fabrique_territoire_per_100k",
+        "n_manufacture_proximite_per_100k",
+        "n_ptce_per_100k",
+        "n_tzcld_per_100k",
+        "initiatives_per_100k",
+    ]
+    assert datasets.dose_list(" ess_share_salaried_jobs_pct, n_ptce_per_100k ") == [
+        "ess_share_salaried_jobs_pct",
+        "n_ptce_per_100k",
+    ]

@@ -25,13 +25,7 @@ from analysis.cooperation import (
     count_by_territory,
     load_cooperation,
 )
-from analysis.keys import (
-    KINDS,
-    LEVEL_CODE_COLUMN,
-    LEVEL_PRECISIONS,
-    NATIONAL_CODES,
-    NATIONAL_NAMES,
-)
+from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS, NATIONAL_CODES, NATIONAL_NAMES
 from analysis.models import prepare_analysis_table
 from analysis.report_content import (
     NOTES,
@@ -391,11 +385,23 @@ def load_analysis_table(
 
 
 # --------------------------------------------------------------------------- dose-response
+DOSE_KINDS: tuple[str, ...] = (
+    "tiers_lieu",
+    "fabrique_territoire",
+    "manufacture_proximite",
+    "ptce",
+    "tzcld",
+)
+"""The kinds whose density is a dose: those with a nationwide list (tiers-lieux of the
+2019 census, Fabriques de territoire, Manufactures de proximité) or a national label
+(PTCE, TZCLD). SCIC, SCOP and employer groups enter the registry only case by case, so
+their density would measure the registry's coverage, not cooperation."""
+
 DENSITY_DOSES: tuple[str, ...] = (
-    *(f"n_{kind}_per_100k" for kind in KINDS),
+    *(f"n_{kind}_per_100k" for kind in DOSE_KINDS),
     "initiatives_per_100k",
 )
-"""The doses of the dose-response runs: each kind's initiatives per 100,000
+"""The doses of the dose-response runs: each of :data:`DOSE_KINDS` per 100,000
 inhabitants (columns of :func:`treatment_by_territory`), then all kinds together."""
 
 
