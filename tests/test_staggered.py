@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -331,3 +334,17 @@ def test_effects_table_has_the_comparison_columns_and_a_consistent_p_value(plant
     excludes_zero = (effects["ci_low"] > 0) | (effects["ci_high"] < 0)
     assert ((effects["p_value"] < 0.05) == excludes_zero).all()
     assert (effects["n_treated"] == result.overall["n_treated"]).all()
+
+
+def test_importing_the_estimators_leaves_the_root_logger_alone():
+    """pyfixest's logging.basicConfig(INFO) is undone: no INFO flood in the reports."""
+    code = (
+        "import logging, numpy as np, pandas as pd\n"
+        "from analysis import dose_response, staggered\n"
+        "frame = pd.DataFrame({'y': np.arange(9.0), 'x': np.arange(9.0) % 4})\n"
+        "staggered.pf.feols('y ~ x', data=frame)\n"
+        "root = logging.getLogger()\n"
+        "print(root.level, len(root.handlers))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["30", "0"]

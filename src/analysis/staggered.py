@@ -41,17 +41,29 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
-import pyfixest as pf
-from csdid.att_gt import ATTgt
-from scipy import stats
+_ROOT_WAS_CONFIGURED = bool(logging.getLogger().handlers)
 
-from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS
-from analysis.resilience import period_frequency, period_to_time
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyfixest as pf  # noqa: E402
+import pyfixest.estimation.FixestMulti_  # noqa: E402, F401  (see below)
+from csdid.att_gt import ATTgt  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS  # noqa: E402
+from analysis.resilience import period_frequency, period_to_time  # noqa: E402
+
+if not _ROOT_WAS_CONFIGURED:
+    # pyfixest calls logging.basicConfig(level=INFO) when its estimators are first
+    # imported (FixestMulti_ → feols_compressed_); undone here, else every library's
+    # INFO messages (fontTools subsetting each PDF figure) fill the notebooks' reports.
+    for _handler in list(logging.getLogger().handlers):
+        logging.getLogger().removeHandler(_handler)
+    logging.getLogger().setLevel(logging.WARNING)
 
 ESTIMATORS: tuple[str, ...] = ("callaway_santanna", "did2s", "twfe")
 """Estimators of :func:`staggered_did`; ``twfe`` is the biased reference."""
