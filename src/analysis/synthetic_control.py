@@ -116,6 +116,27 @@ def _rmspe(gap: pd.Series) -> float:
     return float(np.sqrt(np.mean(np.square(gap.to_numpy(dtype=float)))))
 
 
+def placebo_gap_paths(
+    wide_panel: pd.DataFrame, donors: Sequence[str], treatment_period: str
+) -> pd.DataFrame:
+    """Each donor's gap to its own synthetic control from the other donors (one column each).
+
+    The placebo-in-space fits of :func:`synthetic_control`: they depend on the
+    donor pool and the treatment period only, not on the treated unit.
+    """
+    panel = wide_panel.copy()
+    panel.index = panel.index.astype(str)
+    panel.columns = [str(c) for c in panel.columns]
+    donors = list(dict.fromkeys(str(d) for d in donors))
+    pre, post = _split_periods(panel.columns, treatment_period)
+    panel = panel.loc[donors, pre + post].astype(float)
+    gaps = {}
+    for donor in donors:
+        others = [d for d in donors if d != donor]
+        gaps[donor] = _gap_path(panel, donor, _fit_weights(panel, donor, others, pre))
+    return pd.DataFrame(gaps)
+
+
 def synthetic_control(
     wide_panel: pd.DataFrame,
     treated: str,
@@ -124,6 +145,7 @@ def synthetic_control(
     *,
     with_placebos: bool = True,
     min_pre_periods: int = 8,
+    placebos: pd.DataFrame | None = None,
 ) -> SyntheticControlResult:
     """Synthetic control of ``treated`` from ``donors``, labelled at ``treatment_period``.
 
@@ -135,6 +157,9 @@ def synthetic_control(
         treatment_period: first treated period (e.g. ``"2014-Q1"``).
         with_placebos: run the placebo-in-space fits (one per donor).
         min_pre_periods: refuse a pre-period shorter than this.
+        placebos: the donors' placebo gap paths from :func:`placebo_gap_paths`
+            for the same donors and treatment period (computed here if ``None``;
+            they do not depend on the treated unit, so a summary fits them once).
 
     Raises:
         ValueError: the treated unit or a donor is not in the panel or has a
@@ -181,10 +206,11 @@ def synthetic_control(
     rows = [(treated, _rmspe(gap[pre]), _rmspe(gap[post]), True)]
     gaps = {treated: gap}
     if with_placebos:
+        placebo_gaps = (
+            placebos if placebos is not None else placebo_gap_paths(panel, donors, treatment_period)
+        )
         for donor in donors:
-            others = [d for d in donors if d != donor]
-            placebo_weights = _fit_weights(panel, donor, others, pre)
-            placebo_gap = _gap_path(panel, donor, placebo_weights)
+            placebo_gap = placebo_gaps[donor]
             gaps[donor] = placebo_gap
             rows.append((donor, _rmspe(placebo_gap[pre]), _rmspe(placebo_gap[post]), False))
     placebo = pd.DataFrame(rows, columns=["unit", "rmspe_pre", "rmspe_post", "is_treated"])
@@ -229,11 +255,17 @@ def synthetic_control_summary(
     """
     treated_codes = {str(u) for u in treated_units}
     pool = [str(d) for d in donors if str(d) not in treated_codes]
-    rows, results = [], {}
+    rows, results, placebos = [], {}, {}
     for unit, period in treated_units.items():
         result = synthetic_control(
-            wide_panel, str(unit), pool, str(period), min_pre_periods=min_pre_periods
+            wide_panel,
+            str(unit),
+            pool,
+            str(period),
+            min_pre_periods=min_pre_periods,
+            placebos=placebos.get(str(period)),
         )
+        placebos[str(period)] = result.placebo_gaps[pool]
         results[result.unit] = result
         largest = result.weights.head(top)
         rows.append(
