@@ -145,3 +145,17 @@ def test_sentences_and_effects_table_follow_the_placebo_rank(planted):
     assert len(paths) == len(PERIODS) and paths["is_post"].sum() == len(PERIODS) - PERIODS.index(
         TREATMENT
     )
+
+
+def test_placebos_fitted_once_give_the_same_ranks_as_fitting_each_unit_alone():
+    panel = planted_panel()
+    panel.loc["T02"] = 0.6 * panel.loc["d01"] + 0.4 * panel.loc["d05"]
+    donors = [f"d{i:02d}" for i in range(12)]
+    table, results = sc.synthetic_control_summary(
+        panel, {"T01": TREATMENT, "T02": TREATMENT}, donors
+    )
+    for unit in ("T01", "T02"):
+        alone = sc.synthetic_control(panel.drop(index=({"T01", "T02"} - {unit})), unit, donors,
+                                     TREATMENT)  # fmt: skip
+        assert results[unit].rank == alone.rank and results[unit].p_value == alone.p_value
+        pd.testing.assert_frame_equal(results[unit].placebo, alone.placebo)
