@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis import dose_response, figures, synthetic_control  # noqa: E402
+from analysis import dose_response, figures, labels, synthetic_control  # noqa: E402
 
 PERIODS = [f"{y}-Q{q}" for y in range(2008, 2016) for q in range(1, 5)]
 
@@ -35,15 +35,13 @@ def test_binned_scatter_draws_the_bins_and_the_regression_line():
 
 
 def test_dose_labels_and_units_in_both_languages():
-    assert (
-        figures.dose_label("n_ptce_per_100k", "fr") == f"PTCE pour 100{figures.NNBSP}000 habitants"
-    )
-    assert figures.dose_label("n_tiers_lieu_per_100k", "en").endswith("per 100,000 inhabitants")
-    assert figures.dose_label("initiatives_per_100k", "en").startswith("Initiatives of every kind")
-    assert figures.outcome_unit("rise_vs_nation_pp", "fr") == "point(s)"
-    assert figures.outcome_unit("resistance_lagravinese", "en") == ""
+    assert labels.dose_label("n_ptce_per_100k", "fr") == f"PTCE pour 100{labels.NNBSP}000 habitants"
+    assert labels.dose_label("n_tiers_lieu_per_100k", "en").endswith("per 100,000 inhabitants")
+    assert labels.dose_label("initiatives_per_100k", "en").startswith("Initiatives of every kind")
+    assert labels.outcome_unit("rise_vs_nation_pp", "fr") == "point(s)"
+    assert labels.outcome_unit("resistance_lagravinese", "en") == ""
     with pytest.raises(KeyError, match="unknown cooperation kind"):
-        figures.dose_label("n_nothing_per_100k")
+        labels.dose_label("n_nothing_per_100k")
 
 
 def test_synthetic_control_paths_and_placebo_gaps():

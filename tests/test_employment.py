@@ -39,9 +39,9 @@ def test_window_and_sign_convention_for_a_fall_in_jobs():
     table = r.employment_resilience_indices(panel, national, window)
     a, b = table.loc["A"], table.loc["B"]
     # France: 4000 → 3800 (−5 %). A: −10 % (twice as sensitive), B: −3.3 %.
-    assert a["sensitivity_martin"] == pytest.approx(2.0)
-    assert b["sensitivity_martin"] == pytest.approx((100 / 3000) / 0.05)
-    assert a["resistance_lagravinese"] == pytest.approx(-1.0)  # did worse: negative
+    # Martin's β (2 for A) is not a column: resistance = 1 − β.
+    assert a["resistance_lagravinese"] == pytest.approx(1 - 2.0)  # did worse: negative
+    assert b["resistance_lagravinese"] == pytest.approx(1 - (100 / 3000) / 0.05)
     assert b["resistance_lagravinese"] > 0
     assert a["change_contraction_vs_nation_pct"] == pytest.approx(-5.0)
     assert b["change_contraction_vs_nation_pct"] == pytest.approx(100 * (0.05 - 1 / 30))
@@ -133,8 +133,8 @@ def test_employment_indices_match_hand_sums_of_the_urssaf_file(indicators_built)
         )
         row = table.loc[zone]
         assert row["value_peak"] == peak and row["value_trough"] == trough
-        assert row["sensitivity_martin"] == pytest.approx(
-            (trough / peak - 1) / (n_trough / n_peak - 1)
+        assert row["resistance_lagravinese"] == pytest.approx(
+            1 - (trough / peak - 1) / (n_trough / n_peak - 1)
         )
         assert row["change_contraction_vs_nation_pct"] == pytest.approx(
             100 * ((trough / peak - 1) - (n_trough / n_peak - 1))

@@ -142,9 +142,12 @@ def test_martin_and_lagravinese_on_three_regions():
     }
     for code, (beta, resistance, recovery) in expected.items():
         row = indices.loc[code]
-        assert row["sensitivity_martin"] == pytest.approx(beta)
+        assert r.martin_sensitivity(row["change_contraction"], -0.1) == pytest.approx(beta)
         assert row["resistance_lagravinese"] == pytest.approx(resistance)
         assert row["recovery_lagravinese"] == pytest.approx(recovery)
+    # Martin's β is not a column: over a contraction resistance = 1 − β exactly.
+    assert "sensitivity_martin" not in indices.columns
+    assert (indices[list(r.REASON_COLUMNS)] == "").all(axis=None)
     assert indices.loc["B", "change_contraction"] == pytest.approx(-0.2)
     # Back to the pre-shock level: A in 2010-Q1 (1 quarter after the 2009-Q4 trough),
     # B never, C at once.
@@ -179,15 +182,48 @@ def test_unemployment_shock_in_points_and_time_to_return():
     # Y: 7 → 8 = +1 point (1 better than France), never back to 7.
     assert indices.loc["Y", "rise_vs_nation_pp"] == pytest.approx(-1.0)
     assert math.isnan(indices.loc["Y", "periods_to_pre_shock_value"])
-    # Lagravinese is signed "positive = better": Y rose by 14 % vs 29 % nationally.
-    national_change = 2 / 7
+    # For a rate the indices use points, signed "positive = better": France +2 points,
+    # Y +1 (half the national rise: +0.5), X +3 (−0.5).
+    assert indices.loc["Y", "resistance_lagravinese"] == pytest.approx(0.5)
+    assert indices.loc["X", "resistance_lagravinese"] == pytest.approx(-0.5)
     assert indices.loc["Y", "resistance_lagravinese"] == pytest.approx(
-        -((1 / 7 - national_change) / national_change)
+        1 - r.martin_sensitivity(indices.loc["Y", "change_contraction"], 2.0)
     )
-    assert (
-        indices.loc["Y", "resistance_lagravinese"] > 0 > indices.loc["X", "resistance_lagravinese"]
+    # Recovery: France 9 → 8 (−1 point); X 9 → 6 (−3: +2), Y 8 → 8 (0: −1).
+    assert indices.loc["X", "recovery_lagravinese"] == pytest.approx(2.0)
+    assert indices.loc["Y", "recovery_lagravinese"] == pytest.approx(-1.0)
+
+
+def test_rate_index_nan_with_reason_when_nation_barely_moves():
+    periods = quarters(2007, 2011)
+    nation = pd.Series(7.0, index=periods)
+    nation[periods[8:]] = [9.2] * 4 + [9.0] * 8  # recovery −0.2 point, as France in 2008-11
+    territory = nation.copy()
+    territory[periods[12:]] = 8.0  # a real fall of 1.2 points
+    panel = pd.DataFrame({"Z": territory, "W": nation}).T
+    window = r.detect_shock_window(
+        nation, "recession_2008", indicator="unemployment_rate", peak="2008-Q4"
     )
-    assert indices.loc["Y", "sensitivity_martin"] == pytest.approx((1 / 7) / national_change)
+    indices = r.resilience_indices(panel, nation, window)
+    assert indices["recovery_lagravinese"].isna().all()
+    assert "below the 0.5-point threshold" in indices.loc["Z", "recovery_lagravinese_reason"]
+    assert indices["resistance_lagravinese"].notna().all()
+    assert indices.loc["Z", "resistance_lagravinese_reason"] == ""
+    # The points columns stay: the territory's recovery beat the nation's by 1 point.
+    assert indices.loc["Z", "recovery_vs_nation_pp"] == pytest.approx(-1.0)
+
+
+def test_level_index_nan_with_reason_below_one_percent():
+    panel, national, window = three_region_example()
+    flat = panel.copy()
+    flat.loc["A", window.trough] = 50 - 0.5  # nation 100 → 99.5: −0.5 %
+    flat.loc["B", window.trough] = 30
+    flat.loc["C", window.trough] = 20
+    indices = r.resilience_indices(flat, flat.sum(), window)
+    assert indices["resistance_lagravinese"].isna().all()
+    assert "-0.5 %" in indices.loc["A", "resistance_lagravinese_reason"]
+    assert r.national_change_too_small(-0.011, is_rate=False) == ""
+    assert r.national_change_too_small(0.6, is_rate=True) == ""
 
 
 def test_cumulative_loss_against_trend():
@@ -269,17 +305,17 @@ def test_resilience_on_real_data(built_indicators, indicator, level, shock):
     assert indices.index.is_unique
     assert window.frequency == "quarterly"
     assert r.period_to_time(window.peak) < r.period_to_time(window.trough)
-    core = indices[
-        [
-            "change_contraction",
-            "sensitivity_martin",
-            "resistance_lagravinese",
-            "recovery_lagravinese",
-        ]
-    ]
+    core = indices[["change_contraction", "resistance_lagravinese"]]
     # Overseas territories start in 2014, so for 2008 they are NaN; the rest must be finite.
     finite_share = np.isfinite(core.to_numpy(dtype=float)).all(axis=1).mean()
     assert finite_share > 0.9
+    recovery_reason = indices["recovery_lagravinese_reason"].iloc[0]
+    if (indicator, shock) == ("unemployment_rate", "recession_2008"):
+        # France métropolitaine 9.2 % → 9.0 % in 2009-Q4 → 2011-Q4: too small to divide by.
+        assert indices["recovery_lagravinese"].isna().all() and "threshold" in recovery_reason
+    else:
+        assert recovery_reason == ""
+        assert np.isfinite(indices["recovery_lagravinese"]).mean() > 0.9
 
 
 def test_cumulative_loss_against_peak_level():

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import pyfixest as pf
 
-from analysis.staggered import _number
+from analysis.labels import format_number, sentence
+from analysis.staggered import pf  # pyfixest, with its logging side effect undone
 
 DOSE_RESPONSE_COLUMNS: tuple[str, ...] = (
     "outcome",
@@ -176,44 +176,11 @@ def binned_means(
 
 
 # --------------------------------------------------------------------------- sentence and effects
-SENTENCES: dict[str, str] = {
-    "fr": (
-        "Dans les {n} territoires étudiés (dont {n_treated} avec une dose non nulle), une "
-        "hausse d'une unité de « {dose} » va de pair avec une variation de {estimate}{unit} de "
-        "{outcome}, à contrôles égaux (IC à 95 % : [{low} ; {high}] ; erreurs-types {inference})."
-        " {verdict}"
-    ),
-    "en": (
-        "Across the {n} territories studied ({n_treated} with a non-zero dose), a one-unit "
-        "increase in '{dose}' goes with a change of {estimate}{unit} in {outcome}, controls "
-        "held equal (95% CI [{low}, {high}]; {inference} standard errors). {verdict}"
-    ),
-}
-"""One template per language for :func:`dose_response_sentence`."""
-
-INFERENCE_WORDS: dict[str, dict[bool, str]] = {
-    "fr": {True: "regroupées en {n_clusters} groupes", False: "robustes (HC1)"},
-    "en": {True: "clustered in {n_clusters} groups", False: "heteroskedasticity-robust (HC1)"},
-}
-
-VERDICTS: dict[str, dict[bool, str]] = {
-    "fr": {
-        True: "L'intervalle exclut zéro : la pente se distingue de zéro ; c'est une "
-        "association, pas un effet causal.",
-        False: "L'intervalle contient zéro : les données ne distinguent pas cette pente de zéro.",
-    },
-    "en": {
-        True: "The interval excludes zero: the slope is distinguishable from zero; this is an "
-        "association, not a causal effect.",
-        False: "The interval includes zero: the data cannot tell this slope from zero.",
-    },
-}
-
-
 def dose_response_sentence(
     row, *, lang: str = "fr", dose: str, outcome: str, unit: str, decimals: int = 3
 ) -> str:
-    """One plain sentence for a row of :func:`dose_response`.
+    """One plain sentence for a row of :func:`dose_response` (template ``dose_response`` of
+    :data:`analysis.labels.SENTENCES`).
 
     Args:
         row: a row (Series or dict) of :func:`dose_response`.
@@ -223,19 +190,27 @@ def dose_response_sentence(
     """
     row = dict(row)
     excludes_zero = bool(row["ci_low"] > 0 or row["ci_high"] < 0)
-    return SENTENCES[lang].format(
+    clustered = str(row["inference"]).startswith("CRV1")
+    number = lambda x: format_number(x, lang, decimals, sign=True)  # noqa: E731
+    return sentence(
+        "dose_response",
+        lang,
         n=int(row["n"]),
         n_treated=int(row["n_treated"]),
         dose=dose,
-        estimate=_number(row["estimate"], lang, decimals),
+        estimate=number(row["estimate"]),
         unit=f" {unit}" if unit else "",
         outcome=outcome,
-        low=_number(row["ci_low"], lang, decimals),
-        high=_number(row["ci_high"], lang, decimals),
-        inference=INFERENCE_WORDS[lang][str(row["inference"]).startswith("CRV1")].format(
-            n_clusters=int(row["n_clusters"])
+        low=number(row["ci_low"]),
+        high=number(row["ci_high"]),
+        inference=sentence(
+            "dose_inference_clustered" if clustered else "dose_inference_robust",
+            lang,
+            n_clusters=int(row["n_clusters"]),
         ),
-        verdict=VERDICTS[lang][excludes_zero],
+        verdict=sentence(
+            "dose_verdict_excludes" if excludes_zero else "dose_verdict_includes", lang
+        ),
     )
 
 

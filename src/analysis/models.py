@@ -28,7 +28,9 @@ import pandas as pd
 import pandera.pandas as pa
 from scipy import stats
 
+from analysis import labels
 from analysis.checks import require_columns
+from analysis.labels import OUTCOME_HIGHER_IS_BETTER
 from analysis.resilience import RATE_INDICATORS, SHOCKS, _sorted_periods, as_shock_window
 
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -61,82 +63,6 @@ is left out: the three density shares sum to 100, so one must be dropped)."""
 OVERSEAS_BOUNDS_LONLAT = (-5.5, 41.0, 10.0, 51.5)
 """(min lon, min lat, max lon, max lat) of metropolitan France incl. Corsica:
 territories whose centroid falls outside are treated as overseas."""
-
-OUTCOME_LABELS: dict[str, dict[str, str]] = {
-    "resistance_lagravinese": {
-        "fr": "l'indice de résistance (Lagravinese)",
-        "en": "the resistance index (Lagravinese)",
-    },
-    "recovery_lagravinese": {
-        "fr": "l'indice de reprise (Lagravinese)",
-        "en": "the recovery index (Lagravinese)",
-    },
-    "sensitivity_martin": {
-        "fr": "la sensibilité au choc (Martin)",
-        "en": "the shock sensitivity (Martin)",
-    },
-    "rise_vs_nation_pp": {
-        "fr": "la hausse du taux de chômage relative à la France (points)",
-        "en": "the rise in unemployment relative to France (points)",
-    },
-    "rise_pp": {
-        "fr": "la hausse du taux de chômage (points)",
-        "en": "the rise in the unemployment rate (points)",
-    },
-    "recovery_vs_nation_pp": {
-        "fr": "la variation du chômage pendant la reprise relative à la France (points)",
-        "en": "the change in unemployment during the recovery relative to France (points)",
-    },
-    "cumulative_loss_vs_trend": {
-        "fr": "la perte cumulée par rapport à la tendance d'avant-choc",
-        "en": "the cumulative loss against the pre-shock trend",
-    },
-    "cumulative_loss_vs_peak": {
-        "fr": "la perte cumulée par rapport au niveau d'avant-choc",
-        "en": "the cumulative loss against the pre-shock level",
-    },
-    "periods_to_pre_shock_value": {
-        "fr": "le nombre de trimestres pour retrouver le niveau d'avant-choc",
-        "en": "the number of periods to return to the pre-shock value",
-    },
-    "change_contraction": {
-        "fr": "la variation pendant la contraction",
-        "en": "the change during the contraction",
-    },
-    "change_recovery": {
-        "fr": "la variation pendant la reprise",
-        "en": "the change during the recovery",
-    },
-}
-
-OUTCOME_HIGHER_IS_BETTER: dict[str, bool] = {
-    "resistance_lagravinese": True,
-    "recovery_lagravinese": True,
-    "sensitivity_martin": False,
-    "rise_vs_nation_pp": False,
-    "rise_pp": False,
-    "recovery_vs_nation_pp": False,
-    "cumulative_loss_vs_trend": False,
-    "cumulative_loss_vs_peak": False,
-    "periods_to_pre_shock_value": False,
-}
-"""Whether a larger outcome means a more resilient territory (used in sentences)."""
-
-TREATMENT_LABELS: dict[str, dict[str, str]] = {
-    "is_ptce_territory": {"fr": "Les territoires avec un PTCE", "en": "Territories with a PTCE"},
-    "is_ptce_before_shock": {
-        "fr": "Les territoires avec un PTCE créé avant le choc",
-        "en": "Territories with a PTCE founded before the shock",
-    },
-    "is_tzcld_territory": {
-        "fr": "Les territoires avec un projet Territoire zéro chômeur",
-        "en": "Territories with a zero long-term unemployment project",
-    },
-    "ess_share_salaried_jobs_pct": {
-        "fr": "Un point de plus de part de l'ESS dans l'emploi salarié (2008)",
-        "en": "One more point of ESS share in salaried jobs (2008)",
-    },
-}
 
 
 def _ci_ordered(frame: pd.DataFrame) -> pd.Series:
@@ -998,85 +924,8 @@ def morans_i(
 
 
 # --------------------------------------------------------------------------- honesty
-def _format_number(x: float, lang: str, decimals: int = 2) -> str:
-    if x is None or not np.isfinite(x):
-        return "n.d." if lang == "fr" else "n/a"
-    text = f"{x:,.{decimals}f}"
-    if lang == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",").replace("-", "−")
-    return text
-
-
-def _decimals_for(values: Sequence[float]) -> int:
-    finite = [abs(v) for v in values if v is not None and np.isfinite(v) and v != 0]
-    if not finite:
-        return 2
-    smallest = min(finite)
-    return int(min(4, max(1, 1 - math.floor(math.log10(smallest)))))
-
-
-_CAUTIONS = {
-    "binary": {
-        "fr": "Prudence : les territoires coopératifs ne sont pas choisis au hasard "
-        "(les PTCE naissent là où l'ESS est déjà dense, et après 2013), "
-        "cette association n'est pas un effet causal.",
-        "en": "Caution: cooperating territories are not chosen at random (PTCE arise where "
-        "the social economy is already dense, and after 2013), so this association is not "
-        "a causal effect.",
-    },
-    "binary_tzcld": {
-        "fr": "Prudence : les territoires zéro chômeur ne sont pas choisis au hasard (ils sont "
-        "candidats, là où le chômage de longue durée et la mobilisation locale sont forts), "
-        "cette association n'est pas un effet causal.",
-        "en": "Caution: zero-long-term-unemployment territories are not chosen at random (they "
-        "apply, where long-term unemployment and local mobilisation are high), so this "
-        "association is not a causal effect.",
-    },
-    "continuous": {
-        "fr": "Prudence : la part de l'ESS va de pair avec d'autres caractéristiques "
-        "des territoires ; cette association n'est pas un effet causal.",
-        "en": "Caution: the ESS share goes with other characteristics of the territories; this "
-        "association is not a causal effect.",
-    },
-}
-
-
-def _format_p(p_value: float, lang: str) -> str:
-    if not np.isfinite(p_value):
-        return "p n.d." if lang == "fr" else "p n/a"
-    if p_value < 0.001:
-        return "p < 0,001" if lang == "fr" else "p < 0.001"
-    return f"p = {_format_number(p_value, lang, 3)}"
-
-
-_TIMING = {
-    "before_ptce": {
-        "fr": "Aucun PTCE n'était encore reconnu lors de ce choc (premier appel national en "
-        "2013, même si quelques pôles existaient déjà) : les territoires « avec un PTCE » "
-        "sont ceux qui en accueilleront un plus tard.",
-        "en": "No PTCE was recognised yet at the time of this shock (first national call in "
-        "2013, though a few clusters already existed): territories 'with a PTCE' are "
-        "those that will host one later.",
-    },
-    "before_tzcld": {
-        "fr": "Aucun territoire zéro chômeur n'était habilité lors de ce choc (premiers en "
-        "2016) : le groupe est celui des territoires qui le seront plus tard.",
-        "en": "No zero-long-term-unemployment territory was authorised at the time of this "
-        "shock (first ones in 2016): the group is the territories that will be later.",
-    },
-    "includes_later_tzcld": {
-        "fr": "Ce groupe compte aussi les territoires habilités après le choc (deuxième "
-        "phase, à partir de fin 2021).",
-        "en": "This group also counts territories authorised after the shock (second phase, "
-        "from late 2021).",
-    },
-    "includes_later": {
-        "fr": "Ce groupe compte aussi des PTCE créés après le choc "
-        "(le traitement is_ptce_before_shock ne garde que les plus anciens).",
-        "en": "This group also counts PTCE founded after the shock "
-        "(treatment is_ptce_before_shock keeps only the older ones).",
-    },
-}
+# The numbers and the logic that choose a sentence live here; the words (templates
+# with named fields, one table per language) live in analysis.labels.
 
 FIRST_PTCE_YEAR = 2013
 """Year of the first national PTCE call (no PTCE is recorded before it)."""
@@ -1098,6 +947,7 @@ def timing_note(treatment: str, shock: str | None, lang: str = "fr") -> str:
     before :data:`FIRST_PTCE_YEAR` that means "will host one later"; for a
     later shock the group includes PTCE founded after it.
     """
+    labels.check_lang(lang)
     if shock is None or treatment not in ("is_ptce_territory", "is_tzcld_territory"):
         return ""
     if shock not in SHOCKS.index:
@@ -1107,7 +957,14 @@ def timing_note(treatment: str, shock: str | None, lang: str = "fr") -> str:
         key = "before_tzcld" if year < FIRST_TZCLD_YEAR else "includes_later_tzcld"
     else:
         key = "before_ptce" if year <= FIRST_PTCE_YEAR else "includes_later"
-    return _TIMING[key][lang]
+    return labels.timing(key, lang)
+
+
+def sentence_decimals(values: Iterable[float]) -> int:
+    """Decimals of the numbers of a result sentence: three significant digits of the spread
+    of zero and the finite ``values`` (``labels.decimals_for_range``, as in figure legends)."""
+    finite = [0.0, *(float(v) for v in values if v is not None and np.isfinite(v))]
+    return labels.decimals_for_range(min(finite), max(finite))
 
 
 def summary_sentence(result, lang: str = "fr", *, shock: str | None = None) -> str:
@@ -1117,7 +974,8 @@ def summary_sentence(result, lang: str = "fr", *, shock: str | None = None) -> s
     permutation p-value), N and the number of treated territories, whether the
     interval excludes zero, whether the direction means better or worse
     resilience when the outcome is known, what the treatment means in time
-    for the shock (:func:`timing_note`), and a caution about selection.
+    for the shock (:func:`timing_note`), and a caution about selection. The
+    words are the templates of ``analysis.labels.SENTENCES``.
 
     Args:
         result: one row of an estimator's table (Series, dict or one-row DataFrame).
@@ -1130,123 +988,65 @@ def summary_sentence(result, lang: str = "fr", *, shock: str | None = None) -> s
             raise ValueError(f"summary_sentence needs one result row, got {len(result)}")
         result = result.iloc[0]
     row = dict(result)
-    if lang not in ("fr", "en"):
-        raise ValueError(f"lang must be 'fr' or 'en', got {lang!r}")
+    labels.check_lang(lang)
     outcome, treatment = str(row.get("outcome", "")), str(row.get("treatment", ""))
     effect = float(row["effect"])
     low, high = float(row.get("ci_low", np.nan)), float(row.get("ci_high", np.nan))
     p_value = float(row.get("p_value", np.nan))
     n, n_treated = row.get("n"), row.get("n_treated")
     confidence = int(round(100 * float(row.get("confidence", 0.95) or 0.95)))
-    decimals = _decimals_for([effect, low, high])
-    f = lambda x: _format_number(x, lang, decimals)  # noqa: E731
-    outcome_label = OUTCOME_LABELS.get(outcome, {}).get(lang, outcome)
+    decimals = sentence_decimals([effect, low, high])
+
+    def number(x: float) -> str:
+        return labels.format_number(x, lang, decimals)
+
     continuous = row.get("treatment_kind") == "continuous"
-    subject = TREATMENT_LABELS.get(treatment, {}).get(lang)
-    if subject is None:
-        subject = (
-            (f"Les territoires « {treatment} »" if lang == "fr" else f"Territories '{treatment}'")
-            if not continuous
-            else (
-                f"Une unité de plus de {treatment}"
-                if lang == "fr"
-                else f"One more unit of {treatment}"
-            )
-        )
     has_ci = np.isfinite(low) and np.isfinite(high)
     excludes_zero = has_ci and (low > 0 or high < 0)
     higher_better = OUTCOME_HIGHER_IS_BETTER.get(outcome)
     better = None if higher_better is None or effect == 0 else (effect > 0) == higher_better
-    spec = str(row.get("specification", ""))
-    if lang == "fr":
-        direction = "plus élevée" if effect > 0 else "plus basse" if effect < 0 else "identique"
-        if continuous:
-            head = f"{subject} est associé à une variation de {f(effect)} de {outcome_label}"
-        elif effect == 0:
-            head = (
-                f"{subject} ont en moyenne, pour {outcome_label}, "
-                "la même valeur que les territoires comparés"
-            )
-        else:
-            head = (
-                f"{subject} ont en moyenne, pour {outcome_label}, une valeur {direction} de "
-                f"{_format_number(abs(effect), lang, decimals)} que les territoires comparés"
-            )
-        if better is not None and excludes_zero:
-            head += (
-                " (soit une meilleure résilience)"
-                if better
-                else " (soit une moins bonne résilience)"
-            )
-        if has_ci:
-            uncertainty = f"IC à {confidence} % : {f(low)} à {f(high)}"
-        else:
-            uncertainty = f"{_format_p(p_value, lang)} (test de permutation)"
-        counts = f"N = {int(n)}" + (
-            f", dont {int(n_treated)} traités"
-            if n_treated is not None and pd.notna(n_treated)
-            else ""
-        )
-        if has_ci:
-            verdict = (
-                "l'intervalle de confiance exclut zéro."
-                if excludes_zero
-                else "l'intervalle de confiance inclut zéro : "
-                "les données ne permettent pas de conclure à une différence."
-            )
-        else:
-            verdict = (
-                "l'écart observé est rarement atteint en répartissant le traitement au hasard."
-                if p_value < 0.05
-                else "un tel écart est fréquent en répartissant le traitement au hasard : "
-                "pas de différence établie."
-            )
-        caution = _CAUTIONS[_caution_key(treatment, continuous)]["fr"]
-        timing = timing_note(treatment, shock, "fr")
-        return " ".join(
-            filter(
-                None, [f"{head} ({uncertainty} ; {counts} ; {spec}) ; {verdict}", timing, caution]
-            )
-        )
-    direction = "higher" if effect > 0 else "lower" if effect < 0 else "equal"
     if continuous:
-        head = f"{subject} is associated with a change of {f(effect)} in {outcome_label}"
+        head_key = "head_continuous"
     else:
-        head = (
-            f"{subject} have on average {outcome_label} "
-            f"{_format_number(abs(effect), lang, decimals)} {direction}"
-            " than the comparison territories"
-        )
+        head_key = "head_higher" if effect > 0 else "head_lower" if effect < 0 else "head_equal"
+    head = labels.sentence(
+        head_key,
+        lang,
+        subject=labels.treatment_subject(treatment, lang, continuous=continuous),
+        outcome=labels.outcome_phrase(outcome, lang),
+        effect=number(effect),
+        size=number(abs(effect)),
+    )
     if better is not None and excludes_zero:
-        head += " (i.e. better resilience)" if better else " (i.e. worse resilience)"
-    uncertainty = (
-        f"{confidence}% CI: {f(low)} to {f(high)}"
-        if has_ci
-        else f"{_format_p(p_value, lang)} (permutation test)"
-    )
-    counts = f"N = {int(n)}" + (
-        f", of which {int(n_treated)} treated"
-        if n_treated is not None and pd.notna(n_treated)
-        else ""
-    )
+        head += labels.sentence("better" if better else "worse", lang)
     if has_ci:
-        verdict = (
-            "the confidence interval excludes zero."
-            if excludes_zero
-            else "the confidence interval includes zero: the data do not establish a difference."
+        uncertainty = labels.sentence(
+            "uncertainty_ci", lang, confidence=confidence, low=number(low), high=number(high)
         )
+        verdict_key = "ci_excludes_zero" if excludes_zero else "ci_includes_zero"
     else:
-        verdict = (
-            "the observed gap is rarely reached when the treatment is relocated at random."
-            if p_value < 0.05
-            else "such a gap is common when the treatment is relocated at random: "
-            "no established difference."
+        uncertainty = labels.sentence(
+            "uncertainty_permutation", lang, p=labels.format_p(p_value, lang)
         )
-    caution = _CAUTIONS[_caution_key(treatment, continuous)]["en"]
-    timing = timing_note(treatment, shock, "en")
-    return " ".join(
-        filter(None, [f"{head} ({uncertainty}; {counts}; {spec}); {verdict}", timing, caution])
+        verdict_key = "permutation_rare" if p_value < 0.05 else "permutation_common"
+    has_treated = n_treated is not None and pd.notna(n_treated)
+    counts = labels.sentence(
+        "counts_treated" if has_treated else "counts",
+        lang,
+        n=int(n),
+        treated=int(n_treated) if has_treated else None,
     )
+    result_text = labels.sentence(
+        "result",
+        lang,
+        head=head,
+        uncertainty=uncertainty,
+        counts=counts,
+        specification=str(row.get("specification", "")),
+        verdict=labels.sentence(verdict_key, lang),
+    )
+    caution = labels.caution(_caution_key(treatment, continuous), lang)
+    return " ".join(filter(None, [result_text, timing_note(treatment, shock, lang), caution]))
 
 
 def robustness_table(results: Iterable[pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
@@ -1319,50 +1119,25 @@ def robustness_verdict(
         verdict = "robust"
     else:
         verdict = "fragile"
-    problems_fr = [
-        *([] if balance_ok else ["l'équilibre après appariement est insuffisant"]),
-        *(
-            []
-            if pretrend_ok
-            else ["des écarts existent déjà avant le choc (tendances préalables différentes)"]
-        ),
+    problems = [
+        key
+        for key, ok in (("problem_balance", balance_ok), ("problem_pretrend", pretrend_ok))
+        if not ok
     ]
-    problems_en = [
-        *([] if balance_ok else ["balance after matching is poor"]),
-        *([] if pretrend_ok else ["gaps already exist before the shock"]),
-    ]
-    texts = {
-        "robust": (
-            "Écart robuste : même signe et intervalle excluant zéro "
-            f"dans les {n_spec} spécifications (une association, pas la preuve d'un effet causal).",
-            f"Robust difference: same sign and interval excluding zero in all {n_spec} "
-            "specifications (an association, not proof of a causal effect).",
-        ),
-        "null": (
-            f"Aucune des {n_spec} spécifications ne met en évidence de différence"
-            + "".join(f" ; de plus, {p}" for p in problems_fr)
-            + ".",
-            f"None of the {n_spec} specifications shows a difference"
-            + "".join(f"; moreover, {p}" for p in problems_en)
-            + ".",
-        ),
-        "contradictory": (
-            "Résultats contradictoires : des spécifications significatives de signes opposés"
-            + "".join(f" ; de plus, {p}" for p in problems_fr)
-            + ".",
-            "Contradictory results: significant specifications of opposite signs"
-            + "".join(f"; moreover, {p}" for p in problems_en)
-            + ".",
-        ),
-        "fragile": (
-            f"Écart fragile : {len(significant)} spécification(s) sur {n_spec} excluent zéro"
-            + "".join(f", et {p}" for p in problems_fr)
-            + ".",
-            f"Fragile difference: {len(significant)} of {n_spec} specifications exclude zero"
-            + "".join(f", and {p}" for p in problems_en)
-            + ".",
-        ),
-    }
+    joiner = "problem_and" if verdict == "fragile" else "problem_moreover"
+
+    def verdict_text(lang: str) -> str:
+        extra = "".join(
+            labels.sentence(joiner, lang, problem=labels.sentence(key, lang)) for key in problems
+        )
+        return labels.sentence(
+            f"verdict_{verdict}",
+            lang,
+            n_spec=n_spec,
+            n_significant=len(significant),
+            problems="" if verdict == "robust" else extra,
+        )
+
     return {
         "verdict": verdict,
         "n_specifications": n_spec,
@@ -1370,8 +1145,8 @@ def robustness_verdict(
         "same_sign": len(signs) <= 1,
         "balance_ok": balance_ok,
         "pretrend_ok": pretrend_ok,
-        "text_fr": texts[verdict][0],
-        "text_en": texts[verdict][1],
+        "text_fr": verdict_text("fr"),
+        "text_en": verdict_text("en"),
     }
 
 
@@ -1484,54 +1259,29 @@ def spatial_sentence(row, lang: str = "fr", *, alpha: float = 0.05) -> str:
 
     Says the value, the permutation p-value, N and how many territories were
     left out (overseas, islands, no geometry), and what a significant value
-    implies for the confidence intervals.
+    implies for the confidence intervals (templates of ``analysis.labels.SENTENCES``).
     """
     if isinstance(row, pd.DataFrame):
         if len(row) != 1:
             raise ValueError(f"spatial_sentence needs one row, got {len(row)}")
         row = row.iloc[0]
-    if lang not in ("fr", "en"):
-        raise ValueError(f"lang must be 'fr' or 'en', got {lang!r}")
+    labels.check_lang(lang)
     value, p_value = float(row["morans_i"]), float(row["p_value"])
     dropped = int(row.get("n_overseas_dropped", 0)) + int(row.get("n_islands_dropped", 0))
     dropped += int(row.get("n_without_geometry", 0) or 0)
     n, permutations = int(row["n"]), int(row.get("permutations", 0))
-    f = lambda x: _format_number(x, lang, 3)  # noqa: E731
     significant = np.isfinite(p_value) and p_value < alpha
-    if lang == "fr":
-        left_out = (
-            f", {dropped} territoire(s) d'outre-mer ou sans voisin terrestre écarté(s)"
-            if dropped
-            else ""
-        )
-        head = (
-            f"I de Moran des résidus de la régression : {f(value)} "
-            f"({_format_p(p_value, lang)}, {permutations} permutations ; N = {n}{left_out})"
-        )
-        tail = (
-            "les résidus sont spatialement corrélés : des territoires voisins ne sont pas "
-            "indépendants, et les intervalles de confiance de la régression risquent "
-            "d'être trop étroits."
-            if significant
-            else "pas d'autocorrélation spatiale établie des résidus."
-        )
-        return f"{head} ; {tail}"
-    left_out = (
-        f", {dropped} overseas territory(ies) or without a land neighbour left out"
-        if dropped
-        else ""
+    head = labels.sentence(
+        "spatial_head",
+        lang,
+        value=labels.format_number(value, lang, 3),
+        p=labels.format_p(p_value, lang),
+        permutations=permutations,
+        n=n,
+        left_out=labels.sentence("spatial_left_out", lang, dropped=dropped) if dropped else "",
     )
-    head = (
-        f"Moran's I of the regression residuals: {f(value)} "
-        f"({_format_p(p_value, lang)}, {permutations} permutations; N = {n}{left_out})"
-    )
-    tail = (
-        "the residuals are spatially correlated: neighbouring territories are not independent, "
-        "and the regression's confidence intervals may be too narrow."
-        if significant
-        else "no established spatial autocorrelation of the residuals."
-    )
-    return f"{head}; {tail}"
+    tail = labels.sentence("spatial_correlated" if significant else "spatial_quiet", lang)
+    return labels.sentence("spatial", lang, head=head, tail=tail)
 
 
 # --------------------------------------------------------------------------- analysis table

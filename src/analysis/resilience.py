@@ -14,10 +14,21 @@ Conventions (read these before interpreting a number):
   (:data:`SHOCKS`), and each can be overridden by parameter.
 * For indicators where *lower is better* (the unemployment rate), the "peak of
   activity" is the *minimum* of the series and the trough its *maximum*.
-* Relative indices (Martin sensitivity, Lagravinese resistance and recovery)
-  use relative changes ΔX/X. Lagravinese indices are signed so that a
+* Lagravinese resistance and recovery compare a territory's change with the
+  nation's: relative changes ΔX/X for levels (employment), changes in
+  **percentage points** for rates (unemployment, poverty: a rate's relative
+  change mixes the shock with the starting level). They are signed so that a
   **positive value always means the territory did better than the nation**
   (for an unemployment rate, the raw formula is multiplied by −1).
+* Martin's sensitivity β is not a column: over a contraction (the nation
+  moved in the bad direction by construction of the trough) the signed
+  Lagravinese resistance equals ``1 − β`` exactly, so the two were one number
+  under two labels. :func:`martin_sensitivity` stays for whoever wants β.
+* An index divides by the national change; when the nation barely moved it is
+  noise. Below :data:`MIN_NATIONAL_CHANGE_POINTS` (rates) or
+  :data:`MIN_NATIONAL_CHANGE_RELATIVE` (levels) the index is NaN and
+  ``resistance_lagravinese_reason`` / ``recovery_lagravinese_reason`` say why
+  (the 2008 unemployment recovery: France −0.2 point, −2.2 %).
 * Rate indicators (unemployment rate, in %) also get differences in
   percentage points: a positive ``rise_vs_nation_pp`` means the territory's
   rate rose *more* than the national rate (worse).
@@ -88,13 +99,26 @@ DIRECTIONS: dict[str, str] = {
 RATE_INDICATORS: frozenset[str] = frozenset({"unemployment_rate", "poverty_rate_pct"})
 """Indicators expressed in % for which differences are reported in percentage points."""
 
+MIN_NATIONAL_CHANGE_POINTS = 0.5
+"""Smallest national change (percentage points) a rate index may be divided by.
+
+Zone-level unemployment changes over a shock spread over several points;
+divided by a national change under half a point, the index spans tens of
+units (2008 recovery: −14 to +12 at zone level for a national −0.2 point)."""
+
+MIN_NATIONAL_CHANGE_RELATIVE = 0.01
+"""Smallest relative national change (1 %) a level index (employment) may be divided by.
+
+Lower than the 5 % sometimes quoted for rates because employment moves little
+in relative terms even in a deep shock (COVID 2020: France −3.0 % salaried
+employment peak to trough)."""
+
 INDEX_COLUMNS: tuple[str, ...] = (
     "value_peak",
     "value_trough",
     "value_recovery_end",
     "change_contraction",
     "change_recovery",
-    "sensitivity_martin",
     "resistance_lagravinese",
     "recovery_lagravinese",
     "rise_pp",
@@ -108,7 +132,10 @@ INDEX_COLUMNS: tuple[str, ...] = (
     "own_trough",
     "own_depth",
 )
-"""Columns of :func:`resilience_indices` (then the window columns)."""
+"""Numeric columns of :func:`resilience_indices` (then the reason and window columns)."""
+
+REASON_COLUMNS: tuple[str, ...] = ("resistance_lagravinese_reason", "recovery_lagravinese_reason")
+"""Why a Lagravinese index is NaN for every territory ("" when it is computed)."""
 
 WINDOW_COLUMNS: tuple[str, ...] = (
     "shock",
@@ -451,6 +478,9 @@ def martin_sensitivity(regional_change, national_change):
     shocks", *Journal of Economic Geography* 12(1): 1-32. β > 1: the territory
     is more sensitive to the shock than the nation; 0 < β < 1: less; β < 0:
     it moved against the nation. Undefined (NaN) when the nation did not move.
+    Over a contraction it carries the same information as the signed
+    Lagravinese resistance (resistance = 1 − β), which is why
+    :func:`resilience_indices` reports only the latter.
     """
     national_change = float(national_change)
     if national_change == 0 or not np.isfinite(national_change):
@@ -462,7 +492,8 @@ def lagravinese_index(regional_change, national_change, *, direction: str = "hig
     """Lagravinese (2015) resistance / recovery index, signed so that > 0 is better.
 
     Index = ((ΔE_r/E_r) − (ΔE_N/E_N)) / |ΔE_N/E_N|, computed over the contraction
-    (resistance) or the recovery (recovery). Lagravinese, A. (2015), "Economic
+    (resistance) or the recovery (recovery); :func:`resilience_indices` passes
+    changes in percentage points (ΔE_r − ΔE_N) / |ΔE_N| for rates. Lagravinese, A. (2015), "Economic
     crisis and rising gaps North-South: evidence from the Italian regions",
     *Cambridge Journal of Regions, Economy and Society* 8(2): 331-342; also used
     by Martin, Sunley, Gardiner & Tyler (2016), *Regional Studies* 50(4).
@@ -477,6 +508,28 @@ def lagravinese_index(regional_change, national_change, *, direction: str = "hig
         return regional_change * np.nan
     index = (regional_change - national_change) / abs(national_change)
     return -index if direction == "lower_is_better" else index
+
+
+def national_change_too_small(national_change: float, *, is_rate: bool) -> str:
+    """Why an index dividing by this national change would be noise ("" when it is usable).
+
+    Rates: |change| < :data:`MIN_NATIONAL_CHANGE_POINTS` percentage points;
+    levels: |relative change| < :data:`MIN_NATIONAL_CHANGE_RELATIVE`.
+    """
+    change = float(national_change)
+    if not np.isfinite(change):
+        return "national change not observed"
+    if is_rate and abs(change) < MIN_NATIONAL_CHANGE_POINTS:
+        return (
+            f"national change {change:+.2f} point, below the"
+            f" {MIN_NATIONAL_CHANGE_POINTS:g}-point threshold"
+        )
+    if not is_rate and abs(change) < MIN_NATIONAL_CHANGE_RELATIVE:
+        return (
+            f"national change {100 * change:+.1f} %, below the"
+            f" {100 * MIN_NATIONAL_CHANGE_RELATIVE:g} % threshold"
+        )
+    return ""
 
 
 def periods_to_return(
@@ -659,10 +712,13 @@ def resilience_indices(
         trend_periods: periods used for the pre-shock trend (default 8 quarters / 3 years).
 
     Returns:
-        DataFrame indexed by ``territory_code`` with :data:`INDEX_COLUMNS`
-        then :data:`WINDOW_COLUMNS`. ``change_*`` are relative changes for
-        levels and percentage-point differences for rates. ``rise_*`` columns
-        are NaN for non-rate indicators.
+        DataFrame indexed by ``territory_code`` with :data:`INDEX_COLUMNS`,
+        :data:`REASON_COLUMNS` then :data:`WINDOW_COLUMNS`. ``change_*`` and
+        the Lagravinese indices use relative changes for levels and
+        percentage-point differences for rates. ``rise_*`` columns are NaN for
+        non-rate indicators. A Lagravinese index is NaN everywhere, with its
+        reason, when the national change is below the threshold
+        (:func:`national_change_too_small`).
 
     Raises:
         ValueError: the panel or the national series lacks a turning-point period.
@@ -695,23 +751,29 @@ def resilience_indices(
     out["value_peak"] = panel[peak]
     out["value_trough"] = panel[trough]
     out["value_recovery_end"] = panel[end]
-    contraction = relative_change(panel, peak, trough)
-    recovery = relative_change(panel, trough, end)
-    national_contraction = relative_change(national, peak, trough)
-    national_recovery = relative_change(national, trough, end)
-    if is_rate:
-        out["change_contraction"] = panel[trough] - panel[peak]
-        out["change_recovery"] = panel[end] - panel[trough]
+    if is_rate:  # changes in percentage points
+        contraction = panel[trough] - panel[peak]
+        recovery = panel[end] - panel[trough]
+        national_contraction = float(national[trough] - national[peak])
+        national_recovery = float(national[end] - national[trough])
     else:
-        out["change_contraction"] = contraction
-        out["change_recovery"] = recovery
-    out["sensitivity_martin"] = martin_sensitivity(contraction, national_contraction)
-    out["resistance_lagravinese"] = lagravinese_index(
-        contraction, national_contraction, direction=window.direction
-    )
-    out["recovery_lagravinese"] = lagravinese_index(
-        recovery, national_recovery, direction=window.direction
-    )
+        contraction = relative_change(panel, peak, trough)
+        recovery = relative_change(panel, trough, end)
+        national_contraction = relative_change(national, peak, trough)
+        national_recovery = relative_change(national, trough, end)
+    out["change_contraction"] = contraction
+    out["change_recovery"] = recovery
+    reasons = {}
+    for name, regional, national_change in (
+        ("resistance_lagravinese", contraction, national_contraction),
+        ("recovery_lagravinese", recovery, national_recovery),
+    ):
+        reasons[name] = national_change_too_small(national_change, is_rate=is_rate)
+        out[name] = (
+            lagravinese_index(regional, national_change, direction=window.direction)
+            if not reasons[name]
+            else regional * np.nan
+        )
     if is_rate:
         out["rise_pp"] = panel[trough] - panel[peak]
         out["rise_vs_nation_pp"] = out["rise_pp"] - (national[trough] - national[peak])
@@ -731,9 +793,11 @@ def resilience_indices(
     out["cumulative_loss_vs_peak"] = cumulative_loss_vs_peak(panel, window, is_rate=is_rate)
     own = territory_turning_points(panel, window)
     out = out.join(own.rename_axis("territory_code"), how="left", validate="one_to_one")
+    for name, reason in reasons.items():
+        out[f"{name}_reason"] = reason
     for column in WINDOW_COLUMNS:
         out[column] = getattr(window, column)
-    out = out[list(INDEX_COLUMNS) + list(WINDOW_COLUMNS)]
+    out = out[list(INDEX_COLUMNS) + list(REASON_COLUMNS) + list(WINDOW_COLUMNS)]
     out.index = out.index.astype(str)
     return INDICES_SCHEMA.validate(out, lazy=True)
 
@@ -749,6 +813,7 @@ INDICES_SCHEMA = pa.DataFrameSchema(
         },
         "periods_to_pre_shock_value": pa.Column(float, pa.Check.ge(0), nullable=True),
         "has_returned_to_pre_shock_value": pa.Column(bool),
+        **{name: pa.Column(str) for name in REASON_COLUMNS},
         "own_peak": pa.Column(None, nullable=True),
         "own_trough": pa.Column(None, nullable=True),
         "direction": pa.Column(str, pa.Check.isin(["higher_is_better", "lower_is_better"])),
@@ -867,9 +932,9 @@ def employment_resilience_indices(
 
     Employment is ``higher_is_better`` (:func:`indicator_direction`), so a fall
     is bad and the existing indices already carry the employment sign
-    convention: ``sensitivity_martin`` > 1 means the territory lost jobs
-    faster than France; ``resistance_lagravinese`` / ``recovery_lagravinese``
-    > 0 mean it did better than France; ``periods_to_pre_shock_value`` is the
+    convention: ``resistance_lagravinese`` / ``recovery_lagravinese``
+    > 0 mean it did better than France (resistance = 1 − Martin's β, so
+    resistance < 0 means it lost jobs faster than France); ``periods_to_pre_shock_value`` is the
     number of quarters from the national trough until the territory is back to
     its pre-shock job count (NaN if not within the panel). Added
     (:data:`EMPLOYMENT_COLUMNS`):
@@ -919,5 +984,5 @@ def employment_resilience_indices(
     extra["deviation_recovery_jobs"] = recovery["deviation_jobs"]
     extra = extra.join(cumulative_job_loss(panel, national, window), validate="one_to_one")
     index_part = indices[list(INDEX_COLUMNS)]
-    window_part = indices[list(WINDOW_COLUMNS)]
+    window_part = indices[list(REASON_COLUMNS) + list(WINDOW_COLUMNS)]
     return pd.concat([index_part, extra[list(EMPLOYMENT_COLUMNS)], window_part], axis=1)

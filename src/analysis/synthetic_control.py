@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from pysyncon import Synth
 
+from analysis.labels import format_number, sentence
 from analysis.resilience import period_to_time
-from analysis.staggered import _number
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "unit",
@@ -288,45 +288,6 @@ def synthetic_control_summary(
 
 
 # --------------------------------------------------------------------------- sentences and effects
-SENTENCES: dict[str, str] = {
-    "fr": (
-        "{name} : après le label ({period}), {outcome} s'écarte en moyenne de {gap}{unit} de "
-        "son contrôle synthétique ({n_donors} territoires donneurs) ; le rapport des écarts "
-        "après/avant le label se classe {rank}e sur {n_units} (p = {p}). {verdict}"
-    ),
-    "en": (
-        "{name}: after the label ({period}), {outcome} is on average {gap}{unit} away from "
-        "its synthetic control ({n_donors} donor territories); the post/pre gap ratio ranks "
-        "{rank} of {n_units} (p = {p}). {verdict}"
-    ),
-}
-"""One template per language for :func:`synthetic_control_sentence`."""
-
-VERDICTS: dict[str, dict[bool, str]] = {
-    "fr": {
-        True: "Peu de placebos s'écartent autant : l'écart se distingue du bruit des donneurs.",
-        False: "Beaucoup de placebos s'écartent autant : l'écart ne se distingue pas de zéro.",
-    },
-    "en": {
-        True: "Few placebos move that far: the gap stands out from the donors' noise.",
-        False: "Many placebos move that far: the gap is not distinguishable from zero.",
-    },
-}
-
-OVERALL_SENTENCES: dict[str, str] = {
-    "fr": (
-        "Sur les {n_treated} territoires traités, l'écart moyen après le label va de {low} à "
-        "{high}{unit} (moyenne {mean}) ; {n_significant} sur {n_treated} ont un rapport "
-        "d'écarts que moins de {alpha_pct} % des placebos atteignent."
-    ),
-    "en": (
-        "Across the {n_treated} treated territories, the mean post-label gap ranges from {low} "
-        "to {high}{unit} (mean {mean}); {n_significant} of {n_treated} have a gap ratio that "
-        "fewer than {alpha_pct}% of the placebos reach."
-    ),
-}
-
-
 def synthetic_control_sentence(
     summary_row,
     *,
@@ -343,18 +304,23 @@ def synthetic_control_sentence(
     (with 40 donors the smallest p is 1/41, so 0.1 rather than 0.05).
     """
     row = dict(summary_row)
-    p_text = f"{row['p_value']:.2f}"
-    return SENTENCES[lang].format(
+    number = lambda x: format_number(x, lang, decimals, sign=True)  # noqa: E731
+    stands_out = bool(row["p_value"] <= alpha)
+    return sentence(
+        "synthetic_control",
+        lang,
         name=name,
         period=row["treatment_period"],
         outcome=outcome,
-        gap=_number(row["mean_post_gap"], lang, decimals),
+        gap=number(row["mean_post_gap"]),
         unit=f" {unit}" if unit else "",
         n_donors=int(row["n_donors"]),
         rank=int(row["rank"]),
         n_units=int(row["n_donors"]) + 1,
-        p=p_text.replace(".", ",") if lang == "fr" else p_text,
-        verdict=VERDICTS[lang][bool(row["p_value"] <= alpha)],
+        p=format_number(row["p_value"], lang, 2),
+        verdict=sentence(
+            "synthetic_verdict_stands_out" if stands_out else "synthetic_verdict_noise", lang
+        ),
     )
 
 
@@ -363,11 +329,14 @@ def overall_sentence(
 ) -> str:
     """One sentence over every treated unit of :func:`synthetic_control_summary`."""
     gaps = summary["mean_post_gap"].astype(float)
-    return OVERALL_SENTENCES[lang].format(
+    number = lambda x: format_number(x, lang, decimals, sign=True)  # noqa: E731
+    return sentence(
+        "synthetic_overall",
+        lang,
         n_treated=len(summary),
-        low=_number(gaps.min(), lang, decimals),
-        high=_number(gaps.max(), lang, decimals),
-        mean=_number(gaps.mean(), lang, decimals),
+        low=number(gaps.min()),
+        high=number(gaps.max()),
+        mean=number(gaps.mean()),
         unit=f" {unit}" if unit else "",
         n_significant=int((summary["p_value"] <= alpha).sum()),
         alpha_pct=int(round(100 * alpha)),

@@ -81,8 +81,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write resilience indices per territory for one indicator, level and shock.
 
-        Columns: territory_code, territory_name, every index (Martin sensitivity,
-        Lagravinese resistance/recovery, rise vs France in points, periods to return
+        Columns: territory_code, territory_name, every index (Lagravinese
+        resistance/recovery with the reason when NaN, rise vs France in points, periods to return
         to the pre-shock value, cumulative loss vs pre-shock trend, own peak/trough),
         the shock window used, and the cooperation counts/flags.
         """
