@@ -61,6 +61,7 @@ FLOORS: dict[str, str] = {
     "resilience": "methods",
     "models": "methods",
     "report_content": "methods",  # pure helpers of report content; datasets feeds them
+    "fiche_content": "methods",  # pure tables of a territory's fiche
     "estimation": "methods",
     "staggered": "methods",
     "synthetic_control": "methods",
@@ -74,6 +75,8 @@ FLOORS: dict[str, str] = {
     "reports.execute": "publish",  # cache keys, worker pool, lock, run_batch
     "reports.worker": "publish",  # one run, inside a worker process
     "reports.site": "publish",  # index page and gallery
+    "reports.pdf": "publish",  # fiches printed to A4 PDF (headless Chromium)
+    "reports.fiches": "publish",  # one fiche on demand (ptce fiche)
     "cli": "entry",
     "__main__": "entry",
 }
