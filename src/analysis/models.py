@@ -26,9 +26,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import statsmodels.formula.api as smf
 from scipy import stats
 
+from analysis import estimation
 from analysis.checks import require_columns
+from analysis.keys import LANGS
 from analysis.resilience import RATE_INDICATORS, SHOCKS, _sorted_periods, as_shock_window
 
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -49,14 +52,19 @@ RESULT_COLUMNS: tuple[str, ...] = (
 
 DEFAULT_CONTROLS: tuple[str, ...] = (
     "pre_shock_unemployment_rate",
+    "log_population",
+    "log_density_inhab_km2",
+    "ess_share_salaried_jobs_pct",
     "poverty_rate_pct",
     "median_living_standard_eur",
     "dense_population_share_pct",
     "rural_population_share_pct",
-    "log_population",
 )
-"""Controls of the OLS and covariates of the matching (intermediate density share
-is left out: the three density shares sum to 100, so one must be dropped)."""
+"""Candidate controls of the primary specification and covariates of the matching.
+Those absent from the analysis table are skipped: ``datasets.load_controls`` keeps
+only values from before the shock (no Filosofi or density grid for 2008), and the
+treatment itself is never a control. The intermediate density share is left out:
+the three shares sum to 100."""
 
 OVERSEAS_BOUNDS_LONLAT = (-5.5, 41.0, 10.0, 51.5)
 """(min lon, min lat, max lon, max lat) of metropolitan France incl. Corsica:
@@ -316,8 +324,12 @@ def fit_ols(
     Returns:
         ``(fitted results, data used, singleton codes dropped)``.
     """
-    import statsmodels.formula.api as smf  # deferred: heavy, and only the OLS needs it
-
+    if cov_type == "cluster":
+        raise ValueError(
+            "fit_ols does not cluster (statsmodels needs the groups passed at fit time): use"
+            " analysis.estimation.primary_specification, which clusters with pyfixest and"
+            " switches to a wild cluster bootstrap when clusters are few"
+        )
     columns = [outcome, treatment, *controls] + ([fixed_effects] if fixed_effects else [])
     require_columns(frame, columns, "fit_ols")
     data = _complete_rows(frame[columns], columns).copy()
@@ -1051,12 +1063,12 @@ def _format_p(p_value: float, lang: str) -> str:
 
 _TIMING = {
     "before_ptce": {
-        "fr": "Aucun PTCE n'était encore reconnu lors de ce choc (premier appel national en "
-        "2013, même si quelques pôles existaient déjà) : les territoires « avec un PTCE » "
-        "sont ceux qui en accueilleront un plus tard.",
-        "en": "No PTCE was recognised yet at the time of this shock (first national call in "
-        "2013, though a few clusters already existed): territories 'with a PTCE' are "
-        "those that will host one later.",
+        "fr": "Aucun PTCE n'était encore reconnu lors de ce choc (premiers PTCE reconnus en "
+        "2014, après l'appel national de 2013, même si quelques pôles existaient déjà) : les "
+        "territoires « avec un PTCE » sont ceux qui en accueilleront un plus tard.",
+        "en": "No PTCE was recognised yet at the time of this shock (first PTCE recognised in "
+        "2014, after the 2013 national call, though a few clusters already existed): "
+        "territories 'with a PTCE' are those that will host one later.",
     },
     "before_tzcld": {
         "fr": "Aucun territoire zéro chômeur n'était habilité lors de ce choc (premiers en "
@@ -1377,21 +1389,89 @@ def robustness_verdict(
 
 @dataclass
 class Evidence:
-    """Everything :func:`compare_territories` computed for one outcome."""
+    """Everything :func:`compare_territories` computed for one outcome.
+
+    ``results`` lists the primary specification first (``is_primary``), then
+    the robustness rows: the raw gap (descriptive), the adjusted permutation
+    test, the spatial error model and the matching estimator.
+    """
 
     results: pd.DataFrame
     balance: pd.DataFrame
     matches: pd.DataFrame
     verdict: dict
     permutation_null: np.ndarray = field(default_factory=lambda: np.empty(0))
-    """Null draws of the permutation test (for a histogram; see :func:`permutation_null`)."""
+    """Null draws of the adjusted permutation test (for a histogram)."""
     controls_used: tuple[str, ...] = ()
-    """The controls present in the table and used by the OLS and the matching."""
+    """The controls present in the table and used by the primary specification and matching."""
+    controls_dropped: tuple[str, ...] = ()
+    """Candidate controls left out (no pre-shock period at this level), named in the prose."""
+    pretrend: dict | None = None
+    """:func:`analysis.estimation.joint_pretrend_test` of the event study (None: not run)."""
+    event_study: pd.DataFrame | None = None
+    """Event-study coefficients (clustered), when a long panel was given."""
+    morans_p: float | None = None
+    """Permutation p-value of the residuals' Moran's I (None: not computed)."""
+
+    @property
+    def primary(self) -> pd.Series:
+        """The primary specification's row."""
+        return self.results.loc[self.results["is_primary"]].iloc[0]
 
 
-def usable_controls(frame: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTROLS) -> list[str]:
-    """The ``controls`` present in ``frame`` with at least one value (others are skipped)."""
-    return [c for c in controls if c in frame.columns and frame[c].notna().any()]
+def usable_controls(
+    frame: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTROLS, treatment: str | None = None
+) -> list[str]:
+    """The ``controls`` present in ``frame`` with at least one value, never the treatment."""
+    return [c for c in controls if c != treatment and c in frame.columns and frame[c].notna().any()]
+
+
+SPECIFICATION_LABELS: dict[str, dict[str, str]] = {
+    "primary": {
+        "fr": "Spécification principale (MCO, contrôles d'avant-choc, effets fixes région,"
+        " erreurs par grappes)",
+        "en": "Primary specification (OLS, pre-shock controls, région fixed effects,"
+        " clustered errors)",
+    },
+    "raw_difference": {"fr": "écart brut (non ajusté)", "en": "raw gap (unadjusted)"},
+    "adjusted_permutation": {
+        "fr": "Test de permutation (effet ajusté, au sein des régions)",
+        "en": "Permutation test (adjusted effect, within régions)",
+    },
+    "spatial_error_gm_het": {
+        "fr": "Modèle à erreurs spatiales (8 plus proches voisins)",
+        "en": "Spatial error model (8 nearest neighbours)",
+    },
+    "matching": {
+        "fr": "Appariement au plus proche voisin (effet sur les traités)",
+        "en": "Nearest-neighbour matching (effect on the treated)",
+    },
+}
+"""Display names of the rows of :attr:`Evidence.results` (matching rows share one)."""
+
+ESTIMANDS: dict[str, str] = {
+    "primary": "adjusted",
+    "adjusted_permutation": "adjusted",
+    "spatial_error_gm_het": "adjusted",
+    "raw_difference": "descriptive",
+}
+"""What each row estimates: the verdict counts each estimand once (matching rows: ``att``)."""
+
+
+def specification_labels(lang: str = "fr") -> dict[str, str]:
+    """Specification code → display name, for ``figures.plot_effects(row_labels=…)``."""
+    return {code: words[lang] for code, words in SPECIFICATION_LABELS.items()}
+
+
+def specification_label(code: str, lang: str = "fr") -> str:
+    """The display name of one specification code (matching variants share one)."""
+    key = "matching" if str(code).startswith("matching") else str(code)
+    return SPECIFICATION_LABELS.get(key, {}).get(lang, str(code))
+
+
+def _treatment_is_clustered(frame: pd.DataFrame, treatment: str, cluster: str) -> bool:
+    values = frame[[treatment, cluster]].dropna()
+    return bool((values.groupby(cluster)[treatment].nunique() <= 1).all())
 
 
 def compare_territories(
@@ -1401,40 +1481,278 @@ def compare_territories(
     *,
     controls: Sequence[str] = DEFAULT_CONTROLS,
     fixed_effects: str | None = "reg_code",
-    strata: str | Sequence[str] | None = "reg_code",
-    n_boot: int = 2000,
+    cluster: str = "cluster_code",
+    strata: str | None = "reg_code",
+    coordinates: tuple[str, str] | None = ("centroid_x", "centroid_y"),
+    event_panel: pd.DataFrame | None = None,
+    morans_p: float | None = None,
+    n_bootstrap: int = 9999,
     n_permutations: int = 999,
     n_neighbours: int = 1,
     seed: int = 0,
 ) -> Evidence:
-    """Run difference in means, OLS, matching and a permutation test, and judge robustness.
+    """The primary specification, then the robustness rows, and the verdict.
 
-    Controls absent from ``frame`` or entirely missing are skipped (listed in
-    the ``controls`` column of the OLS row), so a level without, e.g., a
-    poverty rate still runs.
+    1. **Primary** (:func:`analysis.estimation.primary_specification`): OLS on
+       the pre-shock controls with région fixed effects, clustered by
+       ``cluster``, wild cluster bootstrap when clusters are few; with its
+       minimum detectable effect (80 % power, 5 %) and equivalence bound.
+    2. The **raw gap** (descriptive, never the headline).
+    3. The **adjusted permutation test** (whole clusters permuted when the
+       treatment is constant within clusters, else territories, within
+       ``strata``).
+    4. The **spatial error model** (when ``coordinates`` are in ``frame``).
+    5. **Nearest-neighbour matching** (an ATT: a second estimand).
+
+    With ``event_panel`` (``territory_code``, ``event_time``, ``value``,
+    ``treatment``, ``cluster_code``) a clustered event study runs and its
+    pre-shock coefficients are tested jointly; a rejected test blocks
+    "robust". ``morans_p`` (residual Moran's I, :func:`spatial_check`) decides
+    whether the spatial model's interval must also exclude zero.
     """
-    usable = usable_controls(frame, controls)
-    results = [
-        difference_in_means(frame, outcome, treatment, n_boot=n_boot, seed=seed),
-        ols_effect(frame, outcome, treatment, controls=usable, fixed_effects=fixed_effects),
-    ]
+    usable = usable_controls(frame, controls, treatment)
+    dropped = tuple(c for c in controls if c not in usable and c != treatment)
+    common = {"outcome": outcome, "treatment": treatment}
+    bootstrap = {"cluster": cluster, "seed": seed, "n_bootstrap": n_bootstrap}
+    primary = estimation.primary_specification(
+        frame, **common, controls=usable, fixed_effects=fixed_effects, **bootstrap
+    )
+    primary["mde"] = estimation.minimum_detectable_effect_from_se(
+        float(primary["std_error"].iloc[0]), df=int(primary["n_clusters"].iloc[0]) - 1
+    )
+    primary["equivalence_bound"] = estimation.equivalence_bound(
+        primary["ci_low"].iloc[0], primary["ci_high"].iloc[0]
+    )
+    rows = [primary, estimation.raw_difference(frame, **common, **bootstrap)]
+    permutation = estimation.adjusted_permutation_test(
+        frame,
+        **common,
+        controls=usable,
+        fixed_effects=fixed_effects,
+        strata=strata,
+        cluster=cluster if _treatment_is_clustered(frame, treatment, cluster) else None,
+        n_permutations=n_permutations,
+        seed=seed,
+    )
+    null_draws = np.asarray(permutation.attrs.get("null", np.empty(0)), float)
+    rows.append(permutation)
+    spatial = None
+    if coordinates is not None and set(coordinates) <= set(frame.columns):
+        spatial = estimation.spatial_error_model(
+            frame,
+            **common,
+            controls=usable,
+            fixed_effects=fixed_effects,
+            x=coordinates[0],
+            y=coordinates[1],
+        )
+        rows.append(spatial)
     matching = nearest_neighbour_matching(
         frame, outcome, treatment, covariates=usable, n_neighbours=n_neighbours
     )
-    results.append(matching.effect)
-    permutation = permutation_test(
-        frame, outcome, treatment, strata=strata, n_permutations=n_permutations, seed=seed
-    )
-    results.append(permutation)
-    table = robustness_table(results)
-    return Evidence(
+    rows.append(matching.effect)
+    table = pd.concat(rows, ignore_index=True)
+    table["confidence"] = table["confidence"].fillna(0.95)
+    table["is_primary"] = table["specification"] == "primary"
+    table["is_descriptive"] = table["specification"] == "raw_difference"
+    table["estimand"] = table["specification"].map(ESTIMANDS).fillna("att")
+    table = robustness_table(table)
+    event_table, pretrend = None, None
+    if event_panel is not None:
+        fit = estimation.event_study_regression(
+            event_panel, outcome="value", treatment="treatment", cluster="cluster_code"
+        )
+        event_table = fit.coefficients
+        pretrend = estimation.joint_pretrend_test(fit)
+    evidence = Evidence(
         results=table,
         balance=matching.balance,
         matches=matching.matches,
-        verdict=robustness_verdict(table),
-        permutation_null=permutation_null(permutation),
+        verdict={},
+        permutation_null=null_draws,
         controls_used=tuple(usable),
+        controls_dropped=dropped,
+        pretrend=pretrend,
+        event_study=event_table,
+        morans_p=morans_p,
     )
+    evidence.verdict = primary_verdict(evidence)
+    return evidence
+
+
+VERDICT_TEXT: dict[str, dict[str, str]] = {
+    "robust": {
+        "fr": "Écart robuste : l'effet ajusté exclut zéro (spécification principale, test de"
+        " permutation{spatial}) et l'appariement va dans le même sens ; c'est une association,"
+        " pas la preuve d'un effet causal.",
+        "en": "Robust difference: the adjusted effect excludes zero (primary specification,"
+        " permutation test{spatial}) and matching agrees; an association, not proof of a"
+        " causal effect.",
+    },
+    "null": {
+        "fr": "Pas de différence établie : ni l'effet ajusté ni l'appariement n'excluent zéro"
+        " (l'écart brut, descriptif, ne compte pas){reasons}.",
+        "en": "No established difference: neither the adjusted effect nor matching excludes"
+        " zero (the raw gap, descriptive, does not count){reasons}.",
+    },
+    "contradictory": {
+        "fr": "Résultats contradictoires : l'effet ajusté et l'appariement excluent zéro avec"
+        " des signes opposés{reasons}.",
+        "en": "Contradictory results: the adjusted effect and matching exclude zero with"
+        " opposite signs{reasons}.",
+    },
+    "fragile": {
+        "fr": "Écart fragile{reasons}.",
+        "en": "Fragile difference{reasons}.",
+    },
+}
+"""Verdict sentences, one template per language (``{reasons}``: the problems found)."""
+
+VERDICT_REASONS: dict[str, dict[str, str]] = {
+    "primary_includes_zero": {
+        "fr": "l'intervalle de la spécification principale inclut zéro",
+        "en": "the primary specification's interval includes zero",
+    },
+    "permutation_not_significant": {
+        "fr": "le test de permutation ne rejette pas l'absence d'effet (p = {p})",
+        "en": "the permutation test does not reject no effect (p = {p})",
+    },
+    "spatial_interval_includes_zero": {
+        "fr": "les résidus sont spatialement corrélés (I de Moran, p = {moran}) et l'intervalle"
+        " du modèle à erreurs spatiales inclut zéro",
+        "en": "the residuals are spatially dependent (Moran's I, p = {moran}) and the spatial"
+        " error model's interval includes zero",
+    },
+    "spatial_check_missing": {
+        "fr": "les résidus sont spatialement corrélés (I de Moran, p = {moran}) et aucun"
+        " intervalle robuste à cette dépendance n'a été calculé",
+        "en": "the residuals are spatially dependent (Moran's I, p = {moran}) and no"
+        " dependence-robust interval was computed",
+    },
+    "matching_disagrees": {
+        "fr": "l'appariement n'exclut pas zéro ou va dans l'autre sens",
+        "en": "matching does not exclude zero or points the other way",
+    },
+    "balance_poor": {
+        "fr": "l'équilibre après appariement est insuffisant",
+        "en": "balance after matching is poor",
+    },
+    "pretrend_rejected": {
+        "fr": "une tendance préalable est détectée (test joint, p = {pretrend})",
+        "en": "a pre-trend is detected (joint test, p = {pretrend})",
+    },
+}
+
+SPATIAL_ROBUST_NOTE: dict[str, str] = {
+    "fr": " ; les résidus sont spatialement corrélés (I de Moran, p = {moran}) mais l'intervalle"
+    " du modèle à erreurs spatiales exclut aussi zéro",
+    "en": "; the residuals are spatially dependent (Moran's I, p = {moran}) but the spatial"
+    " error model's interval also excludes zero",
+}
+
+
+def _row(results: pd.DataFrame, mask: pd.Series) -> pd.Series | None:
+    rows = results.loc[mask]
+    return rows.iloc[0] if len(rows) else None
+
+
+def primary_verdict(evidence: Evidence, *, alpha: float = 0.05, max_abs_smd: float = 0.25) -> dict:
+    """Judge the evidence counting each estimand once.
+
+    Two estimands vote: the **adjusted effect** (primary specification; the
+    permutation test and the spatial model are checks of the same estimand,
+    not extra votes) and the **matching ATT**. The raw gap is descriptive and
+    never votes. "robust" needs: the primary interval excludes zero, the
+    permutation p < ``alpha``, when residual Moran's p < ``alpha`` the
+    spatial model's interval excludes zero too (same sign), matching excludes
+    zero with the same sign and balances (max |SMD| ≤ ``max_abs_smd``), and
+    the joint pre-trend test is not rejected. "null": neither estimand
+    excludes zero; "contradictory": both do, with opposite signs; else
+    "fragile".
+
+    Returns:
+        ``verdict``, ``reason_codes``, ``n_estimands``, ``spatial`` (the
+        :func:`analysis.estimation.verdict_under_spatial_dependence` dict),
+        ``pretrend_ok``, ``text_fr``, ``text_en``.
+    """
+    table = evidence.results
+    primary = evidence.primary
+    permutation = _row(table, table["specification"] == "adjusted_permutation")
+    spatial_row = _row(table, table["specification"] == "spatial_error_gm_het")
+    matching = _row(table, table["estimand"] == "att")
+    morans_p = evidence.morans_p
+    # Moran's I not computed: the spatial interval is required whenever it exists.
+    moran_for_rule = (0.0 if spatial_row is not None else 1.0) if morans_p is None else morans_p
+    spatial = estimation.verdict_under_spatial_dependence(
+        primary, spatial_row, moran_for_rule, alpha=alpha
+    )
+    adjusted_sig = bool(primary["excludes_zero"])
+    matching_sig = matching is not None and bool(matching["excludes_zero"])
+    same_sign = matching is None or np.sign(matching["effect"]) == np.sign(primary["effect"])
+    balance_ok = True
+    if "max_abs_smd_after" in table.columns and table["max_abs_smd_after"].notna().any():
+        balance_ok = bool((table["max_abs_smd_after"].dropna().abs() <= max_abs_smd).all())
+    pretrend_p = (evidence.pretrend or {}).get("p_value", np.nan)
+    pretrend_ok = not (np.isfinite(pretrend_p) and pretrend_p < alpha)
+    reasons: list[str] = []
+    if not adjusted_sig:
+        reasons.append("primary_includes_zero")
+    if permutation is not None and not (permutation["p_value"] < alpha) and adjusted_sig:
+        reasons.append("permutation_not_significant")
+    if adjusted_sig and spatial["reason_code"] in (
+        "spatial_interval_includes_zero",
+        "spatial_check_missing",
+    ):
+        reasons.append(spatial["reason_code"])
+    if matching is not None and not (matching_sig and same_sign):
+        reasons.append("matching_disagrees")
+    if not balance_ok:
+        reasons.append("balance_poor")
+    if not pretrend_ok:
+        reasons.append("pretrend_rejected")
+    if not adjusted_sig and not matching_sig:
+        verdict = "null"
+    elif adjusted_sig and matching_sig and not same_sign:
+        verdict = "contradictory"
+    elif not reasons:
+        verdict = "robust"
+    else:
+        verdict = "fragile"
+    shown = [r for r in reasons if not (verdict == "null" and r in _NULL_IMPLIED)]
+    if verdict == "contradictory":
+        shown = [r for r in shown if r != "matching_disagrees"]
+    texts = {}
+    for lang in LANGS:
+        values = {
+            "p": _format_number(float(permutation["p_value"]), lang, 3)
+            if permutation is not None
+            else "",
+            "moran": _format_number(float(morans_p), lang, 3) if morans_p is not None else "",
+            "pretrend": _format_number(float(pretrend_p), lang, 3),
+        }
+        phrases = [VERDICT_REASONS[r][lang].format(**values) for r in shown]
+        joined = "".join(f"{' ; ' if lang == 'fr' else '; '}{p}" for p in phrases)
+        if verdict == "fragile":
+            joined = (" : " if lang == "fr" else ": ") + ", ".join(phrases)
+        note = (
+            SPATIAL_ROBUST_NOTE[lang].format(**values)
+            if spatial["reason_code"] == "robust_to_spatial_dependence"
+            else ""
+        )
+        texts[lang] = VERDICT_TEXT[verdict][lang].format(reasons=joined, spatial=note)
+    return {
+        "verdict": verdict,
+        "reason_codes": reasons,
+        "n_estimands": 1 + (matching is not None),
+        "spatial": spatial,
+        "pretrend_ok": pretrend_ok,
+        "balance_ok": balance_ok,
+        "text_fr": texts["fr"],
+        "text_en": texts["en"],
+    }
+
+
+_NULL_IMPLIED = ("primary_includes_zero", "matching_disagrees")
 
 
 def spatial_check(
@@ -1466,7 +1784,7 @@ def spatial_check(
     Returns:
         The :func:`morans_i` row plus ``outcome``, ``treatment`` and ``controls``.
     """
-    usable = usable_controls(frame, controls)
+    usable = usable_controls(frame, controls, treatment)
     residuals = ols_residuals(
         frame, outcome, treatment, controls=usable, fixed_effects=fixed_effects
     )
@@ -1569,3 +1887,251 @@ def prepare_analysis_table(
         report["control_periods"] = dict(controls.attrs.get("periods_used", {}))
     table.attrs.update(report)  # set last: joins do not always carry attrs over
     return table
+
+
+# --------------------------------------------------------------------------- headline
+OUTCOME_UNITS: dict[str, dict[str, str]] = {
+    "rise_vs_nation_pp": {"fr": "point", "en": "point"},
+    "rise_pp": {"fr": "point", "en": "point"},
+    "recovery_vs_nation_pp": {"fr": "point", "en": "point"},
+    "resistance_lagravinese": {"fr": "", "en": ""},
+    "recovery_lagravinese": {"fr": "", "en": ""},
+    "periods_to_pre_shock_value": {"fr": "période", "en": "period"},
+}
+"""Unit of each outcome in sentences (singular; an ``s`` is added above 1 in absolute value)."""
+
+HEADLINE_TEMPLATES: dict[str, str] = {
+    "fr": "{subject} ont en moyenne, pour {outcome_label}, une valeur {direction} de {size}"
+    " que des territoires comparables (même région, mêmes caractéristiques d'avant-choc)"
+    "{better} (IC à {confidence} % : {low} à {high} ; {p} par {p_method} ; N = {n}, dont"
+    " {n_treated} traités, {n_clusters} grappes ; spécification principale) ;"
+    " {ci_verdict} {pretrend} Effet minimal détectable (puissance 80 %, seuil 5 %) : {mde} ;"
+    " les données excluent un effet supérieur à {bound} en valeur absolue.{spatial}"
+    " {timing} {caution}",
+    "en": "{subject} have on average {outcome_label} {size} {direction} than comparable"
+    " territories (same région, same pre-shock characteristics){better} ({confidence}% CI:"
+    " {low} to {high}; {p} by {p_method}; N = {n}, of which {n_treated} treated,"
+    " {n_clusters} clusters; primary specification); {ci_verdict} {pretrend} Minimum"
+    " detectable effect (80% power, 5% level): {mde}; the data exclude an effect larger than"
+    " {bound} in absolute value.{spatial} {timing} {caution}",
+}
+"""The headline sentence, one template per language, filled by :func:`headline_sentence`."""
+
+HEADLINE_WORDS: dict[str, dict[str, str]] = {
+    "higher": {"fr": "plus élevée", "en": "higher"},
+    "lower": {"fr": "plus basse", "en": "lower"},
+    "equal": {"fr": "identique (écart", "en": "equal (gap"},
+    "better": {"fr": " (soit une meilleure résilience)", "en": " (i.e. better resilience)"},
+    "worse": {"fr": " (soit une moins bonne résilience)", "en": " (i.e. worse resilience)"},
+    "excludes": {
+        "fr": "l'intervalle de confiance exclut zéro.",
+        "en": "the confidence interval excludes zero.",
+    },
+    "includes": {
+        "fr": "l'intervalle de confiance inclut zéro : les données ne permettent pas de conclure"
+        " à une différence.",
+        "en": "the confidence interval includes zero: the data do not establish a difference.",
+    },
+    "pretrend_none": {
+        "fr": "Pas de tendance préalable détectée (test joint des {k} coefficients d'avant-choc,"
+        " {p}).",
+        "en": "No pre-trend detected (joint test of the {k} pre-shock coefficients, {p}).",
+    },
+    "pretrend_detected": {
+        "fr": "Tendance préalable détectée (test joint des {k} coefficients d'avant-choc, {p}) :"
+        " les écarts précèdent le choc, le résultat ne peut pas être dit robuste.",
+        "en": "Pre-trend detected (joint test of the {k} pre-shock coefficients, {p}): the gaps"
+        " precede the shock, so the result cannot be called robust.",
+    },
+    "pretrend_untested": {
+        "fr": "Tendances préalables non testées.",
+        "en": "Pre-trends not tested.",
+    },
+    "spatial_robust": {
+        "fr": " Les résidus sont spatialement corrélés (I de Moran, {p}), mais l'intervalle du"
+        " modèle à erreurs spatiales exclut aussi zéro.",
+        "en": " The residuals are spatially dependent (Moran's I, {p}), but the spatial error"
+        " model's interval also excludes zero.",
+    },
+    "spatial_fragile": {
+        "fr": " Les résidus sont spatialement corrélés (I de Moran, {p}) et l'intervalle du"
+        " modèle à erreurs spatiales ne confirme pas : le résultat n'est pas robuste à cette"
+        " dépendance.",
+        "en": " The residuals are spatially dependent (Moran's I, {p}) and the spatial error"
+        " model's interval does not confirm it: the result is not robust to that dependence.",
+    },
+    estimation.P_VALUE_WILD_BOOTSTRAP: {
+        "fr": "bootstrap sauvage par grappes (Webb)",
+        "en": "wild cluster bootstrap (Webb)",
+    },
+    estimation.P_VALUE_CLUSTER_T: {
+        "fr": "test t robuste par grappes",
+        "en": "cluster-robust t test",
+    },
+}
+"""The words the headline's slots take (one entry per key, both languages)."""
+
+
+def _with_unit(value: float, unit: str, lang: str, decimals: int) -> str:
+    text = _format_number(value, lang, decimals)
+    if not unit:
+        return text
+    plural = "s" if np.isfinite(value) and abs(value) >= 2 else ""
+    return f"{text} {unit}{plural}"
+
+
+def headline_sentence(evidence: Evidence, lang: str = "fr", *, shock: str | None = None) -> str:
+    """The report's headline, from the primary specification only (never the raw gap).
+
+    Sign and size in the outcome's unit, the interval, the clustered or
+    bootstrap p-value, N, treated territories and clusters, the joint
+    pre-trend test, the minimum detectable effect and the equivalence bound
+    ("les données excluent un effet supérieur à X"), the spatial-dependence
+    check when it matters, what the treatment means in time for the shock and
+    the selection caveat. One template per language (:data:`HEADLINE_TEMPLATES`).
+    """
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
+    row = evidence.primary
+    outcome, treatment = str(row["outcome"]), str(row["treatment"])
+    effect, low, high = float(row["effect"]), float(row["ci_low"]), float(row["ci_high"])
+    decimals = _decimals_for([effect, low, high])
+    unit = OUTCOME_UNITS.get(outcome, {}).get(lang, "")
+    words = {key: value[lang] for key, value in HEADLINE_WORDS.items()}
+    excludes = bool(row["excludes_zero"])
+    higher_better = OUTCOME_HIGHER_IS_BETTER.get(outcome)
+    better = ""
+    if excludes and higher_better is not None and effect != 0:
+        better = words["better" if (effect > 0) == higher_better else "worse"]
+    pretrend = evidence.pretrend
+    if pretrend is None or not np.isfinite(pretrend.get("p_value", np.nan)):
+        pretrend_text = words["pretrend_untested"]
+    else:
+        key = "pretrend_detected" if pretrend["p_value"] < 0.05 else "pretrend_none"
+        pretrend_text = words[key].format(
+            k=int(pretrend["n_placebo"]), p=_format_p(float(pretrend["p_value"]), lang)
+        )
+    spatial_text = ""
+    spatial_code = evidence.verdict.get("spatial", {}).get("reason_code", "")
+    if excludes and evidence.morans_p is not None and evidence.morans_p < 0.05:
+        key = (
+            "spatial_robust"
+            if spatial_code == "robust_to_spatial_dependence"
+            else ("spatial_fragile")
+        )
+        spatial_text = words[key].format(p=_format_p(float(evidence.morans_p), lang))
+    subject = TREATMENT_LABELS.get(treatment, {}).get(lang) or (
+        f"« {treatment} »" if lang == "fr" else f"'{treatment}'"
+    )
+    direction = "higher" if effect > 0 else "lower" if effect < 0 else "equal"
+    return (
+        HEADLINE_TEMPLATES[lang]
+        .format(
+            subject=subject,
+            outcome_label=OUTCOME_LABELS.get(outcome, {}).get(lang, outcome),
+            direction=words[direction],
+            size=_with_unit(abs(effect), unit, lang, decimals),
+            better=better,
+            confidence=int(round(100 * float(row["confidence"]))),
+            low=_format_number(low, lang, decimals),
+            high=_format_number(high, lang, decimals),
+            p=_format_p(float(row["p_value"]), lang),
+            p_method=words.get(str(row["p_value_method"]), str(row["p_value_method"])),
+            n=int(row["n"]),
+            n_treated=int(row["n_treated"]),
+            n_clusters=int(row["n_clusters"]),
+            ci_verdict=words["excludes" if excludes else "includes"],
+            pretrend=pretrend_text,
+            mde=_with_unit(float(row["mde"]), unit, lang, decimals),
+            bound=_with_unit(float(row["equivalence_bound"]), unit, lang, decimals),
+            spatial=spatial_text,
+            timing=timing_note(treatment, shock, lang),
+            caution=_CAUTIONS[_caution_key(treatment, False)][lang],
+        )
+        .replace("  ", " ")
+        .strip()
+    )
+
+
+CONTROLS_TEMPLATES: dict[str, str] = {
+    "fr": "Contrôles d'avant-choc utilisés : {used}. Écartés faute de valeur antérieure au choc"
+    " à cette maille : {dropped}.",
+    "en": "Pre-shock controls used: {used}. Left out for want of a value from before the"
+    " shock at this level: {dropped}.",
+}
+NONE_WORD = {"fr": "aucun", "en": "none"}
+
+
+def controls_sentence(evidence: Evidence, periods: dict | None = None, lang: str = "fr") -> str:
+    """The controls the primary specification used (with their periods), and those left out."""
+    periods = periods or {}
+    used = [f"{c} ({periods[c]})" if c in periods else c for c in evidence.controls_used]
+    return CONTROLS_TEMPLATES[lang].format(
+        used=", ".join(used) or NONE_WORD[lang],
+        dropped=", ".join(evidence.controls_dropped) or NONE_WORD[lang],
+    )
+
+
+MULTIPLICITY_TEMPLATES: dict[str, str] = {
+    "fr": "Ce lot de rapports fait {n} comparaisons : les p-values ajustées pour ces comparaisons"
+    " multiples (Holm, Benjamini–Hochberg) sont dans reports/evidence.csv.",
+    "en": "This report batch makes {n} comparisons: p-values adjusted for these multiple"
+    " comparisons (Holm, Benjamini–Hochberg) are in reports/evidence.csv.",
+}
+
+
+def multiplicity_sentence(n_comparisons: int, lang: str = "fr") -> str:
+    """How many comparisons the batch makes, and where the adjusted p-values are."""
+    return MULTIPLICITY_TEMPLATES[lang].format(n=int(n_comparisons))
+
+
+EFFECTS_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "treatment",
+    "specification",
+    "label",
+    "is_primary",
+    "is_descriptive",
+    "estimand",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_value_method",
+    "n",
+    "n_treated",
+    "n_clusters",
+    "mde",
+    "equivalence_bound",
+    "unit",
+    "controls",
+    "sentence_fr",
+    "sentence_en",
+)
+"""Columns of a comparison run's ``effects.csv`` (read by ``reports/evidence.csv``)."""
+
+
+def effects_table(
+    evidence: Evidence, *, shock: str | None = None, lang: str = "fr", controls_text: str = ""
+) -> pd.DataFrame:
+    """The rows of ``effects.csv``: every specification, the headline sentences on the primary.
+
+    ``controls`` names the controls used (every row) and, in prose
+    (``controls_text``), the dropped ones.
+    """
+    table = evidence.results.copy()
+    table["label"] = table["specification"].map(lambda code: specification_label(code, lang))
+    for column in ("n_clusters", "mde", "equivalence_bound", "p_value_method"):
+        if column not in table.columns:
+            table[column] = np.nan
+    outcome = str(evidence.primary["outcome"])
+    unit = OUTCOME_UNITS.get(outcome, {}).get("en", "")
+    table["unit"] = f"{unit}s" if unit else ""
+    table["controls"] = controls_text or ", ".join(evidence.controls_used)
+    for language in LANGS:
+        table[f"sentence_{language}"] = ""
+        table.loc[table["is_primary"], f"sentence_{language}"] = headline_sentence(
+            evidence, language, shock=shock
+        )
+    extra = [c for c in table.columns if c not in EFFECTS_COLUMNS]
+    return table[[*EFFECTS_COLUMNS, *extra]]
