@@ -74,6 +74,7 @@ FLOORS: dict[str, str] = {
     "reports.execute": "publish",  # cache keys, worker pool, lock, run_batch
     "reports.worker": "publish",  # one run, inside a worker process
     "reports.site": "publish",  # index page and gallery
+    "reports.evidence": "publish",  # reports/evidence.csv: primary rows + adjusted p-values
     "cli": "entry",
     "__main__": "entry",
 }
