@@ -1458,9 +1458,14 @@ ESTIMANDS: dict[str, str] = {
 """What each row estimates: the verdict counts each estimand once (matching rows: ``att``)."""
 
 
-def specification_labels(lang: str = "fr") -> dict[str, str]:
-    """Specification code → display name, for ``figures.plot_effects(row_labels=…)``."""
-    return {code: words[lang] for code, words in SPECIFICATION_LABELS.items()}
+def specification_labels(lang: str = "fr", codes: Iterable[str] = ()) -> dict[str, str]:
+    """Specification code → display name, for ``figures.plot_effects(row_labels=…)``.
+
+    ``codes`` adds the matching variants present (``nn_matching_k1_biascorr``…).
+    """
+    labels = {code: words[lang] for code, words in SPECIFICATION_LABELS.items()}
+    labels.update({str(code): specification_label(code, lang) for code in codes})
+    return labels
 
 
 def specification_label(code: str, lang: str = "fr") -> str:
