@@ -1890,6 +1890,7 @@ def prepare_analysis_table(
         report["unmatched_controls"] = sorted(set(controls.index) - set(indices.index))
         report["missing_controls"] = list(controls.attrs.get("missing_controls", []))
         report["control_periods"] = dict(controls.attrs.get("periods_used", {}))
+        report["dropped_controls"] = list(controls.attrs.get("dropped_controls", []))
     table.attrs.update(report)  # set last: joins do not always carry attrs over
     return table
 
