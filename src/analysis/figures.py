@@ -308,6 +308,8 @@ _MEASURE_ROWS = [
     ("pre_shock_unemployment_rate", "Taux de chômage avant le choc",
      "Pre-shock unemployment rate", "pct", "%", "%"),
     ("log_population", "Population (logarithme)", "Population (log)", "log", "", ""),
+    ("log_density_inhab_km2", "Densité de population (logarithme)", "Population density (log)",
+     "log", "", ""),
 ]  # fmt: skip
 MEASURES: pd.DataFrame = pd.DataFrame(
     _MEASURE_ROWS,
