@@ -86,14 +86,6 @@ LOADING_GROUND: frozenset[str] = frozenset({"paths", "atomic"})
 """Ground modules that touch the disk (folders, atomic writes)."""
 
 KNOWN_VIOLATIONS: dict[tuple[str, str, str], str] = {
-    ("report_content", "upward", "figures"): (
-        "report_content uses figures.format_number (display_references) and the OKABE_ITO "
-        "palette (series_colours): arch-labels moves number formats to labels; the palette "
-        "or series_colours must follow"
-    ),
-    ("figures", "in function", "models"): "figures is being split by arch-labels (labels/maps)",
-    ("figures", "in function", "indicators"): "figures is being split by arch-labels",
-    ("figures", "in function", "territories"): "figures is being split by arch-labels (maps)",
 }
 
 

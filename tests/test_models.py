@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from analysis import datasets, estimation
+from analysis import datasets, estimation, labels
 from analysis import models as m
 from analysis import resilience as r
 
@@ -341,8 +341,8 @@ def test_spatial_check_on_regression_residuals():
 def test_summary_sentence_french_and_english(planted, null):
     row = m.ols_effect(planted, "resistance_lagravinese", controls=["x1", "x2"]).iloc[0]
     sentence = m.summary_sentence(row)
-    low = m._format_number(
-        row["ci_low"], "fr", m._decimals_for([row["effect"], row["ci_low"], row["ci_high"]])
+    low = labels.format_number(
+        row["ci_low"], "fr", m.sentence_decimals([row["effect"], row["ci_low"], row["ci_high"]])
     )
     assert f"N = {len(planted)}" in sentence and low in sentence and "," in low
     assert "exclut zéro" in sentence and "meilleure résilience" in sentence

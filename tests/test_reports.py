@@ -479,15 +479,6 @@ def test_figure_sources_cite_the_registry_by_its_source_id():
     assert figures.PROJECT_CITATIONS[registry.REGISTRY_SOURCE_ID]["fr"] in line
 
 
-def test_measure_label_drops_the_article_and_capitalises():
-    from analysis import report_content
-
-    assert report_content.measure_label("resistance_lagravinese", "fr").startswith("Indice de")
-    assert report_content.measure_label("rise_pp", "en").startswith("Rise in")
-    assert report_content.measure_label("initiatives_per_100k", "en").startswith("Initiatives")
-    assert report_content.measure_label("unknown_measure") == "unknown_measure"
-
-
 def test_attach_to_territories_reports_unmatched_codes_and_fills_counts():
     import pandas as pd
 

@@ -26,9 +26,9 @@ from analysis.cooperation import (
     load_cooperation,
 )
 from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS, NATIONAL_CODES, NATIONAL_NAMES
+from analysis.labels import profile_note
 from analysis.models import prepare_analysis_table
 from analysis.report_content import (
-    NOTES,
     PROFILE_INDICATORS,
     TerritoryProfile,
     longest_national_code,
@@ -523,7 +523,7 @@ def indicators_vs_references(
         except (KeyError, ValueError):
             france = None
         values = reference_values(own, region, france)
-        note = "" if values["period"] else NOTES["not_at_level"][lang].format(level=profile.level)
+        note = "" if values["period"] else profile_note("not_at_level", lang, level=profile.level)
         rows.append(
             {
                 "indicator": name,
@@ -558,7 +558,7 @@ def profile_series(profile: TerritoryProfile, indicator: str, lang: str = "fr") 
         zone = indicators.get(indicator, "ze2020", codes=[profile.zone_code], panel=zone_panel)
         if len(zone):
             rows["zone"] = zone.iloc[0]
-            labels["zone"] = NOTES["zone"][lang].format(name=profile.zone_name)
+            labels["zone"] = profile_note("zone", lang, name=profile.zone_name)
     if profile.region_code:
         region = indicators.get(indicator, "reg", codes=[profile.region_code], panel=panel)
         if len(region):
@@ -594,7 +594,7 @@ def profile_resilience(
                 continue
             # Not published for this level (EPCI): measure it on the EPCI's zone d'emploi.
             level, code = "ze2020", profile.zone_code
-            note = NOTES["measured_on_zone"][lang].format(name=profile.zone_name, code=code)
+            note = profile_note("measured_on_zone", lang, name=profile.zone_name, code=code)
             try:
                 indices, window = compute_resilience(indicator, level, shock)
             except (KeyError, ValueError) as zone_error:

@@ -29,9 +29,10 @@ import pandera.pandas as pa
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from analysis import estimation
+from analysis import estimation, labels
 from analysis.checks import require_columns
 from analysis.keys import LANGS
+from analysis.labels import OUTCOME_HIGHER_IS_BETTER
 from analysis.resilience import RATE_INDICATORS, SHOCKS, _sorted_periods, as_shock_window
 
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -69,82 +70,6 @@ the three shares sum to 100."""
 OVERSEAS_BOUNDS_LONLAT = (-5.5, 41.0, 10.0, 51.5)
 """(min lon, min lat, max lon, max lat) of metropolitan France incl. Corsica:
 territories whose centroid falls outside are treated as overseas."""
-
-OUTCOME_LABELS: dict[str, dict[str, str]] = {
-    "resistance_lagravinese": {
-        "fr": "l'indice de résistance (Lagravinese)",
-        "en": "the resistance index (Lagravinese)",
-    },
-    "recovery_lagravinese": {
-        "fr": "l'indice de reprise (Lagravinese)",
-        "en": "the recovery index (Lagravinese)",
-    },
-    "sensitivity_martin": {
-        "fr": "la sensibilité au choc (Martin)",
-        "en": "the shock sensitivity (Martin)",
-    },
-    "rise_vs_nation_pp": {
-        "fr": "la hausse du taux de chômage relative à la France (points)",
-        "en": "the rise in unemployment relative to France (points)",
-    },
-    "rise_pp": {
-        "fr": "la hausse du taux de chômage (points)",
-        "en": "the rise in the unemployment rate (points)",
-    },
-    "recovery_vs_nation_pp": {
-        "fr": "la variation du chômage pendant la reprise relative à la France (points)",
-        "en": "the change in unemployment during the recovery relative to France (points)",
-    },
-    "cumulative_loss_vs_trend": {
-        "fr": "la perte cumulée par rapport à la tendance d'avant-choc",
-        "en": "the cumulative loss against the pre-shock trend",
-    },
-    "cumulative_loss_vs_peak": {
-        "fr": "la perte cumulée par rapport au niveau d'avant-choc",
-        "en": "the cumulative loss against the pre-shock level",
-    },
-    "periods_to_pre_shock_value": {
-        "fr": "le nombre de trimestres pour retrouver le niveau d'avant-choc",
-        "en": "the number of periods to return to the pre-shock value",
-    },
-    "change_contraction": {
-        "fr": "la variation pendant la contraction",
-        "en": "the change during the contraction",
-    },
-    "change_recovery": {
-        "fr": "la variation pendant la reprise",
-        "en": "the change during the recovery",
-    },
-}
-
-OUTCOME_HIGHER_IS_BETTER: dict[str, bool] = {
-    "resistance_lagravinese": True,
-    "recovery_lagravinese": True,
-    "sensitivity_martin": False,
-    "rise_vs_nation_pp": False,
-    "rise_pp": False,
-    "recovery_vs_nation_pp": False,
-    "cumulative_loss_vs_trend": False,
-    "cumulative_loss_vs_peak": False,
-    "periods_to_pre_shock_value": False,
-}
-"""Whether a larger outcome means a more resilient territory (used in sentences)."""
-
-TREATMENT_LABELS: dict[str, dict[str, str]] = {
-    "is_ptce_territory": {"fr": "Les territoires avec un PTCE", "en": "Territories with a PTCE"},
-    "is_ptce_before_shock": {
-        "fr": "Les territoires avec un PTCE créé avant le choc",
-        "en": "Territories with a PTCE founded before the shock",
-    },
-    "is_tzcld_territory": {
-        "fr": "Les territoires avec un projet Territoire zéro chômeur",
-        "en": "Territories with a zero long-term unemployment project",
-    },
-    "ess_share_salaried_jobs_pct": {
-        "fr": "Un point de plus de part de l'ESS dans l'emploi salarié (2008)",
-        "en": "One more point of ESS share in salaried jobs (2008)",
-    },
-}
 
 
 def _ci_ordered(frame: pd.DataFrame) -> pd.Series:
@@ -1010,85 +935,8 @@ def morans_i(
 
 
 # --------------------------------------------------------------------------- honesty
-def _format_number(x: float, lang: str, decimals: int = 2) -> str:
-    if x is None or not np.isfinite(x):
-        return "n.d." if lang == "fr" else "n/a"
-    text = f"{x:,.{decimals}f}"
-    if lang == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",").replace("-", "−")
-    return text
-
-
-def _decimals_for(values: Sequence[float]) -> int:
-    finite = [abs(v) for v in values if v is not None and np.isfinite(v) and v != 0]
-    if not finite:
-        return 2
-    smallest = min(finite)
-    return int(min(4, max(1, 1 - math.floor(math.log10(smallest)))))
-
-
-_CAUTIONS = {
-    "binary": {
-        "fr": "Prudence : les territoires coopératifs ne sont pas choisis au hasard "
-        "(les PTCE naissent là où l'ESS est déjà dense, et après 2013), "
-        "cette association n'est pas un effet causal.",
-        "en": "Caution: cooperating territories are not chosen at random (PTCE arise where "
-        "the social economy is already dense, and after 2013), so this association is not "
-        "a causal effect.",
-    },
-    "binary_tzcld": {
-        "fr": "Prudence : les territoires zéro chômeur ne sont pas choisis au hasard (ils sont "
-        "candidats, là où le chômage de longue durée et la mobilisation locale sont forts), "
-        "cette association n'est pas un effet causal.",
-        "en": "Caution: zero-long-term-unemployment territories are not chosen at random (they "
-        "apply, where long-term unemployment and local mobilisation are high), so this "
-        "association is not a causal effect.",
-    },
-    "continuous": {
-        "fr": "Prudence : la part de l'ESS va de pair avec d'autres caractéristiques "
-        "des territoires ; cette association n'est pas un effet causal.",
-        "en": "Caution: the ESS share goes with other characteristics of the territories; this "
-        "association is not a causal effect.",
-    },
-}
-
-
-def _format_p(p_value: float, lang: str) -> str:
-    if not np.isfinite(p_value):
-        return "p n.d." if lang == "fr" else "p n/a"
-    if p_value < 0.001:
-        return "p < 0,001" if lang == "fr" else "p < 0.001"
-    return f"p = {_format_number(p_value, lang, 3)}"
-
-
-_TIMING = {
-    "before_ptce": {
-        "fr": "Aucun PTCE n'était encore reconnu lors de ce choc (premiers PTCE reconnus en "
-        "2014, après l'appel national de 2013, même si quelques pôles existaient déjà) : les "
-        "territoires « avec un PTCE » sont ceux qui en accueilleront un plus tard.",
-        "en": "No PTCE was recognised yet at the time of this shock (first PTCE recognised in "
-        "2014, after the 2013 national call, though a few clusters already existed): "
-        "territories 'with a PTCE' are those that will host one later.",
-    },
-    "before_tzcld": {
-        "fr": "Aucun territoire zéro chômeur n'était habilité lors de ce choc (premiers en "
-        "2016) : le groupe est celui des territoires qui le seront plus tard.",
-        "en": "No zero-long-term-unemployment territory was authorised at the time of this "
-        "shock (first ones in 2016): the group is the territories that will be later.",
-    },
-    "includes_later_tzcld": {
-        "fr": "Ce groupe compte aussi les territoires habilités après le choc (deuxième "
-        "phase, à partir de fin 2021).",
-        "en": "This group also counts territories authorised after the shock (second phase, "
-        "from late 2021).",
-    },
-    "includes_later": {
-        "fr": "Ce groupe compte aussi des PTCE créés après le choc "
-        "(le traitement is_ptce_before_shock ne garde que les plus anciens).",
-        "en": "This group also counts PTCE founded after the shock "
-        "(treatment is_ptce_before_shock keeps only the older ones).",
-    },
-}
+# The numbers and the logic that choose a sentence live here; the words (templates
+# with named fields, one table per language) live in analysis.labels.
 
 FIRST_PTCE_YEAR = 2013
 """Year of the first national PTCE call (no PTCE is recorded before it)."""
@@ -1110,6 +958,7 @@ def timing_note(treatment: str, shock: str | None, lang: str = "fr") -> str:
     before :data:`FIRST_PTCE_YEAR` that means "will host one later"; for a
     later shock the group includes PTCE founded after it.
     """
+    labels.check_lang(lang)
     if shock is None or treatment not in ("is_ptce_territory", "is_tzcld_territory"):
         return ""
     if shock not in SHOCKS.index:
@@ -1119,7 +968,14 @@ def timing_note(treatment: str, shock: str | None, lang: str = "fr") -> str:
         key = "before_tzcld" if year < FIRST_TZCLD_YEAR else "includes_later_tzcld"
     else:
         key = "before_ptce" if year <= FIRST_PTCE_YEAR else "includes_later"
-    return _TIMING[key][lang]
+    return labels.timing(key, lang)
+
+
+def sentence_decimals(values: Iterable[float]) -> int:
+    """Decimals of the numbers of a result sentence: three significant digits of the spread
+    of zero and the finite ``values`` (``labels.decimals_for_range``, as in figure legends)."""
+    finite = [0.0, *(float(v) for v in values if v is not None and np.isfinite(v))]
+    return labels.decimals_for_range(min(finite), max(finite))
 
 
 def summary_sentence(result, lang: str = "fr", *, shock: str | None = None) -> str:
@@ -1129,7 +985,8 @@ def summary_sentence(result, lang: str = "fr", *, shock: str | None = None) -> s
     permutation p-value), N and the number of treated territories, whether the
     interval excludes zero, whether the direction means better or worse
     resilience when the outcome is known, what the treatment means in time
-    for the shock (:func:`timing_note`), and a caution about selection.
+    for the shock (:func:`timing_note`), and a caution about selection. The
+    words are the templates of ``analysis.labels.SENTENCES``.
 
     Args:
         result: one row of an estimator's table (Series, dict or one-row DataFrame).
@@ -1142,123 +999,65 @@ def summary_sentence(result, lang: str = "fr", *, shock: str | None = None) -> s
             raise ValueError(f"summary_sentence needs one result row, got {len(result)}")
         result = result.iloc[0]
     row = dict(result)
-    if lang not in ("fr", "en"):
-        raise ValueError(f"lang must be 'fr' or 'en', got {lang!r}")
+    labels.check_lang(lang)
     outcome, treatment = str(row.get("outcome", "")), str(row.get("treatment", ""))
     effect = float(row["effect"])
     low, high = float(row.get("ci_low", np.nan)), float(row.get("ci_high", np.nan))
     p_value = float(row.get("p_value", np.nan))
     n, n_treated = row.get("n"), row.get("n_treated")
     confidence = int(round(100 * float(row.get("confidence", 0.95) or 0.95)))
-    decimals = _decimals_for([effect, low, high])
-    f = lambda x: _format_number(x, lang, decimals)  # noqa: E731
-    outcome_label = OUTCOME_LABELS.get(outcome, {}).get(lang, outcome)
+    decimals = sentence_decimals([effect, low, high])
+
+    def number(x: float) -> str:
+        return labels.format_number(x, lang, decimals)
+
     continuous = row.get("treatment_kind") == "continuous"
-    subject = TREATMENT_LABELS.get(treatment, {}).get(lang)
-    if subject is None:
-        subject = (
-            (f"Les territoires « {treatment} »" if lang == "fr" else f"Territories '{treatment}'")
-            if not continuous
-            else (
-                f"Une unité de plus de {treatment}"
-                if lang == "fr"
-                else f"One more unit of {treatment}"
-            )
-        )
     has_ci = np.isfinite(low) and np.isfinite(high)
     excludes_zero = has_ci and (low > 0 or high < 0)
     higher_better = OUTCOME_HIGHER_IS_BETTER.get(outcome)
     better = None if higher_better is None or effect == 0 else (effect > 0) == higher_better
-    spec = str(row.get("specification", ""))
-    if lang == "fr":
-        direction = "plus élevée" if effect > 0 else "plus basse" if effect < 0 else "identique"
-        if continuous:
-            head = f"{subject} est associé à une variation de {f(effect)} de {outcome_label}"
-        elif effect == 0:
-            head = (
-                f"{subject} ont en moyenne, pour {outcome_label}, "
-                "la même valeur que les territoires comparés"
-            )
-        else:
-            head = (
-                f"{subject} ont en moyenne, pour {outcome_label}, une valeur {direction} de "
-                f"{_format_number(abs(effect), lang, decimals)} que les territoires comparés"
-            )
-        if better is not None and excludes_zero:
-            head += (
-                " (soit une meilleure résilience)"
-                if better
-                else " (soit une moins bonne résilience)"
-            )
-        if has_ci:
-            uncertainty = f"IC à {confidence} % : {f(low)} à {f(high)}"
-        else:
-            uncertainty = f"{_format_p(p_value, lang)} (test de permutation)"
-        counts = f"N = {int(n)}" + (
-            f", dont {int(n_treated)} traités"
-            if n_treated is not None and pd.notna(n_treated)
-            else ""
-        )
-        if has_ci:
-            verdict = (
-                "l'intervalle de confiance exclut zéro."
-                if excludes_zero
-                else "l'intervalle de confiance inclut zéro : "
-                "les données ne permettent pas de conclure à une différence."
-            )
-        else:
-            verdict = (
-                "l'écart observé est rarement atteint en répartissant le traitement au hasard."
-                if p_value < 0.05
-                else "un tel écart est fréquent en répartissant le traitement au hasard : "
-                "pas de différence établie."
-            )
-        caution = _CAUTIONS[_caution_key(treatment, continuous)]["fr"]
-        timing = timing_note(treatment, shock, "fr")
-        return " ".join(
-            filter(
-                None, [f"{head} ({uncertainty} ; {counts} ; {spec}) ; {verdict}", timing, caution]
-            )
-        )
-    direction = "higher" if effect > 0 else "lower" if effect < 0 else "equal"
     if continuous:
-        head = f"{subject} is associated with a change of {f(effect)} in {outcome_label}"
+        head_key = "head_continuous"
     else:
-        head = (
-            f"{subject} have on average {outcome_label} "
-            f"{_format_number(abs(effect), lang, decimals)} {direction}"
-            " than the comparison territories"
-        )
+        head_key = "head_higher" if effect > 0 else "head_lower" if effect < 0 else "head_equal"
+    head = labels.sentence(
+        head_key,
+        lang,
+        subject=labels.treatment_subject(treatment, lang, continuous=continuous),
+        outcome=labels.outcome_phrase(outcome, lang),
+        effect=number(effect),
+        size=number(abs(effect)),
+    )
     if better is not None and excludes_zero:
-        head += " (i.e. better resilience)" if better else " (i.e. worse resilience)"
-    uncertainty = (
-        f"{confidence}% CI: {f(low)} to {f(high)}"
-        if has_ci
-        else f"{_format_p(p_value, lang)} (permutation test)"
-    )
-    counts = f"N = {int(n)}" + (
-        f", of which {int(n_treated)} treated"
-        if n_treated is not None and pd.notna(n_treated)
-        else ""
-    )
+        head += labels.sentence("better" if better else "worse", lang)
     if has_ci:
-        verdict = (
-            "the confidence interval excludes zero."
-            if excludes_zero
-            else "the confidence interval includes zero: the data do not establish a difference."
+        uncertainty = labels.sentence(
+            "uncertainty_ci", lang, confidence=confidence, low=number(low), high=number(high)
         )
+        verdict_key = "ci_excludes_zero" if excludes_zero else "ci_includes_zero"
     else:
-        verdict = (
-            "the observed gap is rarely reached when the treatment is relocated at random."
-            if p_value < 0.05
-            else "such a gap is common when the treatment is relocated at random: "
-            "no established difference."
+        uncertainty = labels.sentence(
+            "uncertainty_permutation", lang, p=labels.format_p(p_value, lang)
         )
-    caution = _CAUTIONS[_caution_key(treatment, continuous)]["en"]
-    timing = timing_note(treatment, shock, "en")
-    return " ".join(
-        filter(None, [f"{head} ({uncertainty}; {counts}; {spec}); {verdict}", timing, caution])
+        verdict_key = "permutation_rare" if p_value < 0.05 else "permutation_common"
+    has_treated = n_treated is not None and pd.notna(n_treated)
+    counts = labels.sentence(
+        "counts_treated" if has_treated else "counts",
+        lang,
+        n=int(n),
+        treated=int(n_treated) if has_treated else None,
     )
+    result_text = labels.sentence(
+        "result",
+        lang,
+        head=head,
+        uncertainty=uncertainty,
+        counts=counts,
+        specification=str(row.get("specification", "")),
+        verdict=labels.sentence(verdict_key, lang),
+    )
+    caution = labels.caution(_caution_key(treatment, continuous), lang)
+    return " ".join(filter(None, [result_text, timing_note(treatment, shock, lang), caution]))
 
 
 def robustness_table(results: Iterable[pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
@@ -1331,50 +1130,25 @@ def robustness_verdict(
         verdict = "robust"
     else:
         verdict = "fragile"
-    problems_fr = [
-        *([] if balance_ok else ["l'équilibre après appariement est insuffisant"]),
-        *(
-            []
-            if pretrend_ok
-            else ["des écarts existent déjà avant le choc (tendances préalables différentes)"]
-        ),
+    problems = [
+        key
+        for key, ok in (("problem_balance", balance_ok), ("problem_pretrend", pretrend_ok))
+        if not ok
     ]
-    problems_en = [
-        *([] if balance_ok else ["balance after matching is poor"]),
-        *([] if pretrend_ok else ["gaps already exist before the shock"]),
-    ]
-    texts = {
-        "robust": (
-            "Écart robuste : même signe et intervalle excluant zéro "
-            f"dans les {n_spec} spécifications (une association, pas la preuve d'un effet causal).",
-            f"Robust difference: same sign and interval excluding zero in all {n_spec} "
-            "specifications (an association, not proof of a causal effect).",
-        ),
-        "null": (
-            f"Aucune des {n_spec} spécifications ne met en évidence de différence"
-            + "".join(f" ; de plus, {p}" for p in problems_fr)
-            + ".",
-            f"None of the {n_spec} specifications shows a difference"
-            + "".join(f"; moreover, {p}" for p in problems_en)
-            + ".",
-        ),
-        "contradictory": (
-            "Résultats contradictoires : des spécifications significatives de signes opposés"
-            + "".join(f" ; de plus, {p}" for p in problems_fr)
-            + ".",
-            "Contradictory results: significant specifications of opposite signs"
-            + "".join(f"; moreover, {p}" for p in problems_en)
-            + ".",
-        ),
-        "fragile": (
-            f"Écart fragile : {len(significant)} spécification(s) sur {n_spec} excluent zéro"
-            + "".join(f", et {p}" for p in problems_fr)
-            + ".",
-            f"Fragile difference: {len(significant)} of {n_spec} specifications exclude zero"
-            + "".join(f", and {p}" for p in problems_en)
-            + ".",
-        ),
-    }
+    joiner = "problem_and" if verdict == "fragile" else "problem_moreover"
+
+    def verdict_text(lang: str) -> str:
+        extra = "".join(
+            labels.sentence(joiner, lang, problem=labels.sentence(key, lang)) for key in problems
+        )
+        return labels.sentence(
+            f"verdict_{verdict}",
+            lang,
+            n_spec=n_spec,
+            n_significant=len(significant),
+            problems="" if verdict == "robust" else extra,
+        )
+
     return {
         "verdict": verdict,
         "n_specifications": n_spec,
@@ -1382,8 +1156,8 @@ def robustness_verdict(
         "same_sign": len(signs) <= 1,
         "balance_ok": balance_ok,
         "pretrend_ok": pretrend_ok,
-        "text_fr": texts[verdict][0],
-        "text_en": texts[verdict][1],
+        "text_fr": verdict_text("fr"),
+        "text_en": verdict_text("en"),
     }
 
 
@@ -1426,29 +1200,6 @@ def usable_controls(
     return [c for c in controls if c != treatment and c in frame.columns and frame[c].notna().any()]
 
 
-SPECIFICATION_LABELS: dict[str, dict[str, str]] = {
-    "primary": {
-        "fr": "Spécification principale (MCO, contrôles d'avant-choc, effets fixes région,"
-        " erreurs par grappes)",
-        "en": "Primary specification (OLS, pre-shock controls, région fixed effects,"
-        " clustered errors)",
-    },
-    "raw_difference": {"fr": "écart brut (non ajusté)", "en": "raw gap (unadjusted)"},
-    "adjusted_permutation": {
-        "fr": "Test de permutation (effet ajusté, au sein des régions)",
-        "en": "Permutation test (adjusted effect, within régions)",
-    },
-    "spatial_error_gm_het": {
-        "fr": "Modèle à erreurs spatiales (8 plus proches voisins)",
-        "en": "Spatial error model (8 nearest neighbours)",
-    },
-    "matching": {
-        "fr": "Appariement au plus proche voisin (effet sur les traités)",
-        "en": "Nearest-neighbour matching (effect on the treated)",
-    },
-}
-"""Display names of the rows of :attr:`Evidence.results` (matching rows share one)."""
-
 ESTIMANDS: dict[str, str] = {
     "primary": "adjusted",
     "adjusted_permutation": "adjusted",
@@ -1458,20 +1209,14 @@ ESTIMANDS: dict[str, str] = {
 """What each row estimates: the verdict counts each estimand once (matching rows: ``att``)."""
 
 
-def specification_labels(lang: str = "fr", codes: Iterable[str] = ()) -> dict[str, str]:
-    """Specification code → display name, for ``figures.plot_effects(row_labels=…)``.
-
-    ``codes`` adds the matching variants present (``nn_matching_k1_biascorr``…).
-    """
-    labels = {code: words[lang] for code, words in SPECIFICATION_LABELS.items()}
-    labels.update({str(code): specification_label(code, lang) for code in codes})
-    return labels
-
-
 def specification_label(code: str, lang: str = "fr") -> str:
-    """The display name of one specification code (matching variants share one)."""
-    key = "matching" if str(code).startswith("matching") else str(code)
-    return SPECIFICATION_LABELS.get(key, {}).get(lang, str(code))
+    """The display name of one row of :attr:`Evidence.results` (``labels.specification_label``)."""
+    return labels.specification_label(code, lang)
+
+
+def specification_labels(lang: str = "fr", codes: Iterable[str] = ()) -> dict[str, str]:
+    """Specification code → display name, for ``figures.plot_effects(row_labels=…)``."""
+    return {str(code): labels.specification_label(code, lang) for code in codes}
 
 
 def _treatment_is_clustered(frame: pd.DataFrame, treatment: str, cluster: str) -> bool:
@@ -1585,77 +1330,6 @@ def compare_territories(
     return evidence
 
 
-VERDICT_TEXT: dict[str, dict[str, str]] = {
-    "robust": {
-        "fr": "Écart robuste : l'effet ajusté exclut zéro (spécification principale, test de"
-        " permutation{spatial}) et l'appariement va dans le même sens ; c'est une association,"
-        " pas la preuve d'un effet causal.",
-        "en": "Robust difference: the adjusted effect excludes zero (primary specification,"
-        " permutation test{spatial}) and matching agrees; an association, not proof of a"
-        " causal effect.",
-    },
-    "null": {
-        "fr": "Pas de différence établie : ni l'effet ajusté ni l'appariement n'excluent zéro"
-        " (l'écart brut, descriptif, ne compte pas){reasons}.",
-        "en": "No established difference: neither the adjusted effect nor matching excludes"
-        " zero (the raw gap, descriptive, does not count){reasons}.",
-    },
-    "contradictory": {
-        "fr": "Résultats contradictoires : l'effet ajusté et l'appariement excluent zéro avec"
-        " des signes opposés{reasons}.",
-        "en": "Contradictory results: the adjusted effect and matching exclude zero with"
-        " opposite signs{reasons}.",
-    },
-    "fragile": {
-        "fr": "Écart fragile{reasons}.",
-        "en": "Fragile difference{reasons}.",
-    },
-}
-"""Verdict sentences, one template per language (``{reasons}``: the problems found)."""
-
-VERDICT_REASONS: dict[str, dict[str, str]] = {
-    "primary_includes_zero": {
-        "fr": "l'intervalle de la spécification principale inclut zéro",
-        "en": "the primary specification's interval includes zero",
-    },
-    "permutation_not_significant": {
-        "fr": "le test de permutation ne rejette pas l'absence d'effet (p = {p})",
-        "en": "the permutation test does not reject no effect (p = {p})",
-    },
-    "spatial_interval_includes_zero": {
-        "fr": "les résidus sont spatialement corrélés (I de Moran, p = {moran}) et l'intervalle"
-        " du modèle à erreurs spatiales inclut zéro",
-        "en": "the residuals are spatially dependent (Moran's I, p = {moran}) and the spatial"
-        " error model's interval includes zero",
-    },
-    "spatial_check_missing": {
-        "fr": "les résidus sont spatialement corrélés (I de Moran, p = {moran}) et aucun"
-        " intervalle robuste à cette dépendance n'a été calculé",
-        "en": "the residuals are spatially dependent (Moran's I, p = {moran}) and no"
-        " dependence-robust interval was computed",
-    },
-    "matching_disagrees": {
-        "fr": "l'appariement n'exclut pas zéro ou va dans l'autre sens",
-        "en": "matching does not exclude zero or points the other way",
-    },
-    "balance_poor": {
-        "fr": "l'équilibre après appariement est insuffisant",
-        "en": "balance after matching is poor",
-    },
-    "pretrend_rejected": {
-        "fr": "une tendance préalable est détectée (test joint, p = {pretrend})",
-        "en": "a pre-trend is detected (joint test, p = {pretrend})",
-    },
-}
-
-SPATIAL_ROBUST_NOTE: dict[str, str] = {
-    "fr": " ; les résidus sont spatialement corrélés (I de Moran, p = {moran}) mais l'intervalle"
-    " du modèle à erreurs spatiales exclut aussi zéro",
-    "en": "; the residuals are spatially dependent (Moran's I, p = {moran}) but the spatial"
-    " error model's interval also excludes zero",
-}
-
-
 def _row(results: pd.DataFrame, mask: pd.Series) -> pd.Series | None:
     rows = results.loc[mask]
     return rows.iloc[0] if len(rows) else None
@@ -1708,7 +1382,10 @@ def primary_verdict(evidence: Evidence, *, alpha: float = 0.05, max_abs_smd: flo
         "spatial_interval_includes_zero",
         "spatial_check_missing",
     ):
-        reasons.append(spatial["reason_code"])
+        untested = morans_p is None and spatial["reason_code"] == "spatial_interval_includes_zero"
+        reasons.append(
+            "spatial_untested_interval_includes_zero" if untested else spatial["reason_code"]
+        )
     if matching is not None and not (matching_sig and same_sign):
         reasons.append("matching_disagrees")
     if not balance_ok:
@@ -1729,22 +1406,26 @@ def primary_verdict(evidence: Evidence, *, alpha: float = 0.05, max_abs_smd: flo
     texts = {}
     for lang in LANGS:
         values = {
-            "p": _format_number(float(permutation["p_value"]), lang, 3)
+            "p": labels.format_p(float(permutation["p_value"]), lang)
             if permutation is not None
             else "",
-            "moran": _format_number(float(morans_p), lang, 3) if morans_p is not None else "",
-            "pretrend": _format_number(float(pretrend_p), lang, 3),
+            "moran": labels.format_p(float(morans_p), lang) if morans_p is not None else "",
+            "pretrend": labels.format_p(float(pretrend_p), lang),
         }
-        phrases = [VERDICT_REASONS[r][lang].format(**values) for r in shown]
-        joined = "".join(f"{' ; ' if lang == 'fr' else '; '}{p}" for p in phrases)
-        if verdict == "fragile":
-            joined = (" : " if lang == "fr" else ": ") + ", ".join(phrases)
+        phrases = [labels.evidence_sentence(f"reason_{r}", lang, **values) for r in shown]
+        joined = ""
+        if phrases:
+            joiner = labels.semicolon(lang) if verdict != "fragile" else ", "
+            key = "reasons_fragile" if verdict == "fragile" else "reasons_list"
+            joined = labels.evidence_sentence(key, lang, reasons=joiner.join(phrases))
         note = (
-            SPATIAL_ROBUST_NOTE[lang].format(**values)
-            if spatial["reason_code"] == "robust_to_spatial_dependence"
+            labels.evidence_sentence("spatial_robust_note", lang, **values)
+            if spatial["reason_code"] == "robust_to_spatial_dependence" and morans_p is not None
             else ""
         )
-        texts[lang] = VERDICT_TEXT[verdict][lang].format(reasons=joined, spatial=note)
+        texts[lang] = labels.evidence_sentence(
+            f"verdict_{verdict}", lang, reasons=joined, spatial=note
+        )
     return {
         "verdict": verdict,
         "reason_codes": reasons,
@@ -1807,54 +1488,29 @@ def spatial_sentence(row, lang: str = "fr", *, alpha: float = 0.05) -> str:
 
     Says the value, the permutation p-value, N and how many territories were
     left out (overseas, islands, no geometry), and what a significant value
-    implies for the confidence intervals.
+    implies for the confidence intervals (templates of ``analysis.labels.SENTENCES``).
     """
     if isinstance(row, pd.DataFrame):
         if len(row) != 1:
             raise ValueError(f"spatial_sentence needs one row, got {len(row)}")
         row = row.iloc[0]
-    if lang not in ("fr", "en"):
-        raise ValueError(f"lang must be 'fr' or 'en', got {lang!r}")
+    labels.check_lang(lang)
     value, p_value = float(row["morans_i"]), float(row["p_value"])
     dropped = int(row.get("n_overseas_dropped", 0)) + int(row.get("n_islands_dropped", 0))
     dropped += int(row.get("n_without_geometry", 0) or 0)
     n, permutations = int(row["n"]), int(row.get("permutations", 0))
-    f = lambda x: _format_number(x, lang, 3)  # noqa: E731
     significant = np.isfinite(p_value) and p_value < alpha
-    if lang == "fr":
-        left_out = (
-            f", {dropped} territoire(s) d'outre-mer ou sans voisin terrestre écarté(s)"
-            if dropped
-            else ""
-        )
-        head = (
-            f"I de Moran des résidus de la régression : {f(value)} "
-            f"({_format_p(p_value, lang)}, {permutations} permutations ; N = {n}{left_out})"
-        )
-        tail = (
-            "les résidus sont spatialement corrélés : des territoires voisins ne sont pas "
-            "indépendants, et les intervalles de confiance de la régression risquent "
-            "d'être trop étroits."
-            if significant
-            else "pas d'autocorrélation spatiale établie des résidus."
-        )
-        return f"{head} ; {tail}"
-    left_out = (
-        f", {dropped} overseas territory(ies) or without a land neighbour left out"
-        if dropped
-        else ""
+    head = labels.sentence(
+        "spatial_head",
+        lang,
+        value=labels.format_number(value, lang, 3),
+        p=labels.format_p(p_value, lang),
+        permutations=permutations,
+        n=n,
+        left_out=labels.sentence("spatial_left_out", lang, dropped=dropped) if dropped else "",
     )
-    head = (
-        f"Moran's I of the regression residuals: {f(value)} "
-        f"({_format_p(p_value, lang)}, {permutations} permutations; N = {n}{left_out})"
-    )
-    tail = (
-        "the residuals are spatially correlated: neighbouring territories are not independent, "
-        "and the regression's confidence intervals may be too narrow."
-        if significant
-        else "no established spatial autocorrelation of the residuals."
-    )
-    return f"{head}; {tail}"
+    tail = labels.sentence("spatial_correlated" if significant else "spatial_quiet", lang)
+    return labels.sentence("spatial", lang, head=head, tail=tail)
 
 
 # --------------------------------------------------------------------------- analysis table
@@ -1896,94 +1552,18 @@ def prepare_analysis_table(
 
 
 # --------------------------------------------------------------------------- headline
-OUTCOME_UNITS: dict[str, dict[str, str]] = {
-    "rise_vs_nation_pp": {"fr": "point", "en": "point"},
-    "rise_pp": {"fr": "point", "en": "point"},
-    "recovery_vs_nation_pp": {"fr": "point", "en": "point"},
-    "resistance_lagravinese": {"fr": "", "en": ""},
-    "recovery_lagravinese": {"fr": "", "en": ""},
-    "periods_to_pre_shock_value": {"fr": "période", "en": "period"},
+P_VALUE_METHOD_KEYS: dict[str, str] = {
+    estimation.P_VALUE_WILD_BOOTSTRAP: "p_method_wild",
+    estimation.P_VALUE_CLUSTER_T: "p_method_cluster",
 }
-"""Unit of each outcome in sentences (singular; an ``s`` is added above 1 in absolute value)."""
-
-HEADLINE_TEMPLATES: dict[str, str] = {
-    "fr": "{subject} ont en moyenne, pour {outcome_label}, une valeur {direction} de {size}"
-    " que des territoires comparables (même région, mêmes caractéristiques d'avant-choc)"
-    "{better} (IC à {confidence} % : {low} à {high} ; {p} par {p_method} ; N = {n}, dont"
-    " {n_treated} traités, {n_clusters} grappes ; spécification principale) ;"
-    " {ci_verdict} {pretrend} Effet minimal détectable (puissance 80 %, seuil 5 %) : {mde} ;"
-    " les données excluent un effet supérieur à {bound} en valeur absolue.{spatial}"
-    " {timing} {caution}",
-    "en": "{subject} have on average {outcome_label} {size} {direction} than comparable"
-    " territories (same région, same pre-shock characteristics){better} ({confidence}% CI:"
-    " {low} to {high}; {p} by {p_method}; N = {n}, of which {n_treated} treated,"
-    " {n_clusters} clusters; primary specification); {ci_verdict} {pretrend} Minimum"
-    " detectable effect (80% power, 5% level): {mde}; the data exclude an effect larger than"
-    " {bound} in absolute value.{spatial} {timing} {caution}",
-}
-"""The headline sentence, one template per language, filled by :func:`headline_sentence`."""
-
-HEADLINE_WORDS: dict[str, dict[str, str]] = {
-    "higher": {"fr": "plus élevée", "en": "higher"},
-    "lower": {"fr": "plus basse", "en": "lower"},
-    "equal": {"fr": "identique (écart", "en": "equal (gap"},
-    "better": {"fr": " (soit une meilleure résilience)", "en": " (i.e. better resilience)"},
-    "worse": {"fr": " (soit une moins bonne résilience)", "en": " (i.e. worse resilience)"},
-    "excludes": {
-        "fr": "l'intervalle de confiance exclut zéro.",
-        "en": "the confidence interval excludes zero.",
-    },
-    "includes": {
-        "fr": "l'intervalle de confiance inclut zéro : les données ne permettent pas de conclure"
-        " à une différence.",
-        "en": "the confidence interval includes zero: the data do not establish a difference.",
-    },
-    "pretrend_none": {
-        "fr": "Pas de tendance préalable détectée (test joint des {k} coefficients d'avant-choc,"
-        " {p}).",
-        "en": "No pre-trend detected (joint test of the {k} pre-shock coefficients, {p}).",
-    },
-    "pretrend_detected": {
-        "fr": "Tendance préalable détectée (test joint des {k} coefficients d'avant-choc, {p}) :"
-        " les écarts précèdent le choc, le résultat ne peut pas être dit robuste.",
-        "en": "Pre-trend detected (joint test of the {k} pre-shock coefficients, {p}): the gaps"
-        " precede the shock, so the result cannot be called robust.",
-    },
-    "pretrend_untested": {
-        "fr": "Tendances préalables non testées.",
-        "en": "Pre-trends not tested.",
-    },
-    "spatial_robust": {
-        "fr": " Les résidus sont spatialement corrélés (I de Moran, {p}), mais l'intervalle du"
-        " modèle à erreurs spatiales exclut aussi zéro.",
-        "en": " The residuals are spatially dependent (Moran's I, {p}), but the spatial error"
-        " model's interval also excludes zero.",
-    },
-    "spatial_fragile": {
-        "fr": " Les résidus sont spatialement corrélés (I de Moran, {p}) et l'intervalle du"
-        " modèle à erreurs spatiales ne confirme pas : le résultat n'est pas robuste à cette"
-        " dépendance.",
-        "en": " The residuals are spatially dependent (Moran's I, {p}) and the spatial error"
-        " model's interval does not confirm it: the result is not robust to that dependence.",
-    },
-    estimation.P_VALUE_WILD_BOOTSTRAP: {
-        "fr": "bootstrap sauvage par grappes (Webb)",
-        "en": "wild cluster bootstrap (Webb)",
-    },
-    estimation.P_VALUE_CLUSTER_T: {
-        "fr": "test t robuste par grappes",
-        "en": "cluster-robust t test",
-    },
-}
-"""The words the headline's slots take (one entry per key, both languages)."""
 
 
-def _with_unit(value: float, unit: str, lang: str, decimals: int) -> str:
-    text = _format_number(value, lang, decimals)
-    if not unit:
+def _with_unit(value: float, outcome: str, lang: str, decimals: int) -> str:
+    text = labels.format_number(value, lang, decimals)
+    unit_key = labels.OUTCOME_UNIT_KEYS.get(outcome)
+    if unit_key is None:
         return text
-    plural = "s" if np.isfinite(value) and abs(value) >= 2 else ""
-    return f"{text} {unit}{plural}"
+    return f"{text} {labels.unit_word(unit_key, value, lang)}"
 
 
 def headline_sentence(evidence: Evidence, lang: str = "fr", *, shock: str | None = None) -> str:
@@ -1994,28 +1574,27 @@ def headline_sentence(evidence: Evidence, lang: str = "fr", *, shock: str | None
     pre-trend test, the minimum detectable effect and the equivalence bound
     ("les données excluent un effet supérieur à X"), the spatial-dependence
     check when it matters, what the treatment means in time for the shock and
-    the selection caveat. One template per language (:data:`HEADLINE_TEMPLATES`).
+    the selection caveat: one template per language (``headline`` in
+    ``labels.EVIDENCE_SENTENCES``); the logic here only picks the slots' words.
     """
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
+    labels.check_lang(lang)
     row = evidence.primary
     outcome, treatment = str(row["outcome"]), str(row["treatment"])
     effect, low, high = float(row["effect"]), float(row["ci_low"]), float(row["ci_high"])
-    decimals = _decimals_for([effect, low, high])
-    unit = OUTCOME_UNITS.get(outcome, {}).get(lang, "")
-    words = {key: value[lang] for key, value in HEADLINE_WORDS.items()}
+    decimals = sentence_decimals([effect, low, high])
+    words = lambda key, **values: labels.evidence_sentence(key, lang, **values)  # noqa: E731
     excludes = bool(row["excludes_zero"])
     higher_better = OUTCOME_HIGHER_IS_BETTER.get(outcome)
     better = ""
     if excludes and higher_better is not None and effect != 0:
-        better = words["better" if (effect > 0) == higher_better else "worse"]
+        better = words("better" if (effect > 0) == higher_better else "worse")
     pretrend = evidence.pretrend
     if pretrend is None or not np.isfinite(pretrend.get("p_value", np.nan)):
-        pretrend_text = words["pretrend_untested"]
+        pretrend_text = words("pretrend_untested")
     else:
         key = "pretrend_detected" if pretrend["p_value"] < 0.05 else "pretrend_none"
-        pretrend_text = words[key].format(
-            k=int(pretrend["n_placebo"]), p=_format_p(float(pretrend["p_value"]), lang)
+        pretrend_text = words(
+            key, k=int(pretrend["n_placebo"]), p=labels.format_p(float(pretrend["p_value"]), lang)
         )
     spatial_text = ""
     spatial_code = evidence.verdict.get("spatial", {}).get("reason_code", "")
@@ -2023,72 +1602,53 @@ def headline_sentence(evidence: Evidence, lang: str = "fr", *, shock: str | None
         key = (
             "spatial_robust"
             if spatial_code == "robust_to_spatial_dependence"
-            else ("spatial_fragile")
+            else "spatial_fragile"
         )
-        spatial_text = words[key].format(p=_format_p(float(evidence.morans_p), lang))
-    subject = TREATMENT_LABELS.get(treatment, {}).get(lang) or (
-        f"« {treatment} »" if lang == "fr" else f"'{treatment}'"
-    )
+        spatial_text = words(key, p=labels.format_p(float(evidence.morans_p), lang))
+    method = str(row["p_value_method"])
     direction = "higher" if effect > 0 else "lower" if effect < 0 else "equal"
-    return (
-        HEADLINE_TEMPLATES[lang]
-        .format(
-            subject=subject,
-            outcome_label=OUTCOME_LABELS.get(outcome, {}).get(lang, outcome),
-            direction=words[direction],
-            size=_with_unit(abs(effect), unit, lang, decimals),
-            better=better,
-            confidence=int(round(100 * float(row["confidence"]))),
-            low=_format_number(low, lang, decimals),
-            high=_format_number(high, lang, decimals),
-            p=_format_p(float(row["p_value"]), lang),
-            p_method=words.get(str(row["p_value_method"]), str(row["p_value_method"])),
-            n=int(row["n"]),
-            n_treated=int(row["n_treated"]),
-            n_clusters=int(row["n_clusters"]),
-            ci_verdict=words["excludes" if excludes else "includes"],
-            pretrend=pretrend_text,
-            mde=_with_unit(float(row["mde"]), unit, lang, decimals),
-            bound=_with_unit(float(row["equivalence_bound"]), unit, lang, decimals),
-            spatial=spatial_text,
-            timing=timing_note(treatment, shock, lang),
-            caution=_CAUTIONS[_caution_key(treatment, False)][lang],
-        )
-        .replace("  ", " ")
-        .strip()
+    text = words(
+        "headline",
+        subject=labels.treatment_subject(treatment, lang),
+        outcome_label=labels.outcome_phrase(outcome, lang),
+        direction=words(direction),
+        size=_with_unit(abs(effect), outcome, lang, decimals),
+        better=better,
+        confidence=int(round(100 * float(row["confidence"]))),
+        low=labels.format_number(low, lang, decimals),
+        high=labels.format_number(high, lang, decimals),
+        p=labels.format_p(float(row["p_value"]), lang),
+        p_method=words(P_VALUE_METHOD_KEYS[method]) if method in P_VALUE_METHOD_KEYS else method,
+        n=int(row["n"]),
+        n_treated=int(row["n_treated"]),
+        n_clusters=int(row["n_clusters"]),
+        ci_verdict=words("excludes" if excludes else "includes"),
+        pretrend=pretrend_text,
+        mde=_with_unit(float(row["mde"]), outcome, lang, decimals),
+        bound=_with_unit(float(row["equivalence_bound"]), outcome, lang, decimals),
+        spatial=spatial_text,
+        timing=timing_note(treatment, shock, lang),
+        caution=labels.caution(_caution_key(treatment, False), lang),
     )
-
-
-CONTROLS_TEMPLATES: dict[str, str] = {
-    "fr": "Contrôles d'avant-choc utilisés : {used}. Écartés faute de valeur antérieure au choc"
-    " à cette maille : {dropped}.",
-    "en": "Pre-shock controls used: {used}. Left out for want of a value from before the"
-    " shock at this level: {dropped}.",
-}
-NONE_WORD = {"fr": "aucun", "en": "none"}
+    return " ".join(text.split())
 
 
 def controls_sentence(evidence: Evidence, periods: dict | None = None, lang: str = "fr") -> str:
     """The controls the primary specification used (with their periods), and those left out."""
     periods = periods or {}
     used = [f"{c} ({periods[c]})" if c in periods else c for c in evidence.controls_used]
-    return CONTROLS_TEMPLATES[lang].format(
-        used=", ".join(used) or NONE_WORD[lang],
-        dropped=", ".join(evidence.controls_dropped) or NONE_WORD[lang],
+    none = labels.evidence_sentence("none", lang)
+    return labels.evidence_sentence(
+        "controls",
+        lang,
+        used=", ".join(used) or none,
+        dropped=", ".join(evidence.controls_dropped) or none,
     )
-
-
-MULTIPLICITY_TEMPLATES: dict[str, str] = {
-    "fr": "Ce lot de rapports fait {n} comparaisons : les p-values ajustées pour ces comparaisons"
-    " multiples (Holm, Benjamini–Hochberg) sont dans reports/evidence.csv.",
-    "en": "This report batch makes {n} comparisons: p-values adjusted for these multiple"
-    " comparisons (Holm, Benjamini–Hochberg) are in reports/evidence.csv.",
-}
 
 
 def multiplicity_sentence(n_comparisons: int, lang: str = "fr") -> str:
     """How many comparisons the batch makes, and where the adjusted p-values are."""
-    return MULTIPLICITY_TEMPLATES[lang].format(n=int(n_comparisons))
+    return labels.evidence_sentence("multiplicity", lang, n=int(n_comparisons))
 
 
 EFFECTS_COLUMNS: tuple[str, ...] = (
@@ -2131,7 +1691,7 @@ def effects_table(
         if column not in table.columns:
             table[column] = np.nan
     outcome = str(evidence.primary["outcome"])
-    unit = OUTCOME_UNITS.get(outcome, {}).get("en", "")
+    unit = labels.OUTCOME_UNIT_KEYS.get(outcome, "")
     table["unit"] = f"{unit}s" if unit else ""
     table["controls"] = controls_text or ", ".join(evidence.controls_used)
     for language in LANGS:

@@ -16,21 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import figures, models
 from analysis.keys import NATIONAL_CODES
+from analysis.labels import OUTCOME_HIGHER_IS_BETTER, REFERENCE_HEADERS, format_number
 
 SERIES_ROLES = ("territory", "zone", "region", "national")
-"""Rows of :func:`analysis.datasets.profile_series`, in drawing order."""
-
-
-def series_colours() -> dict[str, str]:
-    """Colours of the :data:`SERIES_ROLES` (from the project palette)."""
-    return {
-        "territory": figures.OKABE_ITO["blue"],
-        "zone": figures.OKABE_ITO["sky_blue"],
-        "region": figures.OKABE_ITO["orange"],
-        "national": figures.OKABE_ITO["black"],
-    }
+"""Rows of :func:`analysis.datasets.profile_series`, in drawing order (coloured by
+``analysis.figures.SERIES_COLOURS``)."""
 
 
 PROFILE_INDICATORS: tuple[str, ...] = (
@@ -46,14 +37,6 @@ PROFILE_INDICATORS: tuple[str, ...] = (
     "salaried_employment_sa",
 )
 """Indicators of a *fiche territoriale*, when the source covers the territory's level."""
-
-MEASURE_LABELS: dict[str, dict[str, str]] = {
-    "initiatives_per_100k": {
-        "fr": "Initiatives pour 100 000 habitants",
-        "en": "Initiatives per 100,000 inhabitants",
-    },
-}
-"""Labels of measures that are neither indicators nor model outcomes."""
 
 PROFILE_MEASURES: tuple[str, ...] = (
     "resistance_lagravinese",
@@ -71,7 +54,7 @@ def figure_sources(source_ids: Iterable[Any]) -> list[str]:
     """Citation ids for a figure of cooperation rows (the rows' ``source_id`` values).
 
     Catalogue ids and the registry's own id (``registry``, a key of
-    ``analysis.figures.PROJECT_CITATIONS``) are both understood by
+    ``analysis.labels.PROJECT_CITATIONS``) are both understood by
     ``analysis.figures.source_line`` as they are.
 
     Args:
@@ -82,24 +65,6 @@ def figure_sources(source_ids: Iterable[Any]) -> list[str]:
         Sorted unique ids.
     """
     return sorted({str(s) for s in source_ids if s is not None and not pd.isna(s) and str(s)})
-
-
-def measure_label(measure: str, lang: str = "fr") -> str:
-    """A title-ready label of a resilience measure or a cooperation measure.
-
-    Uses ``analysis.models.OUTCOME_LABELS`` (capitalised) and
-    :data:`MEASURE_LABELS`; an unknown measure is returned as named.
-    """
-    if measure in MEASURE_LABELS:
-        return MEASURE_LABELS[measure][lang]
-    label = models.OUTCOME_LABELS.get(measure, {}).get(lang)
-    if not label:
-        return measure
-    for article in ("l'", "la ", "le ", "les ", "the "):
-        if label.startswith(article):
-            label = label[len(article) :]
-            break
-    return label[:1].upper() + label[1:]
 
 
 def attach_to_territories(
@@ -340,61 +305,6 @@ def longest_national_code(france: pd.DataFrame) -> str | None:
     )
 
 
-REFERENCE_HEADERS: dict[str, dict[str, str]] = {
-    "fr": {"label": "Indicateur", "period": "Période", "france": "France", "note": "Remarque"},
-    "en": {"label": "Indicator", "period": "Period", "france": "France", "note": "Note"},
-}
-"""Column headers of :func:`display_references`."""
-
-NOTES: dict[str, dict[str, str]] = {
-    "not_at_level": {"fr": "pas de valeur à la maille {level}", "en": "no value at level {level}"},
-    "measured_on_zone": {
-        "fr": "mesurée sur la zone d'emploi {name} ({code})",
-        "en": "measured on the zone d'emploi {name} ({code})",
-    },
-    "zone": {"fr": "Zone d'emploi {name}", "en": "Zone d'emploi {name}"},
-}
-"""Remarks written in the profile tables."""
-
-SUMMARIES: dict[str, dict[str, str]] = {
-    "overview": {
-        "fr": "{n} initiatives ; {unlocated} non localisées à la maille {level} ; {unmatched} "
-        "lignes de comptage hors découpage ; contexte : {indicator} en {period}.",
-        "en": "{n} initiatives; {unlocated} not located at level {level}; {unmatched} count "
-        "rows outside the territories; context: {indicator} in {period}.",
-    },
-    "resilience": {
-        "fr": "{n} territoires ; fenêtre : pic {peak}, creux {trough}, fin de reprise "
-        "{recovery_end} ({source}) ; {unmatched} territoires des indices hors découpage.",
-        "en": "{n} territories; window: peak {peak}, trough {trough}, end of recovery "
-        "{recovery_end} ({source}); {unmatched} territories of the indices outside the map.",
-    },
-    "cooperation": {
-        "fr": "{n} territoires, dont {treated} traités ; contrôles absents : {missing}.",
-        "en": "{n} territories, {treated} treated; missing controls: {missing}.",
-    },
-    "profile": {
-        "fr": "{name} ({level} {code}) : {population} habitants ; {n} initiatives ; "
-        "références : {references}.",
-        "en": "{name} ({level} {code}): {population} inhabitants; {n} initiatives; "
-        "references: {references}.",
-    },
-    "registry": {
-        "fr": "{rows} lignes dans le registre, {problems} problème(s) ; {n} initiatives avec "
-        "les listes publiques.",
-        "en": "{rows} rows in the registry, {problems} problem(s); {n} initiatives with the "
-        "public lists.",
-    },
-    "none": {"fr": "aucun", "en": "none"},
-}
-"""The one-line summaries the notebooks print, in both languages."""
-
-
-def summary(key: str, lang: str = "fr", **values: Any) -> str:
-    """A notebook's printed summary line in ``lang`` (see :data:`SUMMARIES`)."""
-    return SUMMARIES[key][lang].format(**values)
-
-
 DISPLAY_DECIMALS = {"persons": 0, "jobs": 0, "eur_per_year": 0, "inhab_per_km2": 0}
 """Decimals shown per unit in displayed tables (1 otherwise)."""
 
@@ -404,7 +314,7 @@ def display_references(
 ) -> pd.DataFrame:
     """The :func:`analysis.datasets.indicators_vs_references` table formatted for reading (pure).
 
-    Numbers in the conventions of ``lang`` (``figures.format_number``: decimal
+    Numbers in the conventions of ``lang`` (``labels.format_number``: decimal
     comma and thin spaces in French, ``%`` for percentages), one column per
     place named after it; the région column is left out for a région.
     """
@@ -418,7 +328,7 @@ def display_references(
     )
     for column, name in places.items():
         shown[name] = [
-            figures.format_number(
+            format_number(
                 value, lang, DISPLAY_DECIMALS.get(str(unit), 1), percent=str(unit) == "pct"
             )
             for value, unit in zip(references[column], references["unit"], strict=True)
@@ -451,7 +361,7 @@ def resilience_row(
             continue
         values = indices[measure].astype("float64")
         row[measure] = values.get(territory_code)
-        higher = models.OUTCOME_HIGHER_IS_BETTER.get(measure, True)
+        higher = OUTCOME_HIGHER_IS_BETTER.get(measure, True)
         ranks = values.rank(ascending=not higher, method="min")
         if pd.notna(row[measure]):
             row[f"{measure}_rank"] = f"{int(ranks[territory_code])} / {int(values.notna().sum())}"

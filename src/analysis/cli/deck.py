@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from analysis import figures, paths
+from analysis import paths
+from analysis.gallery import build_deck, find_figures, write_gallery
 
 console = Console()
 error_console = Console(stderr=True)
@@ -71,13 +72,13 @@ def deck(
     roots = _figure_roots(reports, all_reports, figures_dir)
     root = roots[0] if len(roots) == 1 else paths.reports_dir()
     try:
-        records = [record for folder in roots for record in figures.find_figures(folder)]
+        records = [record for folder in roots for record in find_figures(folder)]
         if not records:
             raise ValueError(
                 f"no figure found under {', '.join(map(str, roots))}: save figures with "
                 "save_figure() or run `ptce report` first."
             )
-        written = figures.build_deck(records, out, title=title)
+        written = build_deck(records, out, title=title)
     except (FileNotFoundError, ValueError) as error:
         error_console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
@@ -100,7 +101,7 @@ def gallery(
 ) -> None:
     """Write the HTML gallery: each figure with caption, sources, alt text, links to each format."""
     try:
-        written = figures.write_gallery(figures_dir, out, lang=lang)
+        written = write_gallery(figures_dir, out, lang=lang)
     except (FileNotFoundError, ValueError) as error:
         error_console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from analysis import figures, paths
+from analysis import figures, gallery, paths
 from analysis.atomic import write_text_atomically
 from analysis.reports.config import (
     FAILED_NOTEBOOK_FILE,
@@ -40,7 +40,7 @@ def is_published(path: Path, reports_dir: Path) -> bool:
     return not any(part.startswith(HIDDEN_PREFIX) for part in relative.parts)
 
 
-def published_figures(reports_dir: Path) -> tuple[list[figures.FigureRecord], list[str]]:
+def published_figures(reports_dir: Path) -> tuple[list[gallery.FigureRecord], list[str]]:
     """Every figure saved under ``reports/`` outside hidden folders, and the damaged ones.
 
     Returns:
@@ -59,7 +59,7 @@ def published_figures(reports_dir: Path) -> tuple[list[figures.FigureRecord], li
         if not isinstance(head, dict) or head.get("schema") != figures.SIDECAR_SCHEMA:
             continue
         try:
-            records.append(figures.read_sidecar(path))
+            records.append(gallery.read_sidecar(path))
         except ValueError as error:
             problems.append(
                 f"{error} Left out of the gallery; `ptce report` rebuilds the run it belongs to."
@@ -77,7 +77,7 @@ def write_gallery(reports_dir: Path | None = None, *, lang: str = "fr") -> list[
     page_path = reports_dir / GALLERY_PAGE
     page_path.parent.mkdir(parents=True, exist_ok=True)
     records, problems = published_figures(reports_dir)
-    page = figures.gallery_html(records, page_path.parent.resolve(), lang=lang)
+    page = gallery.gallery_html(records, page_path.parent.resolve(), lang=lang)
     write_text_atomically(page, page_path)
     return problems
 

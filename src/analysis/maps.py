@@ -1,0 +1,364 @@
+"""Maps: choropleths in stated classes and initiative points, overseas départements as insets.
+
+Same conventions as :mod:`analysis.figures` (draw on a given axis, project style,
+words from :mod:`analysis.labels`, a recorded alternative text); save with
+``figures.save_figure``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import mapclassify
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.patches import Patch
+
+from analysis import territories
+from analysis.figures import (
+    KIND_COLOURS,
+    MISSING_COLOUR,
+    NEUTRAL_GREY,
+    new_axes,
+    require_columns,
+    set_alt_text,
+    styled,
+)
+from analysis.labels import (
+    ALT_TEXT,
+    TEXT,
+    alt_text,
+    axis_label,
+    check_lang,
+    decimals_for,
+    decimals_for_range,
+    format_number,
+    is_percent,
+    kind_label,
+    label,
+    lower_first,
+    text,
+)
+
+DIVERGING_CENTRES: dict[str, float] = {
+    "resistance_lagravinese": 0.0,
+    "recovery_lagravinese": 0.0,
+    "rise_vs_nation_pp": 0.0,
+    "recovery_vs_nation_pp": 0.0,
+    "sensitivity_martin": 1.0,
+}
+"""Measures read against a reference value (France): maps colour them on a diverging scale."""
+
+
+@styled
+def plot_choropleth(
+    gdf,
+    column: str,
+    *,
+    ax: Axes | None = None,
+    scheme: str = "quantiles",
+    k: int = 5,
+    lang: str = "fr",
+    indicator: str | None = None,
+    legend_title: str | None = None,
+    dictionary: pd.DataFrame | None = None,
+    name_column: str | None = None,
+    insets: bool = True,
+    cmap: str | None = None,
+    center: float | bool | None = None,
+    decimals: int | None = None,
+    percent: bool | None = None,
+    legend_loc: str = "center left",
+    edgecolor: str = "white",
+    linewidth: float = 0.15,
+    classification_kwds: Mapping[str, Any] | None = None,
+    legend_anchor: tuple[float, float] | None = (1.0, 0.5),
+) -> Axes:
+    """Map ``column`` in classes (``mapclassify``) with a legend that states each class.
+
+    Args:
+        gdf: GeoDataFrame, one row per territory, CRS set.
+        column: Numeric column to map.
+        ax: Axes to draw on (a new figure when ``None``).
+        scheme: A ``mapclassify.classify`` scheme (``quantiles``, ``equal_interval``,
+            ``natural_breaks``, ``fisher_jenks``, ``user_defined`` with
+            ``classification_kwds={"bins": [...]}``…).
+        k: Number of classes.
+        lang: ``"fr"`` or ``"en"``.
+        indicator: Indicator whose label and unit title the legend (default: ``column``
+            when ``legend_title`` is not given).
+        legend_title: Explicit legend title (for measures that are not indicators,
+            e.g. a resilience index).
+        dictionary: Indicator dictionary (default ``analysis.labels.INDICATORS``).
+        name_column: Territory names used in the alt text (default ``territory_name``,
+            ``commune_name`` or ``territory_code`` when present).
+        insets: Move the overseas departments next to the metropole with
+            ``analysis.territories.place_overseas_insets`` (needs a ``dep_code`` or
+            what that function documents).
+        cmap: Colour map (default ``viridis``, or ``PuOr`` with ``center``; both
+            colour-blind safe).
+        center: For signed measures (a resilience index: > 0 did better than
+            France): classes below and above this value get the two hues of a
+            diverging colour map, shaded by their distance to it. Default: from
+            :data:`DIVERGING_CENTRES` for the measures listed there; ``False``
+            turns it off.
+        decimals: Decimals of the class limits (default: from the spread of the data).
+        percent: Print class limits with ``%`` (default: from the indicator's unit).
+        legend_loc: Legend position (relative to ``legend_anchor``).
+        legend_anchor: Point the legend is attached to, in axes fraction (default:
+            outside, right of the map); ``None`` places it inside the map.
+        edgecolor: Boundary colour.
+        linewidth: Boundary width.
+        classification_kwds: Extra arguments of ``mapclassify.classify``.
+
+    Returns:
+        The axes, with its alt text recorded (see :func:`get_alt_text`).
+    """
+    check_lang(lang)
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise TypeError(f"plot_choropleth needs a GeoDataFrame, got {type(gdf).__name__}.")
+    require_columns(gdf, [column], "plot_choropleth")
+    if gdf.crs is None:
+        raise ValueError(
+            "plot_choropleth: the GeoDataFrame has no CRS; set it (e.g. gdf.set_crs(2154))."
+        )
+    values = pd.to_numeric(gdf[column], errors="coerce")
+    if values.notna().sum() == 0:
+        raise ValueError(f"plot_choropleth: column {column!r} has no numeric value to map.")
+    if legend_title is None:
+        indicator = indicator or column
+        legend_title = axis_label(indicator, lang, dictionary=dictionary)
+        short = label(indicator, lang, dictionary=dictionary)
+        if percent is None:
+            percent = is_percent(indicator, dictionary=dictionary)
+    else:
+        short = legend_title
+    percent = bool(percent)
+    drom_present: list[str] = []
+    if insets:
+        drom_present = sorted(set(territories.locate_drom(gdf).dropna()))
+        gdf = territories.place_overseas_insets(gdf)
+        values = pd.to_numeric(gdf[column], errors="coerce")
+    ax = new_axes(ax, (8.0, 6.0))
+    if drom_present:
+        frames = territories.overseas_inset_frames()
+        frames[frames["dep_code"].isin(drom_present)].boundary.plot(
+            ax=ax, color=NEUTRAL_GREY, linewidth=0.5
+        )
+    valid = values.notna().to_numpy()
+    observed = values[valid].to_numpy(dtype=float)
+    classifier = mapclassify.classify(
+        observed, scheme=scheme, k=k, **dict(classification_kwds or {})
+    )
+    bins = np.asarray(classifier.bins, dtype=float)
+    n_classes = len(bins)
+    if center is None:
+        center = DIVERGING_CENTRES.get(column)
+    elif center is False:
+        center = None
+    colour_map = plt.get_cmap(cmap or ("PuOr" if center is not None else "viridis"))
+    if center is not None:
+        # classes below the centre in one hue, above in the other, graded by rank (the
+        # classes stay distinguishable however skewed the data); a class straddling
+        # the centre is neutral
+        lows_ = np.array([observed.min(), *bins[:-1]])
+        below = [i for i in range(n_classes) if bins[i] <= center]
+        above = [i for i in range(n_classes) if lows_[i] >= center and i not in below]
+        positions = dict.fromkeys(range(n_classes), 0.5)
+        positions.update(
+            zip(
+                below,
+                np.linspace(0.05, 0.33, len(below)) if len(below) > 1 else [0.25] * len(below),
+                strict=True,
+            )
+        )
+        positions.update(
+            zip(
+                above,
+                np.linspace(0.70, 0.95, len(above)) if len(above) > 1 else [0.8] * len(above),
+                strict=True,
+            )
+        )
+        colours = [colour_map(positions[i]) for i in range(n_classes)]
+    else:
+        colours = [
+            colour_map(i / (n_classes - 1)) if n_classes > 1 else colour_map(0.5)
+            for i in range(n_classes)
+        ]
+    classes = np.asarray(classifier.yb)
+    gdf_valid = gdf[valid]
+    gdf_valid.plot(
+        ax=ax, color=[colours[c] for c in classes], edgecolor=edgecolor, linewidth=linewidth
+    )
+    n_missing = int((~valid).sum())
+    if n_missing:
+        gdf[~valid].plot(
+            ax=ax, color=MISSING_COLOUR, edgecolor=edgecolor, linewidth=linewidth, hatch="///"
+        )
+    if decimals is None:  # as precise as the data, at most 3 significant digits of its spread
+        decimals = min(
+            decimals_for([*observed, *bins], 3), decimals_for_range(observed.min(), observed.max())
+        )
+    value_decimals = min(decimals, decimals_for(observed, 3))
+    lows = [observed.min(), *bins[:-1]]
+    counts = np.bincount(classes, minlength=n_classes)
+    handles, labels_ = [], []
+    for i in range(n_classes):
+        low = format_number(lows[i], lang, decimals)  # the legend title carries the unit
+        high = format_number(bins[i], lang, decimals)
+        handles.append(Patch(facecolor=colours[i], edgecolor="none"))
+        labels_.append(f"{low} – {high} ({format_number(counts[i], lang, 0)})")
+    if n_missing:
+        handles.append(Patch(facecolor=MISSING_COLOUR, edgecolor="#AAAAAA", hatch="///"))
+        labels_.append(f"{text('no_data', lang)} ({format_number(n_missing, lang, 0)})")
+    ax.legend(
+        handles,
+        labels_,
+        title=textwrap.fill(legend_title, 30),
+        loc=legend_loc,
+        alignment="left",
+        bbox_to_anchor=legend_anchor,
+    )
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+
+    if name_column is None:
+        name_column = next(
+            (c for c in ("territory_name", "commune_name", "territory_code") if c in gdf.columns),
+            None,
+        )
+    names = (
+        gdf_valid[name_column].astype(str).to_numpy()
+        if name_column
+        else np.array([""] * len(observed))
+    )
+    low_i, high_i = int(np.argmin(observed)), int(np.argmax(observed))
+    description = alt_text(
+        "choropleth",
+        lang,
+        n=format_number(len(gdf), lang, 0),
+        areas=text("areas", lang),
+        insets=alt_text("insets", lang) if drom_present else "",
+        label=lower_first(short),
+        k=n_classes,
+        scheme=_scheme_label(scheme, lang),
+        low=format_number(observed[low_i], lang, value_decimals, percent=percent),
+        low_name=names[low_i],
+        high=format_number(observed[high_i], lang, value_decimals, percent=percent),
+        high_name=names[high_i],
+        missing=alt_text("missing", lang, m=n_missing) if n_missing else "",
+    )
+    set_alt_text(ax, description)
+    return ax
+
+
+@styled
+def plot_initiatives_map(
+    initiatives: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    lang: str = "fr",
+    background=None,
+    insets: bool = True,
+    kind_column: str = "kind",
+    marker_size: float = 9.0,
+) -> Axes:
+    """Map of cooperation initiatives as points, one fixed colour per kind.
+
+    Args:
+        initiatives: One row per initiative with ``longitude``, ``latitude`` (WGS84),
+            and ``kind_column``, e.g. ``analysis.cooperation.load_cooperation()``. Points
+            are placed (and moved into the overseas insets) by their coordinates. Rows
+            without coordinates are counted in the alt text, not drawn.
+        ax: Axes to draw on.
+        lang: ``"fr"`` or ``"en"``.
+        background: Optional GeoDataFrame drawn in light grey underneath (e.g. the
+            départements from ``analysis.territories.load_territories("dep")``).
+        insets: Move the overseas departments into insets (see :func:`plot_choropleth`).
+        kind_column: Column holding the kind (keys of :data:`KIND_COLOURS`).
+        marker_size: Point size.
+    """
+    check_lang(lang)
+    require_columns(initiatives, ["longitude", "latitude", kind_column], "plot_initiatives_map")
+    unknown = sorted(set(initiatives[kind_column].astype(str)) - set(KIND_COLOURS))
+    if unknown:
+        raise KeyError(
+            f"plot_initiatives_map: unknown kind(s) {unknown} in column {kind_column!r}; "
+            f"known: {', '.join(KIND_COLOURS)}."
+        )
+    located = initiatives["longitude"].notna() & initiatives["latitude"].notna()
+    points = gpd.GeoDataFrame(
+        initiatives[located],
+        geometry=gpd.points_from_xy(
+            initiatives.loc[located, "longitude"], initiatives.loc[located, "latitude"]
+        ),
+        crs="EPSG:4326",
+    )
+    ax = new_axes(ax, (8.0, 6.0))
+    drom_present: list[str] = []
+    if insets:
+        # points are drawn where their coordinates are: locate them by geometry, not by code
+        by_position = points[[kind_column, "geometry"]]
+        drom_present = sorted(set(territories.locate_drom(by_position).dropna()))
+        points = territories.place_overseas_insets(by_position)
+        if background is not None:
+            drom_present = sorted(
+                set(drom_present) | set(territories.locate_drom(background).dropna())
+            )
+            background = territories.place_overseas_insets(background)
+        if drom_present:
+            frames = territories.overseas_inset_frames()
+            frames[frames["dep_code"].isin(drom_present)].boundary.plot(
+                ax=ax, color=NEUTRAL_GREY, linewidth=0.5
+            )
+    elif background is not None:
+        background = background.to_crs(points.crs) if background.crs is not None else background
+    if background is not None:
+        background.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=0.3)
+    counts = initiatives.loc[located, kind_column].astype(str).value_counts()
+    kinds = [k for k in KIND_COLOURS if k in counts.index]
+    # the most numerous kinds underneath, so that rare ones (PTCE, TZCLD) stay visible
+    layer = {k: rank for rank, k in enumerate(sorted(kinds, key=lambda k: -counts[k]))}
+    details = []
+    for kind in kinds:
+        subset = points[points[kind_column].astype(str) == kind]
+        name = kind_label(kind, lang)
+        ax.scatter(
+            subset.geometry.x,
+            subset.geometry.y,
+            s=marker_size,
+            color=KIND_COLOURS[kind],
+            label=f"{name} ({format_number(counts[kind], lang, 0)})",
+            linewidths=0,
+            alpha=0.85,
+            zorder=3 + layer[kind] / 10,
+        )
+        details.append(f"{name} {format_number(counts[kind], lang, 0)}")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=2)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    n_unlocated = int((~located).sum())
+    set_alt_text(
+        ax,
+        alt_text(
+            "initiatives_map",
+            lang,
+            n=format_number(int(located.sum()), lang, 0),
+            insets=alt_text("insets", lang) if drom_present else "",
+            details=ALT_TEXT[lang]["list_sep"].join(details),
+            unlocated=alt_text("unlocated", lang, m=format_number(n_unlocated, lang, 0))
+            if n_unlocated
+            else "",
+        ),
+    )
+    return ax
+
+
+def _scheme_label(scheme: str, lang: str) -> str:
+    key = "scheme_" + scheme.lower().replace("_", "")
+    return TEXT[lang].get(key, scheme)
