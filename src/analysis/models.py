@@ -255,6 +255,7 @@ def fit_ols(
             " analysis.estimation.primary_specification, which clusters with pyfixest and"
             " switches to a wild cluster bootstrap when clusters are few"
         )
+    controls = [c for c in controls if c != treatment]  # a dose is never its own control
     columns = [outcome, treatment, *controls] + ([fixed_effects] if fixed_effects else [])
     require_columns(frame, columns, "fit_ols")
     data = _complete_rows(frame[columns], columns).copy()
