@@ -377,27 +377,20 @@ def test_summary_sentence_says_what_the_treatment_means_in_time(planted):
 
 
 def test_robustness_verdicts(planted, null):
+    # No cluster column in these tables: the eight régions are the clusters (wild bootstrap).
+    options = {
+        "controls": ["x1", "x2"],
+        "cluster": "reg_code",
+        "coordinates": None,
+        "n_bootstrap": 999,
+        "n_permutations": 99,
+    }
     planted_evidence = m.compare_territories(
-        planted,
-        "resistance_lagravinese",
-        controls=["x1", "x2"],
-        cluster="reg_code",
-        coordinates=None,
-        n_bootstrap=999,
-        n_permutations=99,
-        strata=None,
+        planted, "resistance_lagravinese", strata=None, **options
     )
     assert planted_evidence.verdict["verdict"] == "robust"
     assert len(planted_evidence.results) == 4 and planted_evidence.results["excludes_zero"].all()
-    null_evidence = m.compare_territories(
-        null,
-        "resistance_lagravinese",
-        controls=["x1", "x2"],
-        cluster="reg_code",
-        coordinates=None,
-        n_bootstrap=999,
-        n_permutations=99,
-    )
+    null_evidence = m.compare_territories(null, "resistance_lagravinese", **options)
     # The raw difference is biased by selection; with controls the effect vanishes: not robust.
     assert null_evidence.verdict["verdict"] in {"fragile", "null"}
     table = pd.DataFrame(

@@ -53,6 +53,11 @@ EVIDENCE_COLUMNS: tuple[str, ...] = (
 )
 """Columns of ``reports/evidence.csv``, in order."""
 
+COPIED_COLUMNS: tuple[str, ...] = tuple(
+    c for c in EVIDENCE_COLUMNS[EVIDENCE_COLUMNS.index("ci_low") :] if c not in ("p_holm", "p_bh")
+)
+"""Columns taken as they are from the primary row of a run's ``effects.csv``."""
+
 
 def comparison_runs(runs: Sequence[ReportRun]) -> list[ReportRun]:
     """The runs of the batch that make a comparison (their notebook is a comparison notebook)."""
@@ -95,23 +100,7 @@ def evidence_table(runs: Sequence[ReportRun], reports_dir: Path) -> tuple[pd.Dat
                 "treatment": row.get("treatment", parameters.get("treatment", "")),
                 "specification": row.get("specification", "primary"),
                 "estimate": row.get("effect"),
-                **{
-                    column: row.get(column)
-                    for column in (
-                        "ci_low",
-                        "ci_high",
-                        "p_value",
-                        "p_value_method",
-                        "n",
-                        "n_treated",
-                        "n_clusters",
-                        "mde",
-                        "equivalence_bound",
-                        "unit",
-                        "sentence_fr",
-                        "sentence_en",
-                    )
-                },
+                **{column: row.get(column) for column in COPIED_COLUMNS},
             }
         )
     table = pd.DataFrame(rows, columns=[c for c in EVIDENCE_COLUMNS if c not in ("p_holm", "p_bh")])
