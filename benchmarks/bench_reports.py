@@ -6,7 +6,7 @@ to the project's verified ``data/raw``:
 1. ``cold build``: ``analysis.build.build_all(force=True)`` from ``data/raw``;
 2. ``cold report batch``: ``ptce report`` with every run of ``config/reports.yml``;
 3. ``no-change report``: ``ptce report`` again (everything skipped);
-4. ``one territory profile``: ``ptce report --only profil-reg-84 --force``.
+4. ``one territory fiche``: ``ptce report --only fiche-reg-84 --force``.
 
 Targets on a 2-core machine (issue 7): batch cold < 3 min, no-change < 5 s,
 one profile < 10 s. Peak memory is the largest resident set of the step's
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS_S = {"cold report batch": 180.0, "no-change report": 5.0, "one territory profile": 10.0}
+TARGETS_S = {"cold report batch": 180.0, "no-change report": 5.0, "one territory fiche": 10.0}
 
 
 def measure(name: str, command: list[str], env: dict[str, str]) -> dict:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         ("cold build", [python, "-c", "from analysis import build; build.build_all(force=True)"]),
         ("cold report batch", [*ptce, "report", "--jobs", str(args.jobs)]),
         ("no-change report", [*ptce, "report", "--jobs", str(args.jobs)]),
-        ("one territory profile", [*ptce, "report", "--only", "profil-reg-84", "--force"]),
+        ("one territory fiche", [*ptce, "report", "--only", "fiche-reg-84", "--force"]),
     ]
     results = []
     try:

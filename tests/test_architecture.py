@@ -61,6 +61,7 @@ FLOORS: dict[str, str] = {
     "resilience": "methods",
     "models": "methods",
     "report_content": "methods",  # pure helpers of report content; datasets feeds them
+    "fiche_content": "methods",  # pure tables of a territory's fiche
     "estimation": "methods",
     "staggered": "methods",
     "synthetic_control": "methods",
@@ -75,6 +76,8 @@ FLOORS: dict[str, str] = {
     "reports.worker": "publish",  # one run, inside a worker process
     "reports.site": "publish",  # index page and gallery
     "reports.evidence": "publish",  # reports/evidence.csv: primary rows + adjusted p-values
+    "reports.pdf": "publish",  # fiches printed to A4 PDF (headless Chromium)
+    "reports.fiches": "publish",  # one fiche on demand (ptce fiche)
     "cli": "entry",
     "__main__": "entry",
 }

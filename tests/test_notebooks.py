@@ -16,7 +16,7 @@ EXPECTED = {
     "territorial_overview",
     "shock_resilience",
     "cooperation_and_resilience",
-    "territory_profile",
+    "territory_fiche",
     "registry_quality",
     "ess_and_resilience",
 }
@@ -26,7 +26,7 @@ PARAMETERS_IN_EVERY_NOTEBOOK = {"level", "registry_path", "lang", "output_dir"}
 PARAMETERS_BY_NOTEBOOK = {
     "shock_resilience": {"shock", "indicator"},
     "cooperation_and_resilience": {"shock", "indicator", "fast"},
-    "territory_profile": {"territory_code", "indicator"},
+    "territory_fiche": {"territory_code"},
     "territorial_overview": {"indicator"},
     "ess_and_resilience": {"shock", "indicator", "outcome", "exposure", "fast"},
     "staggered_adoption": {"indicator", "treatment", "estimator", "control_group"},
@@ -70,7 +70,8 @@ def test_notebook_is_thin_stripped_and_documented(path):
         if isinstance(node, ast.Import)
         for alias in node.names
     } | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"analysis", "matplotlib"}, f"{path.name} imports {imported}"
+    # IPython.display: prose and tables shown as Markdown and HTML, not as printed output
+    assert imported <= {"analysis", "matplotlib", "IPython"}, f"{path.name} imports {imported}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -111,7 +112,8 @@ def test_config_runs_every_notebook_and_every_region_profile():
     assert [(r.parameters["level"], r.parameters["shock"]) for r in ess] == [
         ("dep", "recession_2008")
     ]
-    assert "profil-dep-" in paths.REPORTS_CONFIG.read_text()  # the commented example
+    fiches = [r for r in runs if r.notebook == "territory_fiche"]
+    assert {r.parameters["level"] for r in fiches} == {"reg", "dep"}  # the `fiches` rule
 
 
 @pytest.mark.integration
@@ -120,13 +122,19 @@ def test_config_validates_against_notebooks_and_real_territory_codes(backbone):
 
     runs = reports.load_report_config()
     resolved = reports.resolve_runs(runs)  # raises, listing every bad run
-    profiles = {
-        r.parameters["territory_code"] for r in resolved if r.run.notebook == "territory_profile"
+    fiches = {
+        (r.parameters["level"], r.parameters["territory_code"])
+        for r in resolved
+        if r.run.notebook == "territory_fiche"
     }
-    regions = set(territories.load_territories("reg", with_geometry=False)["territory_code"])
-    assert profiles == regions
+    expected = {
+        (level, code)
+        for level in ("reg", "dep")
+        for code in territories.load_territories(level, with_geometry=False)["territory_code"]
+    }
+    assert fiches == expected and len(fiches) == 119
     broken = [
-        reports.ReportRun("x", "territory_profile", {"level": "reg", "territory_code": "99"}),
+        reports.ReportRun("x", "territory_fiche", {"level": "reg", "territory_code": "99"}),
         reports.ReportRun("y", "shock_resilience", {"shock": "covid_2021", "indicator": "chomage"}),
         reports.ReportRun("z", "territorial_overview", {"lang": "de", "registry_path": "nope.csv"}),
     ]
@@ -182,7 +190,7 @@ def test_every_notebook_executes_on_the_real_data(executed_reports):
 @pytest.mark.xdist_group("real_reports")
 def test_a_report_run_twice_gives_byte_identical_figures_and_tables(executed_reports):
     reports_dir, result = executed_reports
-    record = next(r for r in result.records if Path(r["notebook"]).stem == "territory_profile")
+    record = next(r for r in result.records if Path(r["notebook"]).stem == "territory_fiche")
     folder = reports_dir / record["run"] / "figures"
     before = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
     run = next(r for r in reports.load_report_config() if r.name == record["run"])

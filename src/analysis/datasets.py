@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from analysis.cooperation import (
     count_by_territory,
     load_cooperation,
 )
+from analysis.fiche_content import MISSING, SUB_LEVEL, children_of, indexed_series, rank_label
 from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS, NATIONAL_CODES, NATIONAL_NAMES
 from analysis.labels import profile_note
 from analysis.models import prepare_analysis_table
@@ -71,7 +73,11 @@ def _covers(series: pd.Series, shock: str | None) -> bool:
 
 
 def national_series_for(
-    indicator: str, panel: pd.DataFrame | None = None, shock: str | None = None
+    indicator: str,
+    panel: pd.DataFrame | None = None,
+    shock: str | None = None,
+    *,
+    table: pd.DataFrame | None = None,
 ) -> pd.Series:
     """The national reference series of an indicator (reads the indicators table).
 
@@ -82,7 +88,9 @@ def national_series_for(
     indicators (unemployment rates) use the level ``"fr"`` row: ``"FR"`` when it
     covers the shock, else ``"FRM"`` (France métropolitaine: the INSEE
     unemployment file gives ``"FR"`` only from 2014, when the DROM enter it).
-    The series ``name`` says which code was used.
+    The series ``name`` says which code was used. ``table``: a long
+    indicators table already loaded (``indicators.load_indicators``) to read
+    instead of the file.
     """
     aggregation = None
     try:
@@ -98,7 +106,7 @@ def national_series_for(
             .rename("sum_of_territories")
             .astype("float64")
         )
-    national = indicators.get(indicator, "fr")
+    national = indicators.get(indicator, "fr", panel=table)
     for code in NATIONAL_CODES:
         if code in national.index and _covers(national.loc[code], shock):
             series = national.loc[code].astype("float64").rename(code)
@@ -111,10 +119,13 @@ def national_series_for(
 
 
 def load_panel(
-    indicator: str, level: str, shock: str | None = None
+    indicator: str, level: str, shock: str | None = None, *, table: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """The wide panel of an indicator (territories × periods) and its national series."""
-    panel = indicators.get(indicator, level)
+    """The wide panel of an indicator (territories × periods) and its national series.
+
+    ``table``: a long indicators table already loaded, read instead of the file.
+    """
+    panel = indicators.get(indicator, level, panel=table)
     if panel.empty or panel.shape[1] == 0:
         raise ValueError(
             f"the indicators table has no {indicator!r} values at level {level!r}"
@@ -122,7 +133,7 @@ def load_panel(
         )
     panel.columns = [str(c) for c in panel.columns]
     panel.index = panel.index.astype(str)
-    return panel, national_series_for(indicator, panel, shock)
+    return panel, national_series_for(indicator, panel, shock, table=table)
 
 
 def compute_resilience(
@@ -132,13 +143,16 @@ def compute_resilience(
     *,
     overrides: Mapping[str, str] | None = None,
     trend_periods: int | None = None,
+    table: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, ShockWindow]:
     """Load, detect the window, compute the indices (the ``ptce resilience`` pipeline).
+
+    ``table``: a long indicators table already loaded, read instead of the file.
 
     Returns:
         (indices per territory, the shock window used).
     """
-    panel, national = load_panel(indicator, level, shock)
+    panel, national = load_panel(indicator, level, shock, table=table)
     window = detect_shock_window(national, shock, indicator=indicator, **dict(overrides or {}))
     return resilience_indices(panel, national, window, trend_periods=trend_periods), window
 
@@ -494,15 +508,22 @@ def territory_profile(level: str, territory_code: str) -> TerritoryProfile:
 
 
 def indicators_vs_references(
-    profile: TerritoryProfile, indicator_names: Sequence[str] = PROFILE_INDICATORS, lang: str = "fr"
+    profile: TerritoryProfile,
+    indicator_names: Sequence[str] = PROFILE_INDICATORS,
+    lang: str = "fr",
+    *,
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The territory's latest value of each indicator next to its région's and France's.
 
     Indicators not published at the territory's level are listed with an
-    empty value and the reason, not dropped.
+    empty value and the reason, not dropped. ``table``: a long indicators
+    table already loaded (with the territory's level, ``reg`` and ``fr``).
     """
     levels = {profile.level, "reg", "fr"}
-    panel = indicators.load_indicators(levels=sorted(levels), indicators=list(indicator_names))
+    panel = table
+    if panel is None:
+        panel = indicators.load_indicators(levels=sorted(levels), indicators=list(indicator_names))
     rows = []
     for name in indicator_names:
         info = indicators.indicator_info(name)
@@ -537,31 +558,44 @@ def indicators_vs_references(
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
-def profile_series(profile: TerritoryProfile, indicator: str, lang: str = "fr") -> pd.DataFrame:
+def profile_series(
+    profile: TerritoryProfile,
+    indicator: str,
+    lang: str = "fr",
+    *,
+    table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Wide series of the territory, its région and France, for ``figures.plot_series``.
 
     Rows are ``report_content.SERIES_ROLES`` (``territory``, ``region``,
     ``national``; an EPCI without the indicator gets its ``zone`` d'emploi
     instead of itself); ``attrs["labels"]`` names them (the national row says
     whether it is France or France métropolitaine) and ``attrs["indicator"]`` is set.
+    ``table``: a long indicators table already loaded (with the territory's
+    level, ``ze2020``, ``reg`` and ``fr``).
     """
     rows: dict[str, pd.Series] = {}
     labels: dict[str, str] = {}
-    panel = indicators.load_indicators(
-        levels=sorted({profile.level, "reg", "fr"}), indicators=[indicator]
-    )
+    panel = table
+    if panel is None:
+        panel = indicators.load_indicators(
+            levels=sorted({profile.level, "reg", "fr"}), indicators=[indicator]
+        )
     own = indicators.get(indicator, profile.level, codes=[profile.territory_code], panel=panel)
     if len(own):
         rows["territory"], labels["territory"] = own.iloc[0], profile.territory_name
     elif profile.zone_code:
-        zone_panel = indicators.load_indicators(levels=["ze2020"], indicators=[indicator])
+        zone_panel = table
+        if zone_panel is None:
+            zone_panel = indicators.load_indicators(levels=["ze2020"], indicators=[indicator])
         zone = indicators.get(indicator, "ze2020", codes=[profile.zone_code], panel=zone_panel)
         if len(zone):
             rows["zone"] = zone.iloc[0]
             labels["zone"] = profile_note("zone", lang, name=profile.zone_name)
     if profile.region_code:
         region = indicators.get(indicator, "reg", codes=[profile.region_code], panel=panel)
-        if len(region):
+        same = "territory" in rows and len(region) and region.iloc[0].equals(rows["territory"])
+        if len(region) and not same:  # a one-département région (overseas) is drawn once
             rows["region"], labels["region"] = region.iloc[0], profile.region_name
     france = indicators.get(indicator, "fr", panel=panel)
     code = longest_national_code(france)
@@ -608,6 +642,216 @@ def profile_resilience(
     table = pd.DataFrame(rows)
     extra = [c for c in table.columns if c not in base and c != "note"]
     return table.reindex(columns=[*base, *extra, "note"])
+
+
+# --------------------------------------------------------------------------- territory fiche
+
+FICHE_INDICATOR = "unemployment_rate"
+"""The indicator of a fiche's series, resilience indices and sub-territory map."""
+
+FICHE_EMPLOYMENT_INDICATOR = "salaried_employment_sa"
+"""Salaried employment (URSSAF, by zone d'emploi only): a second series where it exists."""
+
+FICHE_CONTROL_INDICATORS: tuple[str, ...] = (
+    "population",
+    "unemployment_rate",
+    "poverty_rate_pct",
+    "rural_population_share_pct",
+)
+"""Indicators the comparable territories are matched on (before each shock)."""
+
+
+def fiche_levels(level: str) -> list[str]:
+    """Levels of the indicators table a fiche of ``level`` reads."""
+    sub = SUB_LEVEL.get(level)
+    return sorted({level, "reg", "fr", "ze2020", *([sub] if sub else [])})
+
+
+def load_fiche_table(
+    level: str, indicator_names: Sequence[str] = PROFILE_INDICATORS
+) -> pd.DataFrame:
+    """The long indicators table a fiche needs, read once (its levels and indicators only)."""
+    names = sorted({*indicator_names, *FICHE_CONTROL_INDICATORS, FICHE_INDICATOR})
+    return indicators.load_indicators(levels=fiche_levels(level), indicators=names)
+
+
+def fiche_indices(
+    level: str, table: pd.DataFrame, shocks: Sequence[str] = tuple(SHOCKS.index)
+) -> dict[str, tuple[pd.DataFrame, ShockWindow]]:
+    """Resilience indices of every territory of ``level`` for each shock the series covers.
+
+    Returns:
+        ``{shock: (indices indexed by territory code, window)}``; a shock the
+        unemployment series does not cover at this level (none at EPCI level)
+        is absent.
+    """
+    found: dict[str, tuple[pd.DataFrame, ShockWindow]] = {}
+    for shock in shocks:
+        try:
+            indices, window = compute_resilience(FICHE_INDICATOR, level, shock, table=table)
+        except (KeyError, ValueError):
+            continue
+        indices.index = indices.index.astype(str)
+        found[shock] = (indices, window)
+    return found
+
+
+def fiche_resilience(
+    profile: TerritoryProfile,
+    indices: Mapping[str, tuple[pd.DataFrame, ShockWindow]],
+    zone_indices: Mapping[str, tuple[pd.DataFrame, ShockWindow]] | None = None,
+    lang: str = "fr",
+) -> pd.DataFrame:
+    """One row per shock: the window, the territory's measures and their ranks.
+
+    An EPCI has no unemployment rate of its own: its zone d'emploi's row is
+    given (``zone_indices``), with a note saying so.
+    """
+    rows = []
+    for shock in SHOCKS.index:
+        label = str(SHOCKS.loc[shock, f"label_{lang}"])
+        source, code, note = indices, profile.territory_code, ""
+        if shock not in indices and zone_indices and profile.zone_code:
+            source, code = zone_indices, profile.zone_code
+            note = profile_note("measured_on_zone", lang, name=profile.zone_name, code=code)
+        if shock not in source:
+            rows.append({"shock": shock, "shock_label": label, "note": ""})
+            continue
+        frame, window = source[shock]
+        row = resilience_row(frame, window, code, label)
+        row["note"] = note
+        rows.append(row)
+    base = ["shock", "shock_label", "peak", "trough", "recovery_end"]
+    table = pd.DataFrame(rows)
+    extra = [c for c in table.columns if c not in base and c != "note"]
+    return table.reindex(columns=[*base, *extra, "note"])
+
+
+def fiche_indicator_ranks(
+    profile: TerritoryProfile, references: pd.DataFrame, table: pd.DataFrame
+) -> list[str]:
+    """Rank of the territory among its level on each row of :func:`indicators_vs_references`.
+
+    Rank 1 is the highest value, at the period of the row; "—" where the
+    indicator has no value at the territory's level.
+    """
+    ranks = []
+    for name, period in zip(references["indicator"], references["period"], strict=True):
+        if period is None or pd.isna(period):
+            ranks.append(MISSING)
+            continue
+        panel = indicators.get(name, profile.level, periods=[str(period)], panel=table)
+        values = panel[str(period)] if str(period) in panel else pd.Series(dtype="float64")
+        ranks.append(rank_label(values, profile.territory_code))
+    return ranks
+
+
+def _value_before(panel: pd.DataFrame, target: float) -> pd.Series:
+    """Each territory's value at the latest period at or before ``target`` (else the earliest)."""
+    if panel.empty:
+        return pd.Series(dtype="float64")
+    period = _pick_period(list(map(str, panel.columns)), target)
+    return panel[period].astype("float64")
+
+
+def fiche_controls(
+    level: str,
+    table: pd.DataFrame,
+    windows: Mapping[str, ShockWindow],
+    layer: pd.DataFrame,
+) -> pd.DataFrame:
+    """Pre-shock values of every territory of ``level`` for matching comparable territories.
+
+    Columns: ``population`` (at the first shock's peak), ``area_km2`` (the
+    backbone's), ``unemployment_before_<year>`` (at each shock's peak),
+    ``poverty_rate_pct`` and ``rural_population_share_pct`` (latest at or
+    before the last shock's peak; Filosofi starts in 2014).
+    """
+    ordered = sorted(windows.values(), key=lambda w: period_to_time(w.peak))
+    first = period_to_time(ordered[0].peak) if ordered else 2019.0
+    last = period_to_time(ordered[-1].peak) if ordered else 2019.0
+    base = pd.DataFrame(index=layer["territory_code"].astype(str))
+    base["area_km2"] = layer["area_km2"].to_numpy()
+    base["population"] = _value_before(indicators.get("population", level, panel=table), first)
+    base.loc[base["population"].isna(), "population"] = layer.set_index(
+        layer["territory_code"].astype(str)
+    )["population"]
+    unemployment = indicators.get(FICHE_INDICATOR, level, panel=table)
+    for window in ordered:
+        year = int(SHOCKS.at[window.shock, "shock_year"]) if window.shock in SHOCKS.index else 0
+        base[f"unemployment_before_{year}"] = _value_before(
+            unemployment, period_to_time(window.peak)
+        )
+    for name in ("poverty_rate_pct", "rural_population_share_pct"):
+        base[name] = _value_before(indicators.get(name, level, panel=table), last)
+    base.index.name = "territory_code"
+    return base
+
+
+def fiche_layers(profile: TerritoryProfile) -> dict[str, Any]:
+    """The geometries a fiche draws.
+
+    Returns:
+        ``outline`` (the territory), ``boundaries`` (its communes, or its EPCI
+        for a région: the EPCI most of whose inhabitants live in it),
+        ``layer`` (every territory of its level, without geometry: names,
+        population, area), ``children`` (the sub-territories of
+        :data:`analysis.fiche_content.SUB_LEVEL` with geometry: the
+        départements of a région, the zones d'emploi most of whose
+        inhabitants live in a département; empty below).
+    """
+    level, code = profile.level, profile.territory_code
+    communes = territories.load_communes(with_geometry=True)
+    outline = territories.load_territories(level)
+    outline = outline[outline["territory_code"].astype(str) == code]
+    if level == "reg":
+        epci = territories.load_territories("epci")
+        region_of = majority_parent(communes, "epci_code", "reg_code")
+        boundaries = epci[epci["territory_code"].astype(str).isin(children_of(region_of, code))]
+    else:
+        boundaries = communes[communes[LEVEL_CODE_COLUMN[level]].astype(str) == code]
+    sub = SUB_LEVEL.get(level)
+    children = None
+    if sub is not None:
+        parent_of = majority_parent(communes, LEVEL_CODE_COLUMN[sub], LEVEL_CODE_COLUMN[level])
+        layer = territories.load_territories(sub)
+        children = layer[layer["territory_code"].astype(str).isin(children_of(parent_of, code))]
+    # a local projection (UTM zone of the territory): shapes as on a map, overseas included
+    crs = outline.estimate_utm_crs()
+    if children is not None:
+        children = children.to_crs(crs)
+    return {
+        "outline": outline.to_crs(crs),
+        "boundaries": boundaries.to_crs(crs),
+        "layer": territories.load_territories(level, with_geometry=False),
+        "children": children,
+    }
+
+
+def fiche_employment_series(profile: TerritoryProfile, lang: str = "fr") -> pd.DataFrame | None:
+    """Private salaried employment of a zone d'emploi (an EPCI's zone) and of France, as indices.
+
+    URSSAF publishes it by zone d'emploi only: ``None`` for a département or
+    a région. Rows ``territory`` (or ``zone``) and ``national`` (the sum of
+    the zones), 100 at the first quarter both observe; ``attrs["labels"]``
+    names them and ``attrs["base_period"]`` gives the base.
+    """
+    code = {"ze2020": profile.territory_code, "epci": profile.zone_code}.get(profile.level, "")
+    if not code:
+        return None
+    panel, national = load_panel(FICHE_EMPLOYMENT_INDICATOR, "ze2020")
+    if code not in panel.index:
+        return None
+    role = "territory" if profile.level == "ze2020" else "zone"
+    name = (
+        profile.territory_name
+        if role == "territory"
+        else profile_note("zone", lang, name=profile.zone_name)
+    )
+    wide = pd.DataFrame({role: panel.loc[code], "national": national}).T
+    wide = indexed_series(wide.dropna(axis=1, how="all"))
+    wide.attrs["labels"] = {role: name, "national": NATIONAL_NAMES["FR"][lang]}
+    return wide
 
 
 # --------------------------------------------------------------------------- staggered adoption

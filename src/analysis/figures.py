@@ -27,7 +27,10 @@ Example (in a notebook)::
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import html
+import io
 import json
 import math
 import re
@@ -1444,3 +1447,29 @@ def save_figure(
         ),
     )
     return files
+
+
+def figure_html(
+    fig: Figure, *, alt_text: str | None = None, dpi: float = 150, css_class: str = ""
+) -> str:
+    """An ``<img>`` of the figure (PNG embedded as data) with its alt text, for a report page.
+
+    Notebook figures shown with ``plt.show()`` reach the HTML without alt
+    text; shown with this, they carry the description the plot helpers
+    recorded (or ``alt_text``). ``css_class`` is added to ``ptce-figure``
+    (a page's stylesheet can size maps and series apart).
+
+    Raises:
+        ValueError: no alt text given nor recorded.
+    """
+    description = alt_text or figure_alt_text(fig)
+    if not description:
+        raise ValueError("figure_html: the figure has no alt text; pass alt_text=.")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (
+        f'<img class="{html.escape(" ".join(filter(None, ["ptce-figure", css_class])))}" '
+        f'src="data:image/png;base64,{encoded}" '
+        f'alt="{html.escape(description, quote=True)}">'
+    )

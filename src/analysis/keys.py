@@ -67,3 +67,6 @@ never counts in a zone d'emploi or an EPCI."""
 
 LANGS: tuple[str, ...] = ("fr", "en")
 """Languages of every label, figure and report (French first, the default)."""
+
+FICHE_LEVELS: tuple[str, ...] = ("reg", "dep", "ze2020", "epci")
+"""Levels a territory fiche can be made for (the report batch makes ``reg`` and ``dep``)."""

@@ -332,6 +332,8 @@ ALT_TEXT: dict[str, dict[str, str]] = {
         "distribution_item": "médiane {median} pour {group} (n{nbsp}={nbsp}{n})",
         "balance": "Écarts standardisés des moyennes pour {n} variables : {before} au-delà de "
         "{threshold} avant appariement, {after} après.",
+        "diverging_map": "Carte de {n} territoires, {label} : de {low} ({low_name}) à {high} "
+        "({high_name}) ; couleur centrée sur {centre}.",
         "initiatives_map": "Carte de {n} initiatives de coopération localisées{insets} : "
         "{details}{unlocated}.",
         "unlocated": " ; non représentées faute de localisation : {m}",
@@ -362,6 +364,8 @@ ALT_TEXT: dict[str, dict[str, str]] = {
         "distribution_item": "median {median} for {group} (n = {n})",
         "balance": "Standardised mean differences for {n} variables: {before} beyond "
         "{threshold} before matching, {after} after.",
+        "diverging_map": "Map of {n} territories, {label}: from {low} ({low_name}) to {high} "
+        "({high_name}); colours centred on {centre}.",
         "initiatives_map": "Map of {n} located cooperation initiatives{insets}: "
         "{details}{unlocated}.",
         "unlocated": "; not shown for lack of location: {m}",
@@ -1165,3 +1169,233 @@ def specification_label(specification: str, lang: str = "fr") -> str:
             )
         return ", ".join(parts)
     return code
+
+
+# --------------------------------------------------------------------------- territory fiche
+# The words of a fiche (``notebooks/territory_fiche.ipynb``, ``analysis.fiche_content``).
+
+WAVE_NAMES: dict[str, dict[str, str]] = {
+    "fr": {
+        "aap2013_laureat": "appel 2013, lauréat",
+        "aap2015_laureat": "appel 2015, lauréat",
+        "ami2021_phase1": "AMI 2021, phase 1",
+        "ami2021_laureat": "AMI 2021, lauréat",
+        "ami2023_laureat": "AMI 2023, lauréat",
+        "other_known": "autre PTCE connu",
+        "tzcld_phase1": "phase 1",
+        "tzcld_phase2": "phase 2",
+        "cget2019": "base CGET 2019",
+        "fabrique_label": "label Fabrique",
+        "manufacture_round1": "1re vague",
+        "manufacture_round2": "2e vague",
+    },
+    "en": {
+        "aap2013_laureat": "2013 call, winner",
+        "aap2015_laureat": "2015 call, winner",
+        "ami2021_phase1": "2021 call, phase 1",
+        "ami2021_laureat": "2021 call, winner",
+        "ami2023_laureat": "2023 call, winner",
+        "other_known": "other known PTCE",
+        "tzcld_phase1": "phase 1",
+        "tzcld_phase2": "phase 2",
+        "cget2019": "CGET 2019 list",
+        "fabrique_label": "Fabrique label",
+        "manufacture_round1": "round 1",
+        "manufacture_round2": "round 2",
+    },
+}
+"""Waves (labels, calls, lists) in words; an unknown wave is shown as written."""
+
+LEVEL_NAMES: dict[str, dict[str, str]] = {
+    "fr": {"reg": "région", "dep": "département", "ze2020": "zone d'emploi", "epci": "EPCI"},
+    "en": {"reg": "région", "dep": "département", "ze2020": "zone d'emploi", "epci": "EPCI"},
+}
+"""A level in words (the French names are the ones users search for)."""
+
+LEVEL_PLURALS: dict[str, dict[str, str]] = {
+    "fr": {"reg": "régions", "dep": "départements", "ze2020": "zones d'emploi", "epci": "EPCI"},
+    "en": {"reg": "régions", "dep": "départements", "ze2020": "zones d'emploi", "epci": "EPCI"},
+}
+"""A level in the plural ("rank among the 101 départements")."""
+
+FICHE_TEXT: dict[str, dict[str, str]] = {
+    "fr": {
+        "title": "# {name} ({level} {code})",
+        "intro": "{population} habitants{region}. {n} initiatives de coopération recensées "
+        "({details}).",
+        "in_region": ", région {region}",
+        "region": "Région",
+        "initiatives": "## Les initiatives de coopération",
+        "no_initiative": "Aucune initiative recensée sur ce territoire.",
+        "unlocated": " {m} initiative(s) connues seulement par leur département ou leur région "
+        "figurent dans la liste mais pas sur la carte.",
+        "indicators": "## Indicateurs clés",
+        "indicators_note": "Dernière valeur publiée à la maille du territoire, à côté de sa "
+        "région et de la France ; rang parmi les {n} {plural} (1 = valeur la plus élevée).",
+        "unemployment": "## Le chômage et les deux chocs",
+        "no_series": "L'INSEE ne publie pas de taux de chômage localisé pour ce territoire : "
+        "la courbe est celle de la référence nationale.",
+        "employment": "### L'emploi salarié privé",
+        "no_employment": "L'emploi salarié privé (URSSAF) n'est publié que par zone d'emploi : "
+        "voir les fiches des zones d'emploi du territoire (`ptce fiche --level ze2020`).",
+        "resilience": "## La résilience face aux deux chocs",
+        "resilience_note": "Hausse du taux de chômage du pic au creux de chaque choc, comparée "
+        "à celle de la France (en points : négatif = mieux que la France), et reprise ; "
+        "rang parmi les {plural} (1 = le plus résilient).",
+        "sub": "## La résilience de ses {plural}",
+        "sub_note": "Hausse du chômage relative à la France pendant chaque choc (points).",
+        "no_sub": "Pas de découpage plus fin suivi par le chômage localisé sous cette maille.",
+        "neighbours": "## Des territoires comparables",
+        "neighbours_note": "Les {k} {plural} les plus proches avant les chocs (population, "
+        "densité, taux de chômage avant chaque choc, taux de pauvreté, part de population "
+        "rurale : variables centrées-réduites, distance euclidienne) et la hausse de leur "
+        "chômage relative à la France pendant chaque choc (points).",
+        "no_neighbours": "Pas de territoire comparable : {reason}",
+        "kind": "Type",
+        "name": "Initiative",
+        "wave": "Vague",
+        "year": "Année",
+        "commune": "Commune",
+        "source": "Source",
+        "source_link": "source",
+        "indicator": "Indicateur",
+        "period": "Période",
+        "france": "France",
+        "rank": "Rang",
+        "note": "Remarque",
+        "shock": "Choc",
+        "window": "Pic → creux → fin de reprise",
+        "territory": "Territoire",
+        "code": "Code",
+        "distance": "Distance",
+        "population": "Population",
+        "unemployment_before": "Chômage avant {year} (%)",
+        "rise": "Hausse relative {label} (points)",
+        "rank_of": "Rang {label}",
+        "measured_on_zone": "mesurée sur la zone d'emploi {name}",
+        "rise_vs_nation_pp": "Hausse relative à la France (points)",
+        "recovery_vs_nation_pp": "Reprise relative à la France (points)",
+        "resistance_lagravinese": "Résistance (Lagravinese)",
+        "recovery_lagravinese": "Reprise (Lagravinese)",
+        "rise_vs_nation_pp_rank": "Rang (hausse)",
+        "recovery_vs_nation_pp_rank": "Rang (reprise)",
+        "print_more": "Liste imprimée : {m} initiative(s) de plus dans la version en ligne "
+        "et dans initiatives.csv.",
+        "employment_axis": "Indice (100 en {period})",
+        "about": "**À propos de cette fiche.** Chiffres : INSEE (chômage localisé, Filosofi, "
+        "recensement), URSSAF (emploi salarié privé), ANCT et registre PTCE du projet "
+        "(initiatives, chaque ligne citant sa source).",
+    },
+    "en": {
+        "title": "# {name} ({level} {code})",
+        "intro": "{population} inhabitants{region}. {n} cooperation initiatives listed "
+        "({details}).",
+        "in_region": ", région {region}",
+        "region": "Région",
+        "initiatives": "## Cooperation initiatives",
+        "no_initiative": "No initiative listed in this territory.",
+        "unlocated": " {m} initiative(s) known only by their département or région are "
+        "listed but not mapped.",
+        "indicators": "## Key indicators",
+        "indicators_note": "Latest value published at the territory's level, beside its "
+        "région and France; rank among the {n} {plural} (1 = highest value).",
+        "unemployment": "## Unemployment and the two shocks",
+        "no_series": "INSEE publishes no local unemployment rate for this territory: the "
+        "line is the national reference's.",
+        "employment": "### Private salaried employment",
+        "no_employment": "Private salaried employment (URSSAF) is published by zone "
+        "d'emploi only: see the fiches of the territory's zones (`ptce fiche --level ze2020`).",
+        "resilience": "## Resilience to the two shocks",
+        "resilience_note": "Rise in the unemployment rate from each shock's peak to its "
+        "trough, compared with France's (points: negative = better than France), and "
+        "recovery; rank among the {plural} (1 = most resilient).",
+        "sub": "## Resilience of its {plural}",
+        "sub_note": "Rise in unemployment relative to France during each shock (points).",
+        "no_sub": "No finer zoning is followed by local unemployment below this level.",
+        "neighbours": "## Comparable territories",
+        "neighbours_note": "The {k} nearest {plural} before the shocks (population, density, "
+        "unemployment rate before each shock, poverty rate, rural population share: "
+        "standardised variables, Euclidean distance) and the rise in their unemployment "
+        "relative to France during each shock (points).",
+        "no_neighbours": "No comparable territory: {reason}",
+        "kind": "Kind",
+        "name": "Initiative",
+        "wave": "Wave",
+        "year": "Year",
+        "commune": "Commune",
+        "source": "Source",
+        "source_link": "source",
+        "indicator": "Indicator",
+        "period": "Period",
+        "france": "France",
+        "rank": "Rank",
+        "note": "Note",
+        "shock": "Shock",
+        "window": "Peak → trough → end of recovery",
+        "territory": "Territory",
+        "code": "Code",
+        "distance": "Distance",
+        "population": "Population",
+        "unemployment_before": "Unemployment before {year} (%)",
+        "rise": "Relative rise {label} (points)",
+        "rank_of": "Rank {label}",
+        "measured_on_zone": "measured on the zone d'emploi {name}",
+        "rise_vs_nation_pp": "Rise relative to France (points)",
+        "recovery_vs_nation_pp": "Recovery relative to France (points)",
+        "resistance_lagravinese": "Resistance (Lagravinese)",
+        "recovery_lagravinese": "Recovery (Lagravinese)",
+        "rise_vs_nation_pp_rank": "Rank (rise)",
+        "recovery_vs_nation_pp_rank": "Rank (recovery)",
+        "print_more": "Printed list: {m} more initiative(s) in the online version and in "
+        "initiatives.csv.",
+        "employment_axis": "Index (100 in {period})",
+        "about": "**About this fiche.** Figures: INSEE (local unemployment, Filosofi, census), "
+        "URSSAF (private salaried employment), ANCT and the project's PTCE registry "
+        "(initiatives, each row citing its source).",
+    },
+}
+"""The words of a fiche, in both languages."""
+
+SHOCK_SHORT: dict[str, str] = {"recession_2008": "2008-2009", "covid_2020": "2020"}
+"""Short names of the shocks in column headers."""
+
+KIND_NAMES: dict[str, dict[str, str]] = {
+    "fr": {
+        "ptce": "PTCE",
+        "tzcld": "TZCLD",
+        "tiers_lieu": "tiers-lieux",
+        "fabrique_territoire": "Fabriques de territoire",
+        "manufacture_proximite": "Manufactures de proximité",
+        "scic": "SCIC",
+        "scop": "SCOP",
+        "groupement_employeurs": "groupements d'employeurs",
+    },
+    "en": {
+        "ptce": "PTCE",
+        "tzcld": "TZCLD",
+        "tiers_lieu": "third places",
+        "fabrique_territoire": "Fabriques de territoire",
+        "manufacture_proximite": "Manufactures de proximité",
+        "scic": "SCIC",
+        "scop": "SCOP",
+        "groupement_employeurs": "employer groups",
+    },
+}
+"""Kinds in running text (a fiche's opening line)."""
+
+
+KIND_SHORT_NAMES: dict[str, dict[str, str]] = {
+    "fr": {
+        "tiers_lieu": "Tiers-lieu",
+        "fabrique_territoire": "Fabrique",
+        "manufacture_proximite": "Manufacture",
+        "groupement_employeurs": "Gr. d'employeurs",
+    },
+    "en": {
+        "tiers_lieu": "Third place",
+        "fabrique_territoire": "Fabrique",
+        "manufacture_proximite": "Manufacture",
+        "groupement_employeurs": "Employer group",
+    },
+}
+"""Kinds in a table column (the map legend and the text give the full names)."""

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.colors import TwoSlopeNorm, to_rgba
 from matplotlib.patches import Patch
 
 from analysis import territories
@@ -24,6 +25,8 @@ from analysis.figures import (
     KIND_COLOURS,
     MISSING_COLOUR,
     NEUTRAL_GREY,
+    TEXT_GREY,
+    NumberFormatter,
     new_axes,
     require_columns,
     set_alt_text,
@@ -291,14 +294,7 @@ def plot_initiatives_map(
             f"plot_initiatives_map: unknown kind(s) {unknown} in column {kind_column!r}; "
             f"known: {', '.join(KIND_COLOURS)}."
         )
-    located = initiatives["longitude"].notna() & initiatives["latitude"].notna()
-    points = gpd.GeoDataFrame(
-        initiatives[located],
-        geometry=gpd.points_from_xy(
-            initiatives.loc[located, "longitude"], initiatives.loc[located, "latitude"]
-        ),
-        crs="EPSG:4326",
-    )
+    located, points = _initiative_points(initiatives)
     ax = new_axes(ax, (8.0, 6.0))
     drom_present: list[str] = []
     if insets:
@@ -342,23 +338,181 @@ def plot_initiatives_map(
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=2)
     ax.set_axis_off()
     ax.set_aspect("equal")
-    n_unlocated = int((~located).sum())
-    set_alt_text(
-        ax,
-        alt_text(
-            "initiatives_map",
-            lang,
-            n=format_number(int(located.sum()), lang, 0),
-            insets=alt_text("insets", lang) if drom_present else "",
-            details=ALT_TEXT[lang]["list_sep"].join(details),
-            unlocated=alt_text("unlocated", lang, m=format_number(n_unlocated, lang, 0))
-            if n_unlocated
-            else "",
-        ),
-    )
+    set_alt_text(ax, _initiatives_alt_text(located, details, lang, insets=bool(drom_present)))
     return ax
+
+
+def _initiative_points(initiatives: pd.DataFrame) -> tuple[pd.Series, gpd.GeoDataFrame]:
+    """Which rows have coordinates, and those rows as WGS84 points."""
+    located = initiatives["longitude"].notna() & initiatives["latitude"].notna()
+    points = gpd.GeoDataFrame(
+        initiatives[located],
+        geometry=gpd.points_from_xy(
+            initiatives.loc[located, "longitude"], initiatives.loc[located, "latitude"]
+        ),
+        crs="EPSG:4326",
+    )
+    return located, points
+
+
+def _initiatives_alt_text(
+    located: pd.Series, details: list[str], lang: str, *, insets: bool = False
+) -> str:
+    """Alt text of a map of initiatives: how many are drawn, by kind, and how many are not."""
+    n_unlocated = int((~located).sum())
+    return alt_text(
+        "initiatives_map",
+        lang,
+        n=format_number(int(located.sum()), lang, 0),
+        insets=alt_text("insets", lang) if insets else "",
+        details=ALT_TEXT[lang]["list_sep"].join(details) or "—",
+        unlocated=alt_text("unlocated", lang, m=format_number(n_unlocated, lang, 0))
+        if n_unlocated
+        else "",
+    )
 
 
 def _scheme_label(scheme: str, lang: str) -> str:
     key = "scheme_" + scheme.lower().replace("_", "")
     return TEXT[lang].get(key, scheme)
+
+
+@styled
+def plot_territory_initiatives(
+    boundaries: gpd.GeoDataFrame,
+    initiatives: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    lang: str = "fr",
+    outline: gpd.GeoDataFrame | None = None,
+    marker_size: float = 22.0,
+) -> Axes:
+    """One territory's initiatives as points by kind over its commune (or EPCI) boundaries.
+
+    Args:
+        boundaries: Areas drawn underneath (CRS set; the map is drawn in its
+            CRS, e.g. a projected one). The view is their extent: a point whose
+            source coordinates fall outside the territory is not drawn.
+        initiatives: ``kind``, ``longitude``, ``latitude`` (WGS84); rows
+            without coordinates are counted in the alt text, not drawn. Kinds
+            outside :data:`analysis.figures.KIND_COLOURS` are drawn in grey under
+            their own name.
+        ax: Axes to draw on.
+        lang: ``"fr"`` or ``"en"``.
+        outline: Optional border of the territory (drawn darker).
+        marker_size: Point size.
+    """
+    check_lang(lang)
+    require_columns(initiatives, ["longitude", "latitude", "kind"], "plot_territory_initiatives")
+    if boundaries.crs is None:
+        raise ValueError("plot_territory_initiatives: the boundaries have no CRS; set it.")
+    ax = new_axes(ax, (7.0, 6.0))
+    boundaries.plot(ax=ax, color="#F2F2F2", edgecolor="#BBBBBB", linewidth=0.3)
+    if outline is not None:
+        outline.to_crs(boundaries.crs).boundary.plot(ax=ax, color=TEXT_GREY, linewidth=0.8)
+    located, points = _initiative_points(initiatives)
+    points = points.to_crs(boundaries.crs)
+    counts = points["kind"].astype(str).value_counts()
+    kinds = [k for k in KIND_COLOURS if k in counts.index]
+    kinds += sorted(set(counts.index) - set(kinds))
+    # the most numerous kinds underneath, so that rare ones (PTCE, TZCLD) stay visible
+    layer = {k: rank for rank, k in enumerate(sorted(kinds, key=lambda k: -counts[k]))}
+    markers = {"ptce": "D", "tzcld": "s"}
+    details = []
+    for kind in kinds:
+        subset = points[points["kind"].astype(str) == kind]
+        name = kind_label(kind, lang) if kind in KIND_COLOURS else kind
+        ax.scatter(
+            subset.geometry.x,
+            subset.geometry.y,
+            s=marker_size,
+            marker=markers.get(kind, "o"),
+            color=KIND_COLOURS.get(kind, NEUTRAL_GREY),
+            edgecolors="white",
+            linewidths=0.4,
+            label=f"{name} ({format_number(counts[kind], lang, 0)})",
+            zorder=3 + layer[kind] / 10,
+        )
+        details.append(f"{name} {format_number(counts[kind], lang, 0)}")
+    if kinds:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    xmin, ymin, xmax, ymax = boundaries.total_bounds
+    margin = 0.03 * max(xmax - xmin, ymax - ymin)
+    ax.set_xlim(xmin - margin, xmax + margin)
+    ax.set_ylim(ymin - margin, ymax + margin)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    set_alt_text(ax, _initiatives_alt_text(located, details, lang))
+    return ax
+
+
+@styled
+def plot_diverging_map(
+    gdf: gpd.GeoDataFrame,
+    column: str,
+    *,
+    ax: Axes | None = None,
+    lang: str = "fr",
+    legend_title: str,
+    limit: float | None = None,
+    centre: float = 0.0,
+    decimals: int = 1,
+    cmap: str = "PuOr_r",
+    label_column: str | None = "territory_name",
+) -> Axes:
+    """A few territories coloured on a continuous scale centred on ``centre``, named on the map.
+
+    For the handful of sub-territories of a fiche, where classes would hold
+    one territory each. ``limit`` (default: the largest distance to the centre)
+    fixes both ends of the scale, so two maps drawn with the same limit read
+    alike. Territories without a value are grey.
+    """
+    check_lang(lang)
+    require_columns(gdf, [column], "plot_diverging_map")
+    values = pd.to_numeric(gdf[column], errors="coerce")
+    if values.notna().sum() == 0:
+        raise ValueError(f"plot_diverging_map: column {column!r} has no value to map.")
+    reach = limit if limit is not None else float((values - centre).abs().max())
+    reach = reach or 1.0
+    norm = TwoSlopeNorm(vcenter=centre, vmin=centre - reach, vmax=centre + reach)
+    ax = new_axes(ax, (4.5, 4.0))
+    colour_map = plt.get_cmap(cmap)
+    missing = to_rgba(MISSING_COLOUR)
+    colours = [colour_map(norm(v)) if pd.notna(v) else missing for v in values]
+    gdf.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.6)
+    if label_column and label_column in gdf.columns:
+        for point, name in zip(
+            gdf.geometry.representative_point(), gdf[label_column].astype(str), strict=True
+        ):
+            ax.annotate(
+                textwrap.fill(name, 14),
+                xy=(point.x, point.y),
+                ha="center",
+                va="center",
+                fontsize="x-small",
+                color=TEXT_GREY,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+            )
+    mappable = plt.cm.ScalarMappable(norm=norm, cmap=colour_map)
+    bar = ax.figure.colorbar(mappable, ax=ax, orientation="horizontal", fraction=0.05, pad=0.02)
+    bar.set_label(legend_title, fontsize="small")
+    bar.ax.xaxis.set_major_formatter(NumberFormatter(lang))
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    names = gdf[label_column].astype(str) if label_column in gdf.columns else gdf.index.astype(str)
+    low, high = values.idxmin(), values.idxmax()
+    set_alt_text(
+        ax,
+        alt_text(
+            "diverging_map",
+            lang,
+            n=format_number(len(gdf), lang, 0),
+            label=lower_first(legend_title),
+            low=format_number(values[low], lang, decimals),
+            low_name=names[low],
+            high=format_number(values[high], lang, decimals),
+            high_name=names[high],
+            centre=format_number(centre, lang, decimals),
+        ),
+    )
+    return ax

@@ -668,27 +668,30 @@ def territory_turning_points(panel: pd.DataFrame, window: ShockWindow) -> pd.Dat
         window.peak
     ]
     is_rate = window.indicator in RATE_INDICATORS
+    # one array for the whole panel (a fiche computes every territory's turning points)
+    times = np.array([period_to_time(p) for p in periods])
+    matrix = panel[periods].to_numpy(dtype=float)
+    peak_columns = [periods.index(p) for p in peak_candidates]
+    trough_end = window.trough_search_end or window.recovery_end
+    latest = math.inf if trough_end is None else period_to_time(trough_end)
+    lower = window.direction == "lower_is_better"
+    best, worst = (np.nanargmin, np.nanargmax) if lower else (np.nanargmax, np.nanargmin)
     rows = []
-    for code, values in panel[periods].iterrows():
-        values = values.astype(float)
-        peak_values = values[peak_candidates].dropna()
-        if peak_values.empty:
+    for code, values in zip(panel.index, matrix, strict=True):
+        peak_values = values[peak_columns]
+        if np.isnan(peak_values).all():
             rows.append((code, None, None, np.nan))
             continue
-        own_peak = _best(peak_values, window.direction)
-        trough_candidates = [
-            p
-            for p in _in_range(periods, None, window.trough_search_end or window.recovery_end)
-            if period_to_time(p) > period_to_time(own_peak)
-        ]
-        trough_values = values[trough_candidates].dropna()
-        if trough_values.empty:
-            rows.append((code, own_peak, None, np.nan))
+        peak_column = peak_columns[int(best(peak_values))]  # first occurrence on ties
+        trough_columns = np.flatnonzero((times > times[peak_column]) & (times <= latest))
+        trough_values = values[trough_columns]
+        if trough_values.size == 0 or np.isnan(trough_values).all():
+            rows.append((code, periods[peak_column], None, np.nan))
             continue
-        own_trough = _worst(trough_values, window.direction)
-        start, end = values[own_peak], values[own_trough]
+        trough_column = int(trough_columns[int(worst(trough_values))])
+        start, end = values[peak_column], values[trough_column]
         depth = end - start if is_rate else _relative_change(start, end)
-        rows.append((code, own_peak, own_trough, float(depth)))
+        rows.append((code, periods[peak_column], periods[trough_column], float(depth)))
     frame = pd.DataFrame(
         rows, columns=[panel.index.name or "territory_code", "own_peak", "own_trough", "own_depth"]
     )

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from analysis.cli import data, deck, did, indicators, registry, report, resilience, territories
+from analysis.cli import (
+    data,
+    deck,
+    did,
+    fiche,
+    indicators,
+    registry,
+    report,
+    resilience,
+    territories,
+)
 
 app = typer.Typer(
     name="ptce",
@@ -14,5 +24,5 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for group in (data, territories, registry, indicators, resilience, did, report, deck):
+for group in (data, territories, registry, indicators, resilience, did, report, fiche, deck):
     group.register(app)

@@ -260,13 +260,93 @@ class RunProblem:
         return f"{self.run}: {self.message}"
 
 
+FICHE_RULE_KEYS = frozenset({"notebook", "levels", "name", "title", "parameters"})
+"""Keys of the ``fiches`` rule of ``config/reports.yml``."""
+
+
+def fiche_runs(
+    rule: Mapping[str, Any], names_by_level: Mapping[str, Sequence[tuple[str, str]]]
+) -> list[dict[str, Any]]:
+    """Expand the ``fiches`` rule of ``config/reports.yml`` into one run entry per territory.
+
+    Args:
+        rule: ``notebook``, ``levels`` (e.g. ``[reg, dep]``), ``name`` (a
+            pattern with ``{level}`` and ``{code}``, default
+            ``fiche-{level}-{code}``), optional ``title`` (``{name}``,
+            ``{code}``, ``{level}``) and ``parameters`` (to which ``level`` and
+            ``territory_code`` are added).
+        names_by_level: Per level, ``(code, name)`` of every territory.
+
+    Returns:
+        Entries (``name``, ``notebook``, ``title``, ``parameters``) in the
+        order of ``levels`` then of codes; names lower case (``fiche-dep-2a``).
+
+    Raises:
+        ReportConfigError: an unknown key, no notebook, a level that is not in
+            :data:`analysis.keys.FICHE_LEVELS` or has no territories, a name
+            pattern without ``{code}``.
+    """
+    unknown = set(rule) - FICHE_RULE_KEYS
+    if unknown:
+        raise ReportConfigError(
+            f"fiches: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"expected {', '.join(sorted(FICHE_RULE_KEYS))}."
+        )
+    notebook = str(rule.get("notebook") or "").removesuffix(".ipynb")
+    if not notebook:
+        raise ReportConfigError("fiches: missing 'notebook' (e.g. territory_fiche).")
+    pattern = str(rule.get("name") or "fiche-{level}-{code}")
+    if "{code}" not in pattern:
+        raise ReportConfigError(f"fiches: name {pattern!r} must contain {{code}}.")
+    levels = rule.get("levels") or ["reg", "dep"]
+    levels = [levels] if isinstance(levels, str) else list(levels)
+    title = str(rule.get("title") or "{name} ({code})")
+    parameters = rule.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise ReportConfigError("fiches: 'parameters' must be a mapping.")
+    entries = []
+    for level in levels:
+        if level not in keys.FICHE_LEVELS or not names_by_level.get(level):
+            raise ReportConfigError(
+                f"fiches: level {level!r} is not one of {', '.join(keys.FICHE_LEVELS)} "
+                "or has no territories."
+            )
+        for code, name in sorted(names_by_level[level]):
+            values = {"level": level, "code": code, "name": name}
+            entries.append(
+                {
+                    "name": pattern.format(**values).lower(),
+                    "notebook": notebook,
+                    "title": title.format(**values),
+                    "parameters": {**parameters, "level": level, "territory_code": code},
+                }
+            )
+    return entries
+
+
+def territory_names(levels: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """``(code, name)`` of every territory of each level (from the built territory layers)."""
+    names = {}
+    for level in levels:
+        frame = territories.load_territories(level, with_geometry=False)
+        names[level] = list(
+            zip(
+                frame["territory_code"].astype(str),
+                frame["territory_name"].astype(str),
+                strict=True,
+            )
+        )
+    return names
+
+
 def load_report_config(path: Path | None = None) -> list[ReportRun]:
     """Read the batch configuration (``config/reports.yml``).
 
     The file has an optional ``defaults`` mapping (parameters applied to every
     run whose notebook declares them), an optional ``notebooks_dir`` (relative
     to the file; default ``notebooks/``) and a ``runs`` list, each run with
-    ``name``, ``notebook``, optional ``title`` and ``parameters``.
+    ``name``, ``notebook``, optional ``title`` and ``parameters``; an optional
+    ``fiches`` rule adds one run per territory of its levels (:func:`fiche_runs`).
 
     Raises:
         ReportConfigError: naming the file and every malformed run.
@@ -278,12 +358,24 @@ def load_report_config(path: Path | None = None) -> list[ReportRun]:
         raise ReportConfigError(f"{path}: not valid YAML ({error}).") from None
     if not isinstance(content, dict) or not isinstance(content.get("runs"), list):
         raise ReportConfigError(f"{path}: expected a mapping with a 'runs' list.")
-    unknown_sections = set(content) - {"defaults", "notebooks_dir", "runs"}
+    unknown_sections = set(content) - {"defaults", "notebooks_dir", "runs", "fiches"}
     if unknown_sections:
         raise ReportConfigError(
             f"{path}: unknown top-level key(s) {', '.join(sorted(map(str, unknown_sections)))}; "
-            "expected defaults, notebooks_dir and runs."
+            "expected defaults, notebooks_dir, runs and fiches."
         )
+    rule = content.get("fiches")
+    if rule:
+        if not isinstance(rule, dict):
+            raise ReportConfigError(f"{path}: 'fiches' must be a mapping (notebook, levels…).")
+        levels = rule.get("levels") or ["reg", "dep"]
+        levels = [levels] if isinstance(levels, str) else levels
+        try:
+            names = territory_names([level for level in levels if level in keys.FICHE_LEVELS])
+            expanded = fiche_runs(rule, names)
+        except ReportConfigError as error:
+            raise ReportConfigError(f"{path}: {error}") from None
+        content["runs"] = [*content["runs"], *expanded]
     defaults = content.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise ReportConfigError(f"{path}: 'defaults' must be a mapping of parameter: value.")

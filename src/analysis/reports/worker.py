@@ -54,6 +54,7 @@ from analysis.reports.execute import (
     error_summary,
     relative_label,
 )
+from analysis.reports.pdf import PDF_FILE, PDF_NOTEBOOKS, print_pdf
 
 
 def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
@@ -215,6 +216,11 @@ def execute_run(task: Mapping[str, Any]) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - an HTML failure must not hide the run's result
             status = STATUS_FAILED
             error = (error + "\n" if error else "") + f"HTML export failed: {error_summary(exc)}"
+    if status == STATUS_OK and task["notebook"] in PDF_NOTEBOOKS:  # a fiche: print it too
+        try:
+            print_pdf(build / HTML_FILE, build / PDF_FILE)
+        except Exception as exc:  # noqa: BLE001 - recorded as the run's failure
+            status, error = STATUS_FAILED, f"PDF printing failed: {error_summary(exc)}"
     thumbs = _make_thumbnails(build / FIGURES_DIR, build / THUMBS_DIR)
     figures = sorted(
         p.relative_to(build).as_posix() for p in (build / FIGURES_DIR).rglob("*") if p.is_file()
@@ -229,6 +235,7 @@ def execute_run(task: Mapping[str, Any]) -> dict[str, Any]:
         "duration_s": round(duration, 2),
         "executed_notebook": executed.name if executed.exists() else None,
         "html": HTML_FILE if (build / HTML_FILE).exists() else None,
+        "pdf": PDF_FILE if (build / PDF_FILE).exists() else None,
         "files": figures,
         "thumbnails": [f"{THUMBS_DIR}/{t}" for t in thumbs],
         **task["record"],
