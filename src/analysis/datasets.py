@@ -202,6 +202,17 @@ def majority_region(communes: pd.DataFrame, level: str) -> pd.Series:
     return majority_parent(communes, LEVEL_CODE_COLUMN[level], "reg_code")
 
 
+def _pick_period(columns: Sequence[str], target: float) -> str:
+    """Latest period at or before ``target`` (fractional year), else the earliest.
+
+    For descriptive profiles only: controls use :func:`pre_shock_periods`, which
+    never falls back to a later period.
+    """
+    ordered = sorted(columns, key=period_to_time)
+    before = [p for p in ordered if period_to_time(p) <= target]
+    return before[-1] if before else ordered[0]
+
+
 CONTROL_INDICATORS: dict[str, tuple[str, str]] = {
     "pre_shock_unemployment_rate": ("unemployment_rate", "mean"),
     "log_population": ("population", "log"),
