@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import datasets
 from analysis import dose_response as dr
 
 
@@ -66,3 +67,56 @@ def test_missing_rows_are_left_out_and_bad_input_refused():
     flat = frame.assign(dose=1.0)
     with pytest.raises(ValueError, match="does not vary"):
         dr.dose_response(flat, "outcome", "dose")
+
+
+# --------------------------------------------------------------- runs, sentences, effects
+def test_several_doses_with_and_without_controls_and_the_effects_columns():
+    frame = territories(seed=3, slope=0.8)
+    frame["null_dose"] = np.random.default_rng(9).exponential(size=len(frame))
+    frame.loc[:49, "null_dose"] = 0.0
+    table = dr.dose_responses(
+        frame, "outcome", ["dose", "null_dose"], ["density"], cluster="region"
+    )
+    assert list(table["specification"]) == ["controls", "controls", "no_controls", "no_controls"]
+    assert list(table["dose"]) == ["dose", "null_dose", "dose", "null_dose"]
+    planted = table.iloc[0]
+    assert planted["ci_low"] <= 0.8 <= planted["ci_high"]
+    assert table.iloc[1]["n_treated"] == len(frame) - 50
+    effects = dr.effects_table(table)
+    assert list(effects.columns[:9]) == [
+        "outcome", "treatment", "specification", "effect", "ci_low", "ci_high", "p_value", "n",
+        "n_treated",
+    ]  # fmt: skip
+    assert effects["specification"].iloc[0] == "dose_response_controls"
+    assert effects["effect"].tolist() == table["estimate"].tolist()
+
+
+def test_sentence_says_plainly_whether_the_slope_differs_from_zero():
+    frame = territories(seed=4, slope=0.8)
+    planted = dr.dose_response(frame, "outcome", "dose", ["density"], cluster="region").iloc[0]
+    null = dr.dose_response(territories(seed=4, slope=0.0), "outcome", "dose", ["density"],
+                            cluster="region").iloc[0]  # fmt: skip
+    if null["ci_low"] > 0 or null["ci_high"] < 0:
+        pytest.skip("this seeded null draw happens to reject")
+    words = {"dose": "PTCE pour 100 000 habitants", "outcome": "la hausse", "unit": "point(s)"}
+    fr = dr.dose_response_sentence(planted, lang="fr", **words)
+    assert "exclut zéro" in fr and "300 territoires" in fr and "13 groupes" in fr
+    assert f"{planted['estimate']:.3f}".replace(".", ",") in fr
+    assert "ne distinguent pas cette pente de zéro" in dr.dose_response_sentence(null, **words)
+    en = dr.dose_response_sentence(null, lang="en", **words)
+    assert "cannot tell this slope from zero" in en and "95% CI" in en
+
+
+def test_dose_list_defaults_to_each_listed_kind_then_all_kinds():
+    assert datasets.dose_list("") == [
+        "n_tiers_lieu_per_100k",
+        "n_fabrique_territoire_per_100k",
+        "n_manufacture_proximite_per_100k",
+        "n_ptce_per_100k",
+        "n_tzcld_per_100k",
+        "initiatives_per_100k",
+    ]
+    assert datasets.dose_list(" ess_share_salaried_jobs_pct, n_ptce_per_100k ") == [
+        "ess_share_salaried_jobs_pct",
+        "n_ptce_per_100k",
+    ]

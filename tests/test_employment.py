@@ -6,9 +6,11 @@ import math
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
-from analysis import indicators, sources
+from analysis import datasets, indicators, sources
 from analysis import resilience as r
+from analysis.cli import app
 from analysis.loaders import urssaf
 
 PERIODS = [f"{y}-Q{q}" for y in range(2018, 2022) for q in range(1, 5)]
@@ -149,3 +151,29 @@ def test_employment_indices_match_hand_sums_of_the_urssaf_file(indicators_built)
         assert row["cumulative_loss_vs_nation_jobs_quarters"] == pytest.approx(
             sum(peak * jobs(None, p) / n_peak - jobs(zone, p) for p in span)
         )
+
+
+@pytest.mark.integration
+def test_ptce_resilience_gives_the_employment_indices_and_states_the_window(
+    tmp_path, indicators_built, cooperation_built
+):
+    indices, window = datasets.compute_resilience("salaried_employment_sa", "ze2020", "covid_2020")
+    assert set(r.EMPLOYMENT_COLUMNS) <= set(indices.columns)
+    assert window.peak == "2019-Q4" and window.direction == "higher_is_better"
+    # The shift-share deviation in % and the change vs France are the same number.
+    assert indices["deviation_contraction_pct"].to_numpy() == pytest.approx(
+        indices["change_contraction_vs_nation_pct"].to_numpy(), nan_ok=True
+    )
+    rates, _ = datasets.compute_resilience("unemployment_rate", "ze2020", "covid_2020")
+    assert not set(r.EMPLOYMENT_COLUMNS) & set(rates.columns)
+    out = tmp_path / "employment.csv"
+    result = CliRunner().invoke(
+        app,
+        ["resilience", "--indicator", "salaried_employment_sa", "--level", "ze2020",
+         "--shock", "covid_2020", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"'peak': '2019-Q4', 'trough': '{window.trough}'" in result.output
+    assert f"'recovery_end': '{window.recovery_end}'" in result.output
+    table = pd.read_csv(out, dtype={"territory_code": str})
+    assert len(table) == len(indices) and "cumulative_loss_jobs_quarters" in table.columns

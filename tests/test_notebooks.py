@@ -18,9 +18,11 @@ EXPECTED = {
     "cooperation_and_resilience",
     "territory_fiche",
     "registry_quality",
-    "ess_and_resilience",
+    "staggered_adoption",
+    "dose_response",
+    "synthetic_control",
 }
-NOT_YET_IN_BATCH = {"staggered_adoption"}
+NOT_YET_IN_BATCH: set[str] = set()
 """Notebooks written before their runs join config/reports.yml (checked for shape only)."""
 PARAMETERS_IN_EVERY_NOTEBOOK = {"level", "registry_path", "lang", "output_dir"}
 PARAMETERS_BY_NOTEBOOK = {
@@ -28,8 +30,9 @@ PARAMETERS_BY_NOTEBOOK = {
     "cooperation_and_resilience": {"shock", "indicator", "fast"},
     "territory_fiche": {"territory_code"},
     "territorial_overview": {"indicator"},
-    "ess_and_resilience": {"shock", "indicator", "outcome", "exposure", "fast"},
-    "staggered_adoption": {"indicator", "treatment", "estimator", "control_group"},
+    "staggered_adoption": {"indicator", "treatment", "estimator", "control_group", "start"},
+    "dose_response": {"shock", "indicator", "outcome", "doses", "cluster", "fast"},
+    "synthetic_control": {"indicator", "treatment", "treatment_period", "start", "end", "fast"},
 }
 FORBIDDEN_CALLS = {"read_csv", "read_parquet", "read_excel", "read_file", "open", "require_raw"}
 
@@ -108,10 +111,41 @@ def test_config_runs_every_notebook_and_every_region_profile():
     assert cooperation == {
         (lv, s) for lv in ("ze2020", "dep") for s in ("recession_2008", "covid_2020")
     }
-    ess = [r for r in runs if r.notebook == "ess_and_resilience"]
-    assert [(r.parameters["level"], r.parameters["shock"]) for r in ess] == [
-        ("dep", "recession_2008")
-    ]
+    # Employment: resilience at zone level, and the comparison for three treatments.
+    employment = [r for r in runs if r.parameters.get("indicator") == "salaried_employment_sa"]
+    assert ("shock_resilience", "ze2020", "covid_2020") in {
+        (r.notebook, r.parameters["level"], r.parameters.get("shock")) for r in employment
+    }
+    assert {
+        r.parameters["treatment"] for r in employment if r.notebook == "cooperation_and_resilience"
+    } == {"is_ptce_territory", "is_ptce_before_shock", "is_tzcld_territory"}
+    # Staggered adoption: PTCE and TZCLD x unemployment (zones, départements) and employment.
+    staggered = {
+        (r.parameters["treatment"], r.parameters["indicator"], r.parameters["level"])
+        for r in runs
+        if r.notebook == "staggered_adoption"
+    }
+    assert staggered == {
+        (t, i, lv)
+        for t in ("ptce", "tzcld")
+        for i, lv in (
+            ("unemployment_rate", "ze2020"),
+            ("salaried_employment_sa", "ze2020"),
+            ("unemployment_rate", "dep"),
+        )
+    }
+    # Dose-response: every kind's density for both shocks; the ESS share by département.
+    doses = [r for r in runs if r.notebook == "dose_response"]
+    assert {r.parameters["shock"] for r in doses if not r.parameters.get("doses")} == {
+        "recession_2008",
+        "covid_2020",
+    }
+    assert [
+        (r.parameters["level"], r.parameters["shock"])
+        for r in doses
+        if r.parameters.get("doses") == "ess_share_salaried_jobs_pct"
+    ] == [("dep", "recession_2008")]
+    assert [r.parameters["treatment_period"] for r in runs if r.notebook == "synthetic_control"]
     fiches = [r for r in runs if r.notebook == "territory_fiche"]
     assert {r.parameters["level"] for r in fiches} == {"reg", "dep"}  # the `fiches` rule
 

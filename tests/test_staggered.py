@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -317,3 +320,31 @@ def test_pretrend_test_and_intervals_are_calibrated_under_the_null():
     for name in ("callaway_santanna", "did2s"):
         assert rejections[name] / draws <= 0.12, rejections
     assert covered / draws >= 0.88
+
+
+def test_effects_table_has_the_comparison_columns_and_a_consistent_p_value(planted):
+    _, result = planted
+    effects = staggered.effects_table(result.overall, outcome="outcome", treatment="ptce")
+    assert list(effects.columns[:9]) == [
+        "outcome", "treatment", "specification", "effect", "ci_low", "ci_high", "p_value", "n",
+        "n_treated",
+    ]  # fmt: skip
+    assert list(effects["specification"]) == list(result.overall["estimator"])
+    assert effects["effect"].tolist() == result.overall["att"].tolist()
+    excludes_zero = (effects["ci_low"] > 0) | (effects["ci_high"] < 0)
+    assert ((effects["p_value"] < 0.05) == excludes_zero).all()
+    assert (effects["n_treated"] == result.overall["n_treated"]).all()
+
+
+def test_importing_the_estimators_leaves_the_root_logger_alone():
+    """pyfixest's logging.basicConfig(INFO) is undone: no INFO flood in the reports."""
+    code = (
+        "import logging, numpy as np, pandas as pd\n"
+        "from analysis import dose_response, staggered\n"
+        "frame = pd.DataFrame({'y': np.arange(9.0), 'x': np.arange(9.0) % 4})\n"
+        "staggered.pf.feols('y ~ x', data=frame)\n"
+        "root = logging.getLogger()\n"
+        "print(root.level, len(root.handlers))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["30", "0"]

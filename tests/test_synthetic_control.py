@@ -120,3 +120,42 @@ def test_first_wave_inputs_on_the_real_zones(indicators_built, cooperation_built
     result = sc.synthetic_control(panel, code, donors, "2014-Q1")
     assert len(result.placebo) == len(donors) + 1
     assert result.rmspe_pre < panel.loc[code].std()
+
+
+def test_sentences_and_effects_table_follow_the_placebo_rank(planted):
+    table, results = sc.synthetic_control_summary(planted_panel(), {"T01": TREATMENT},
+                                                  [f"d{i:02d}" for i in range(12)])  # fmt: skip
+    row = table.iloc[0]
+    fr = sc.synthetic_control_sentence(row, name="Zone T", outcome="le taux", unit="point(s)")
+    assert "se classe 1e sur 13" in fr and "se distingue du bruit" in fr
+    assert f"{row['mean_post_gap']:+.2f}".replace(".", ",") in fr
+    quiet = dict(row, p_value=0.5)
+    assert "ne se distingue pas de zéro" in sc.synthetic_control_sentence(
+        quiet, name="Zone T", outcome="le taux", unit="point(s)"
+    )
+    en = sc.overall_sentence(table, lang="en", unit="point(s)")
+    assert "Across the 1 treated territories" in en and "1 of 1" in en
+    effects = sc.effects_table(table, outcome="unemployment_rate", treatment="ptce")
+    assert effects.loc[0, "effect"] == pytest.approx(JUMP, abs=0.02)
+    assert effects.loc[0, "p_value"] == row["p_value"] and effects.loc[0, "n"] == 13
+    assert effects.loc[0, "specification"] == "synthetic_control_T01"
+    weights = sc.weights_table(results)
+    assert weights["weight"].sum() == pytest.approx(1) and (weights["unit"] == "T01").all()
+    paths = sc.paths_table(results)
+    assert len(paths) == len(PERIODS) and paths["is_post"].sum() == len(PERIODS) - PERIODS.index(
+        TREATMENT
+    )
+
+
+def test_placebos_fitted_once_give_the_same_ranks_as_fitting_each_unit_alone():
+    panel = planted_panel()
+    panel.loc["T02"] = 0.6 * panel.loc["d01"] + 0.4 * panel.loc["d05"]
+    donors = [f"d{i:02d}" for i in range(12)]
+    table, results = sc.synthetic_control_summary(
+        panel, {"T01": TREATMENT, "T02": TREATMENT}, donors
+    )
+    for unit in ("T01", "T02"):
+        alone = sc.synthetic_control(panel.drop(index=({"T01", "T02"} - {unit})), unit, donors,
+                                     TREATMENT)  # fmt: skip
+        assert results[unit].rank == alone.rank and results[unit].p_value == alone.p_value
+        pd.testing.assert_frame_equal(results[unit].placebo, alone.placebo)

@@ -45,6 +45,7 @@ from analysis.resilience import (
     ShockWindow,
     as_shock_window,
     detect_shock_window,
+    employment_resilience_indices,
     period_frequency,
     period_to_time,
     resilience_indices,
@@ -136,6 +137,12 @@ def load_panel(
     return panel, national_series_for(indicator, panel, shock, table=table)
 
 
+EMPLOYMENT_INDICATORS: frozenset[str] = frozenset({"salaried_employment", "salaried_employment_sa"})
+"""Job counts: :func:`compute_resilience` gives them the employment indices
+(:func:`analysis.resilience.employment_resilience_indices`: changes vs France in
+%, shift-share expected change and deviation, job-quarters lost)."""
+
+
 def compute_resilience(
     indicator: str,
     level: str,
@@ -147,6 +154,11 @@ def compute_resilience(
 ) -> tuple[pd.DataFrame, ShockWindow]:
     """Load, detect the window, compute the indices (the ``ptce resilience`` pipeline).
 
+    Job counts (:data:`EMPLOYMENT_INDICATORS`) get
+    :func:`analysis.resilience.employment_resilience_indices` (a fall is bad;
+    the employment columns follow the common ones); other indicators get
+    :func:`analysis.resilience.resilience_indices`.
+
     ``table``: a long indicators table already loaded, read instead of the file.
 
     Returns:
@@ -154,7 +166,10 @@ def compute_resilience(
     """
     panel, national = load_panel(indicator, level, shock, table=table)
     window = detect_shock_window(national, shock, indicator=indicator, **dict(overrides or {}))
-    return resilience_indices(panel, national, window, trend_periods=trend_periods), window
+    measure = (
+        employment_resilience_indices if indicator in EMPLOYMENT_INDICATORS else resilience_indices
+    )
+    return measure(panel, national, window, trend_periods=trend_periods), window
 
 
 def load_shock_windows(
@@ -496,6 +511,33 @@ def load_analysis_table(
     controls.attrs.update(attrs)  # joins do not always carry attrs over
     table = prepare_analysis_table(indices, cooperation, controls)
     return table, window
+
+
+# --------------------------------------------------------------------------- dose-response
+DOSE_KINDS: tuple[str, ...] = (
+    "tiers_lieu",
+    "fabrique_territoire",
+    "manufacture_proximite",
+    "ptce",
+    "tzcld",
+)
+"""The kinds whose density is a dose: those with a nationwide list (tiers-lieux of the
+2019 census, Fabriques de territoire, Manufactures de proximité) or a national label
+(PTCE, TZCLD). SCIC, SCOP and employer groups enter the registry only case by case, so
+their density would measure the registry's coverage, not cooperation."""
+
+DENSITY_DOSES: tuple[str, ...] = (
+    *(f"n_{kind}_per_100k" for kind in DOSE_KINDS),
+    "initiatives_per_100k",
+)
+"""The doses of the dose-response runs: each of :data:`DOSE_KINDS` per 100,000
+inhabitants (columns of :func:`treatment_by_territory`), then all kinds together."""
+
+
+def dose_list(doses: str) -> list[str]:
+    """The doses of a run's ``doses`` parameter (comma-separated; empty: :data:`DENSITY_DOSES`)."""
+    named = [d.strip() for d in doses.split(",") if d.strip()]
+    return named or list(DENSITY_DOSES)
 
 
 # --------------------------------------------------------------------------- territory profile

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import pyfixest as pf
+
+from analysis.labels import format_number, sentence
+from analysis.staggered import pf  # pyfixest, with its logging side effect undone
 
 DOSE_RESPONSE_COLUMNS: tuple[str, ...] = (
     "outcome",
@@ -27,6 +29,7 @@ DOSE_RESPONSE_COLUMNS: tuple[str, ...] = (
     "p_value",
     "n",
     "n_clusters",
+    "n_treated",
     "inference",
 )
 """Columns of :func:`dose_response` (one row)."""
@@ -73,7 +76,8 @@ def dose_response(
 
     Returns:
         One row with :data:`DOSE_RESPONSE_COLUMNS`; rows with a missing value
-        in any column used are left out (``n`` says how many remain).
+        in any column used are left out (``n`` says how many remain;
+        ``n_treated`` how many of them have a positive dose).
     """
     controls = list(controls)
     data = _complete(frame, outcome, dose, controls, cluster).reset_index(drop=True)
@@ -100,9 +104,37 @@ def dose_response(
         "p_value": float(fit.pvalue()[term]),
         "n": int(len(data)),
         "n_clusters": int(data[cluster].nunique()) if cluster else int(len(data)),
+        "n_treated": int((data[rename[dose]] > 0).sum()),
         "inference": inference,
     }
     return pd.DataFrame([row], columns=list(DOSE_RESPONSE_COLUMNS))
+
+
+def dose_responses(
+    frame: pd.DataFrame,
+    outcome: str,
+    doses: Sequence[str],
+    controls: Sequence[str] = (),
+    *,
+    cluster: str | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """:func:`dose_response` for each dose, with the controls then without.
+
+    Returns:
+        One row per dose and specification (``specification``: ``controls``
+        first, the primary one, then ``no_controls``), columns
+        :data:`DOSE_RESPONSE_COLUMNS` after ``specification``.
+    """
+    rows = [
+        dose_response(frame, outcome, dose, used, cluster=cluster, alpha=alpha).assign(
+            specification=name
+        )
+        for name, used in (("controls", list(controls)), ("no_controls", []))
+        for dose in doses
+    ]
+    table = pd.concat(rows, ignore_index=True)
+    return table[["specification", *DOSE_RESPONSE_COLUMNS]]
 
 
 def binned_means(
@@ -141,3 +173,64 @@ def binned_means(
     slope, intercept = np.polyfit(x, y, 1)
     table.attrs.update({"intercept": float(intercept), "slope": float(slope)})
     return table
+
+
+# --------------------------------------------------------------------------- sentence and effects
+def dose_response_sentence(
+    row, *, lang: str = "fr", dose: str, outcome: str, unit: str, decimals: int = 3
+) -> str:
+    """One plain sentence for a row of :func:`dose_response` (template ``dose_response`` of
+    :data:`analysis.labels.SENTENCES`).
+
+    Args:
+        row: a row (Series or dict) of :func:`dose_response`.
+        dose: the dose in words, with its unit (``"PTCE pour 100 000 habitants"``).
+        outcome: the outcome in words, lower case.
+        unit: the outcome's unit (``"point"``).
+    """
+    row = dict(row)
+    excludes_zero = bool(row["ci_low"] > 0 or row["ci_high"] < 0)
+    clustered = str(row["inference"]).startswith("CRV1")
+    number = lambda x: format_number(x, lang, decimals, sign=True)  # noqa: E731
+    return sentence(
+        "dose_response",
+        lang,
+        n=int(row["n"]),
+        n_treated=int(row["n_treated"]),
+        dose=dose,
+        estimate=number(row["estimate"]),
+        unit=f" {unit}" if unit else "",
+        outcome=outcome,
+        low=number(row["ci_low"]),
+        high=number(row["ci_high"]),
+        inference=sentence(
+            "dose_inference_clustered" if clustered else "dose_inference_robust",
+            lang,
+            n_clusters=int(row["n_clusters"]),
+        ),
+        verdict=sentence(
+            "dose_verdict_excludes" if excludes_zero else "dose_verdict_includes", lang
+        ),
+    )
+
+
+def effects_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of :func:`dose_responses` under the column names of the comparison's ``effects.csv``.
+
+    Columns: ``outcome``, ``treatment`` (the dose), ``specification``
+    (``dose_response_controls`` or ``dose_response_no_controls``), ``effect``,
+    ``ci_low``, ``ci_high``, ``p_value``, ``n``, ``n_treated`` (territories
+    with a positive dose), ``treatment_kind`` (``continuous``), ``confidence``
+    and ``inference``.
+    """
+    table = rows.rename(columns={"dose": "treatment", "estimate": "effect"})
+    table = table.assign(
+        specification="dose_response_" + table["specification"].astype(str),
+        treatment_kind="continuous",
+        confidence=0.95,
+    )
+    columns = [
+        "outcome", "treatment", "specification", "effect", "ci_low", "ci_high", "p_value",
+        "n", "n_treated", "treatment_kind", "confidence", "inference",
+    ]  # fmt: skip
+    return table[columns].reset_index(drop=True)

@@ -1164,6 +1164,152 @@ def plot_scatter_fit(
     return ax
 
 
+# --- Designs: dose-response and synthetic control ---------------------------------------
+
+
+def plot_binned_scatter(
+    bins: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    lang: str = "fr",
+    x_label: str,
+    y_label: str,
+    decimals: int = 3,
+    colour: str = OKABE_ITO["blue"],
+) -> Axes:
+    """Binned scatter (``analysis.dose_response.binned_means``) and its fitted line.
+
+    Args:
+        bins: Columns ``dose_mean``, ``outcome_mean``, ``n``; ``attrs``
+            ``intercept`` and ``slope`` (the line through the residualised data).
+        ax: Axes to draw on.
+        lang: ``"fr"`` or ``"en"``.
+        x_label, y_label: Axis titles (dose and outcome, with their units).
+        decimals: Decimals of the slope in the legend and alt text.
+        colour: Colour of the line.
+    """
+    require_columns(bins, ["dose_mean", "outcome_mean", "n"], "plot_binned_scatter")
+    if bins.empty or "slope" not in bins.attrs:
+        raise ValueError("plot_binned_scatter: needs the bins of binned_means (with the slope).")
+    ax = new_axes(ax)
+    sizes = 20 + 180 * bins["n"] / bins["n"].max()
+    ax.scatter(
+        bins["dose_mean"], bins["outcome_mean"], s=sizes, color=TEXT_GREY, alpha=0.8,
+        linewidths=0, label=text("dose_bins", lang), zorder=3,
+    )  # fmt: skip
+    slope, intercept = bins.attrs["slope"], bins.attrs["intercept"]
+    grid = np.linspace(bins["dose_mean"].min(), bins["dose_mean"].max(), 50)
+    slope_text = format_number(slope, lang, decimals, sign=True)
+    ax.plot(
+        grid, intercept + slope * grid, color=colour, linewidth=2,
+        label=text("dose_fitted", lang, slope=slope_text),
+    )  # fmt: skip
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(textwrap.fill(y_label, 45))
+    ax.xaxis.set_major_formatter(NumberFormatter(lang))
+    ax.yaxis.set_major_formatter(NumberFormatter(lang))
+    ax.legend(loc="best", fontsize="small")
+    n = format_number(int(bins["n"].sum()), lang, 0)
+    set_alt_text(
+        ax,
+        alt_text(
+            "binned_scatter", lang, n=n, y=lower_first(y_label), x=lower_first(x_label),
+            slope=slope_text,
+        ),
+    )  # fmt: skip
+    return ax
+
+
+def _mark_label(ax: Axes, period: str, lang: str) -> None:
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
+    ax.xaxis.set_major_formatter(_YearFormatter())
+    ax.axvline(
+        period_to_time(period) - 0.125, color=NEUTRAL_GREY, linewidth=1, linestyle="--",
+        label=text("sc_label_date", lang, period=period),
+    )  # fmt: skip
+
+
+def plot_synthetic_paths(
+    path: pd.DataFrame,
+    *,
+    unit_name: str,
+    treatment_period: str,
+    ax: Axes | None = None,
+    lang: str = "fr",
+    indicator: str | None = None,
+    value_label: str | None = None,
+    decimals: int = 2,
+) -> Axes:
+    """The treated territory's series and its synthetic control (``SyntheticControlResult.path``).
+
+    Args:
+        path: Indexed by period, columns ``observed``, ``synthetic``, ``gap``, ``is_post``.
+        unit_name: The treated territory's name (legend and alt text).
+        treatment_period: First treated period (dashed line).
+        indicator / value_label: The outcome (y-axis title).
+    """
+    require_columns(path, ["observed", "synthetic", "gap", "is_post"], "plot_synthetic_paths")
+    ax = new_axes(ax)
+    t = [period_to_time(p) for p in path.index]
+    ax.plot(t, path["observed"], color=OKABE_ITO["vermillion"], linewidth=2,
+            label=f"{text('sc_observed', lang)}{colon(lang)}{unit_name}")  # fmt: skip
+    ax.plot(t, path["synthetic"], color=OKABE_ITO["blue"], linewidth=2, linestyle="-.",
+            label=text("sc_synthetic", lang))  # fmt: skip
+    _mark_label(ax, treatment_period, lang)
+    ax.set_xlabel(text("period", lang))
+    ax.set_ylabel(value_label or axis_label(indicator, lang))
+    ax.yaxis.set_major_formatter(NumberFormatter(lang))
+    ax.legend(loc="best", fontsize="small")
+    gap = float(path.loc[path["is_post"].astype(bool), "gap"].mean())
+    set_alt_text(
+        ax,
+        alt_text(
+            "synthetic_paths", lang, unit=unit_name, first=path.index[0], last=path.index[-1],
+            period=treatment_period, gap=format_number(gap, lang, decimals, sign=True),
+        ),
+    )  # fmt: skip
+    return ax
+
+
+def plot_synthetic_gaps(
+    placebo_gaps: pd.DataFrame,
+    treated: str,
+    *,
+    unit_name: str,
+    treatment_period: str,
+    ax: Axes | None = None,
+    lang: str = "fr",
+) -> Axes:
+    """The treated gap in colour over the placebo gaps in grey (placebo-in-space inference).
+
+    Args:
+        placebo_gaps: ``SyntheticControlResult.placebo_gaps`` (index = period,
+            one column per unit; ``treated`` among them).
+        treated: The treated unit's column.
+    """
+    if treated not in placebo_gaps.columns:
+        raise ValueError(f"plot_synthetic_gaps: {treated!r} is not a column of the gaps.")
+    ax = new_axes(ax)
+    t = [period_to_time(p) for p in placebo_gaps.index]
+    placebos = [c for c in placebo_gaps.columns if c != treated]
+    for position, column in enumerate(placebos):
+        ax.plot(t, placebo_gaps[column], color=NEUTRAL_GREY, linewidth=0.6, alpha=0.5,
+                label=text("sc_placebos", lang) if position == 0 else None)  # fmt: skip
+    ax.plot(t, placebo_gaps[treated], color=OKABE_ITO["vermillion"], linewidth=2,
+            label=text("sc_observed", lang))  # fmt: skip
+    ax.axhline(0, color=TEXT_GREY, linewidth=1)
+    _mark_label(ax, treatment_period, lang)
+    ax.set_xlabel(text("period", lang))
+    ax.set_ylabel(text("sc_gap_axis", lang))
+    ax.yaxis.set_major_formatter(NumberFormatter(lang))
+    ax.legend(loc="best", fontsize="small")
+    set_alt_text(
+        ax,
+        alt_text("synthetic_gaps", lang, unit=unit_name, n=len(placebos), period=treatment_period),
+    )
+    return ax
+
+
 # --- Saving ----------------------------------------------------------------------------
 
 

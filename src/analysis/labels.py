@@ -235,6 +235,17 @@ TEXT: dict[str, dict[str, str]] = {
         "territories_points": "Territoires",
         "fit_line": "Droite des moindres carrés (sans contrôle)",
         "fit_band": "Intervalle de confiance à 95{nbsp}% de la droite",
+        "dose_bins": "Moyenne par classe de dose (taille : nombre de territoires)",
+        "dose_fitted": "Droite ajustée (pente {slope}, contrôles retirés)",
+        "sc_observed": "Territoire traité",
+        "sc_synthetic": "Contrôle synthétique",
+        "sc_placebos": "Placebos (territoires donneurs)",
+        "sc_label_date": "Label ({period})",
+        "sc_gap_axis": "Écart au contrôle synthétique",
+        "density": "{kind} pour 100\u202f000 habitants",
+        "density_all": "Initiatives de tous types pour 100\u202f000 habitants",
+        "unit_pp": "point(s)",
+        "unit_pct": "point(s) de pourcentage",
     },
     "en": {
         "source": "Source",
@@ -283,6 +294,17 @@ TEXT: dict[str, dict[str, str]] = {
         "territories_points": "Territories",
         "fit_line": "Least-squares line (no controls)",
         "fit_band": "95% confidence interval of the line",
+        "dose_bins": "Mean per dose bin (size: number of territories)",
+        "dose_fitted": "Fitted line (slope {slope}, controls partialled out)",
+        "sc_observed": "Treated territory",
+        "sc_synthetic": "Synthetic control",
+        "sc_placebos": "Placebos (donor territories)",
+        "sc_label_date": "Label ({period})",
+        "sc_gap_axis": "Gap to the synthetic control",
+        "density": "{kind} per 100,000 inhabitants",
+        "density_all": "Initiatives of every kind per 100,000 inhabitants",
+        "unit_pp": "point(s)",
+        "unit_pct": "percentage point(s)",
     },
 }
 
@@ -345,6 +367,12 @@ ALT_TEXT: dict[str, dict[str, str]] = {
         "corrélation {r}.",
         "list_sep": ", ",
         "sentence_sep": " ; ",
+        "binned_scatter": "Nuage par classes de {n} territoires : {y} selon {x}, contrôles "
+        "retirés ; pente de la droite ajustée {slope}.",
+        "synthetic_paths": "{unit} : série observée et contrôle synthétique de {first} à {last}, "
+        "label en {period} ; écart moyen après le label {gap}.",
+        "synthetic_gaps": "{unit} : écart au contrôle synthétique (en couleur) et écarts de {n} "
+        "placebos (en gris), label en {period}.",
     },
     "en": {
         "choropleth": "Map of {n} {areas}{insets}: {label}, in {k} classes ({scheme}), "
@@ -376,6 +404,12 @@ ALT_TEXT: dict[str, dict[str, str]] = {
         "slope {slope} (95% confidence interval {low} to {high}), correlation {r}.",
         "list_sep": ", ",
         "sentence_sep": "; ",
+        "binned_scatter": "Binned scatter of {n} territories: {y} against {x}, controls "
+        "partialled out; slope of the fitted line {slope}.",
+        "synthetic_paths": "{unit}: observed series and synthetic control from {first} to "
+        "{last}, label in {period}; mean gap after the label {gap}.",
+        "synthetic_gaps": "{unit}: gap to the synthetic control (in colour) and gaps of {n} "
+        "placebos (in grey), label in {period}.",
     },
 }
 
@@ -544,6 +578,27 @@ SENTENCES: dict[str, dict[str, str]] = {
         "problem_balance": "l'équilibre après appariement est insuffisant",
         "problem_pretrend": "des écarts existent déjà avant le choc (tendances préalables "
         "différentes)",
+        "dose_response": "Dans les {n} territoires étudiés (dont {n_treated} avec une dose non "
+        "nulle), une hausse d'une unité de « {dose} » va de pair avec une variation de "
+        "{estimate}{unit} de {outcome}, à contrôles égaux (IC à 95{nbsp}% : [{low} ; {high}] ; "
+        "erreurs-types {inference}). {verdict}",
+        "dose_inference_clustered": "regroupées en {n_clusters} groupes",
+        "dose_inference_robust": "robustes (HC1)",
+        "dose_verdict_excludes": "L'intervalle exclut zéro : la pente se distingue de zéro ; "
+        "c'est une association, pas un effet causal.",
+        "dose_verdict_includes": "L'intervalle contient zéro : les données ne distinguent pas "
+        "cette pente de zéro.",
+        "synthetic_control": "{name} : après le label ({period}), {outcome} s'écarte en moyenne "
+        "de {gap}{unit} de son contrôle synthétique ({n_donors} territoires donneurs) ; le "
+        "rapport des écarts après/avant le label se classe {rank}e sur {n_units} (p = {p}). "
+        "{verdict}",
+        "synthetic_verdict_stands_out": "Peu de placebos s'écartent autant : l'écart se "
+        "distingue du bruit des donneurs.",
+        "synthetic_verdict_noise": "Beaucoup de placebos s'écartent autant : l'écart ne se "
+        "distingue pas de zéro.",
+        "synthetic_overall": "Sur les {n_treated} territoires traités, l'écart moyen après le "
+        "label va de {low} à {high}{unit} (moyenne {mean}) ; {n_significant} sur {n_treated} "
+        "ont un rapport d'écarts que moins de {alpha_pct}{nbsp}% des placebos atteignent.",
     },
     "en": {
         "subject_binary": "Territories '{treatment}'",
@@ -590,6 +645,26 @@ SENTENCES: dict[str, dict[str, str]] = {
         "problem_and": ", and {problem}",
         "problem_balance": "balance after matching is poor",
         "problem_pretrend": "gaps already exist before the shock",
+        "dose_response": "Across the {n} territories studied ({n_treated} with a non-zero "
+        "dose), a one-unit increase in '{dose}' goes with a change of {estimate}{unit} in "
+        "{outcome}, controls held equal (95% CI [{low}, {high}]; {inference} standard errors). "
+        "{verdict}",
+        "dose_inference_clustered": "clustered in {n_clusters} groups",
+        "dose_inference_robust": "heteroskedasticity-robust (HC1)",
+        "dose_verdict_excludes": "The interval excludes zero: the slope is distinguishable from "
+        "zero; this is an association, not a causal effect.",
+        "dose_verdict_includes": "The interval includes zero: the data cannot tell this slope "
+        "from zero.",
+        "synthetic_control": "{name}: after the label ({period}), {outcome} is on average "
+        "{gap}{unit} away from its synthetic control ({n_donors} donor territories); the "
+        "post/pre gap ratio ranks {rank} of {n_units} (p = {p}). {verdict}",
+        "synthetic_verdict_stands_out": "Few placebos move that far: the gap stands out from "
+        "the donors' noise.",
+        "synthetic_verdict_noise": "Many placebos move that far: the gap is not distinguishable "
+        "from zero.",
+        "synthetic_overall": "Across the {n_treated} treated territories, the mean post-label "
+        "gap ranges from {low} to {high}{unit} (mean {mean}); {n_significant} of {n_treated} "
+        "have a gap ratio that fewer than {alpha_pct}% of the placebos reach.",
     },
 }
 """Templates of the sentences ``analysis.models`` builds from numbers (:func:`sentence`)."""
@@ -1102,6 +1177,28 @@ def measure_label(measure: str, lang: str = "fr") -> str:
 def outcome_phrase(outcome: str, lang: str = "fr") -> str:
     """An outcome's label inside a sentence (``l'indice de résistance (Lagravinese)``)."""
     return OUTCOME_LABELS.get(outcome, {}).get(check_lang(lang), outcome)
+
+
+_DENSITY = re.compile(r"^n_([a-z_]+)_per_100k$")
+
+
+def dose_label(dose: str, lang: str = "fr") -> str:
+    """Axis title of a dose: a kind's density (``n_ptce_per_100k``), all kinds, or an indicator."""
+    if dose == "initiatives_per_100k":
+        return text("density_all", lang)
+    match = _DENSITY.match(dose)
+    if match:
+        return text("density", lang, kind=kind_label(match.group(1), lang))
+    return axis_label(dose, lang)
+
+
+def outcome_unit(outcome: str, lang: str = "fr") -> str:
+    """Unit of a resilience outcome in a sentence: points for ``*_pp``, ``*_pct``; else none."""
+    if outcome.endswith("_pp"):
+        return text("unit_pp", lang)
+    if outcome.endswith("_pct"):
+        return text("unit_pct", lang)
+    return ""
 
 
 def specification_label(specification: str, lang: str = "fr") -> str:

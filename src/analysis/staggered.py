@@ -41,17 +41,29 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
-import pyfixest as pf
-from csdid.att_gt import ATTgt
-from scipy import stats
+_ROOT_WAS_CONFIGURED = bool(logging.getLogger().handlers)
 
-from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS
-from analysis.resilience import period_frequency, period_to_time
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyfixest as pf  # noqa: E402
+import pyfixest.estimation.FixestMulti_  # noqa: E402, F401  (see below)
+from csdid.att_gt import ATTgt  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS  # noqa: E402
+from analysis.resilience import period_frequency, period_to_time  # noqa: E402
+
+if not _ROOT_WAS_CONFIGURED:
+    # pyfixest calls logging.basicConfig(level=INFO) when its estimators are first
+    # imported (FixestMulti_ → feols_compressed_); undone here, else every library's
+    # INFO messages (fontTools subsetting each PDF figure) fill the notebooks' reports.
+    for _handler in list(logging.getLogger().handlers):
+        logging.getLogger().removeHandler(_handler)
+    logging.getLogger().setLevel(logging.WARNING)
 
 ESTIMATORS: tuple[str, ...] = ("callaway_santanna", "did2s", "twfe")
 """Estimators of :func:`staggered_did`; ``twfe`` is the biased reference."""
@@ -875,3 +887,29 @@ def overall_sentence(
         f"the comparison territories (95% CI [{low}, {high}], which {verdict} zero); "
         f"{pre} (p = {p:.2f})."
     )
+
+
+def effects_table(overall: pd.DataFrame, *, outcome: str, treatment: str) -> pd.DataFrame:
+    """``StaggeredResult.overall`` under the column names of the comparison's ``effects.csv``.
+
+    ``specification`` is the estimator; ``p_value`` is two-sided from the
+    normal approximation (att / se); ``n`` counts the units, ``n_treated`` the
+    treated ones; ``pretrend_pvalue`` follows.
+    """
+    att, se = overall["att"].astype(float), overall["se"].astype(float)
+    return pd.DataFrame(
+        {
+            "outcome": outcome,
+            "treatment": treatment,
+            "specification": overall["estimator"],
+            "effect": att,
+            "ci_low": overall["ci_low"].astype(float),
+            "ci_high": overall["ci_high"].astype(float),
+            "p_value": 2 * stats.norm.sf(np.abs(att / se)),
+            "n": overall["n_units"].astype(int),
+            "n_treated": overall["n_treated"].astype(int),
+            "treatment_kind": "staggered",
+            "confidence": 0.95,
+            "pretrend_pvalue": overall["pretrend_pvalue"].astype(float),
+        }
+    ).reset_index(drop=True)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from pysyncon import Synth
 
+from analysis.labels import format_number, sentence
 from analysis.resilience import period_to_time
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -115,6 +116,27 @@ def _rmspe(gap: pd.Series) -> float:
     return float(np.sqrt(np.mean(np.square(gap.to_numpy(dtype=float)))))
 
 
+def placebo_gap_paths(
+    wide_panel: pd.DataFrame, donors: Sequence[str], treatment_period: str
+) -> pd.DataFrame:
+    """Each donor's gap to its own synthetic control from the other donors (one column each).
+
+    The placebo-in-space fits of :func:`synthetic_control`: they depend on the
+    donor pool and the treatment period only, not on the treated unit.
+    """
+    panel = wide_panel.copy()
+    panel.index = panel.index.astype(str)
+    panel.columns = [str(c) for c in panel.columns]
+    donors = list(dict.fromkeys(str(d) for d in donors))
+    pre, post = _split_periods(panel.columns, treatment_period)
+    panel = panel.loc[donors, pre + post].astype(float)
+    gaps = {}
+    for donor in donors:
+        others = [d for d in donors if d != donor]
+        gaps[donor] = _gap_path(panel, donor, _fit_weights(panel, donor, others, pre))
+    return pd.DataFrame(gaps)
+
+
 def synthetic_control(
     wide_panel: pd.DataFrame,
     treated: str,
@@ -123,6 +145,7 @@ def synthetic_control(
     *,
     with_placebos: bool = True,
     min_pre_periods: int = 8,
+    placebos: pd.DataFrame | None = None,
 ) -> SyntheticControlResult:
     """Synthetic control of ``treated`` from ``donors``, labelled at ``treatment_period``.
 
@@ -134,6 +157,9 @@ def synthetic_control(
         treatment_period: first treated period (e.g. ``"2014-Q1"``).
         with_placebos: run the placebo-in-space fits (one per donor).
         min_pre_periods: refuse a pre-period shorter than this.
+        placebos: the donors' placebo gap paths from :func:`placebo_gap_paths`
+            for the same donors and treatment period (computed here if ``None``;
+            they do not depend on the treated unit, so a summary fits them once).
 
     Raises:
         ValueError: the treated unit or a donor is not in the panel or has a
@@ -180,10 +206,11 @@ def synthetic_control(
     rows = [(treated, _rmspe(gap[pre]), _rmspe(gap[post]), True)]
     gaps = {treated: gap}
     if with_placebos:
+        placebo_gaps = (
+            placebos if placebos is not None else placebo_gap_paths(panel, donors, treatment_period)
+        )
         for donor in donors:
-            others = [d for d in donors if d != donor]
-            placebo_weights = _fit_weights(panel, donor, others, pre)
-            placebo_gap = _gap_path(panel, donor, placebo_weights)
+            placebo_gap = placebo_gaps[donor]
             gaps[donor] = placebo_gap
             rows.append((donor, _rmspe(placebo_gap[pre]), _rmspe(placebo_gap[post]), False))
     placebo = pd.DataFrame(rows, columns=["unit", "rmspe_pre", "rmspe_post", "is_treated"])
@@ -228,11 +255,17 @@ def synthetic_control_summary(
     """
     treated_codes = {str(u) for u in treated_units}
     pool = [str(d) for d in donors if str(d) not in treated_codes]
-    rows, results = [], {}
+    rows, results, placebos = [], {}, {}
     for unit, period in treated_units.items():
         result = synthetic_control(
-            wide_panel, str(unit), pool, str(period), min_pre_periods=min_pre_periods
+            wide_panel,
+            str(unit),
+            pool,
+            str(period),
+            min_pre_periods=min_pre_periods,
+            placebos=placebos.get(str(period)),
         )
+        placebos[str(period)] = result.placebo_gaps[pool]
         results[result.unit] = result
         largest = result.weights.head(top)
         rows.append(
@@ -252,3 +285,103 @@ def synthetic_control_summary(
             }
         )
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)), results
+
+
+# --------------------------------------------------------------------------- sentences and effects
+def synthetic_control_sentence(
+    summary_row,
+    *,
+    lang: str = "fr",
+    name: str,
+    outcome: str,
+    unit: str,
+    alpha: float = 0.1,
+    decimals: int = 2,
+) -> str:
+    """One plain sentence for a row of :func:`synthetic_control_summary`.
+
+    ``alpha`` is the placebo p-value below which the gap is said to stand out
+    (with 40 donors the smallest p is 1/41, so 0.1 rather than 0.05).
+    """
+    row = dict(summary_row)
+    number = lambda x: format_number(x, lang, decimals, sign=True)  # noqa: E731
+    stands_out = bool(row["p_value"] <= alpha)
+    return sentence(
+        "synthetic_control",
+        lang,
+        name=name,
+        period=row["treatment_period"],
+        outcome=outcome,
+        gap=number(row["mean_post_gap"]),
+        unit=f" {unit}" if unit else "",
+        n_donors=int(row["n_donors"]),
+        rank=int(row["rank"]),
+        n_units=int(row["n_donors"]) + 1,
+        p=format_number(row["p_value"], lang, 2),
+        verdict=sentence(
+            "synthetic_verdict_stands_out" if stands_out else "synthetic_verdict_noise", lang
+        ),
+    )
+
+
+def overall_sentence(
+    summary: pd.DataFrame, *, lang: str = "fr", unit: str, alpha: float = 0.1, decimals: int = 2
+) -> str:
+    """One sentence over every treated unit of :func:`synthetic_control_summary`."""
+    gaps = summary["mean_post_gap"].astype(float)
+    number = lambda x: format_number(x, lang, decimals, sign=True)  # noqa: E731
+    return sentence(
+        "synthetic_overall",
+        lang,
+        n_treated=len(summary),
+        low=number(gaps.min()),
+        high=number(gaps.max()),
+        mean=number(gaps.mean()),
+        unit=f" {unit}" if unit else "",
+        n_significant=int((summary["p_value"] <= alpha).sum()),
+        alpha_pct=int(round(100 * alpha)),
+    )
+
+
+def effects_table(summary: pd.DataFrame, *, outcome: str, treatment: str) -> pd.DataFrame:
+    """:func:`synthetic_control_summary` under the column names of the comparison's ``effects.csv``.
+
+    One row per treated unit (``specification`` names it): ``effect`` is the
+    mean post-treatment gap, ``p_value`` the placebo-in-space p-value, no
+    interval (``ci_low``/``ci_high`` empty: the placebo ranking is the
+    inference), ``n`` the treated unit and its donors, ``n_treated`` 1.
+    """
+    return pd.DataFrame(
+        {
+            "outcome": outcome,
+            "treatment": treatment,
+            "specification": "synthetic_control_" + summary["unit"].astype(str),
+            "effect": summary["mean_post_gap"].astype(float),
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": summary["p_value"].astype(float),
+            "n": summary["n_donors"].astype(int) + 1,
+            "n_treated": 1,
+            "treatment_kind": "binary",
+            "confidence": np.nan,
+            "inference": "placebo in space (RMSPE ratio rank)",
+        }
+    ).reset_index(drop=True)
+
+
+def weights_table(results: Mapping[str, SyntheticControlResult]) -> pd.DataFrame:
+    """Donor weights of every treated unit, long: ``unit``, ``donor``, ``weight`` (> 0 only)."""
+    rows = [
+        (unit, donor, float(weight))
+        for unit, result in results.items()
+        for donor, weight in result.weights.items()
+        if weight > 0
+    ]
+    return pd.DataFrame(rows, columns=["unit", "donor", "weight"])
+
+
+def paths_table(results: Mapping[str, SyntheticControlResult]) -> pd.DataFrame:
+    """Observed and synthetic paths of every treated unit, long: ``unit``, ``period``, ...."""
+    frames = [result.path.reset_index().assign(unit=unit) for unit, result in results.items()]
+    table = pd.concat(frames, ignore_index=True)
+    return table[["unit", "period", "observed", "synthetic", "gap", "is_post"]]
