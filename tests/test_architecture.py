@@ -79,6 +79,7 @@ FLOORS: dict[str, str] = {
     "reports.kernels": "publish",  # warm kernels reused across the runs of a worker
     "reports.words": "publish",  # words of the site and report prose (words.toml)
     "reports.check": "publish",  # make report-check: page checks, headless Chromium
+    "reports.evidence": "publish",  # reports/evidence.csv: primary rows + adjusted p-values
     "reports.pdf": "publish",  # fiches printed to A4 PDF (headless Chromium)
     "reports.fiches": "publish",  # one fiche on demand (ptce fiche)
     "cli": "entry",

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from analysis import datasets, labels
+from analysis import datasets, estimation, labels
 from analysis import models as m
 from analysis import resilience as r
 
@@ -144,17 +144,27 @@ def test_compare_territories_exposes_permutation_null_and_controls(planted):
         planted,
         "resistance_lagravinese",
         controls=["x1", "x2", "absent"],
-        n_boot=50,
+        cluster="reg_code",
+        coordinates=None,
+        n_bootstrap=99,
         n_permutations=29,
         strata=None,
     )
     assert len(evidence.permutation_null) == 29
     assert evidence.controls_used == ("x1", "x2")
-    permutation = evidence.results[evidence.results["specification"].str.startswith("perm")]
-    direct = m.permutation_test(
-        planted, "resistance_lagravinese", strata=None, n_permutations=29, seed=0
+    assert evidence.controls_dropped == ("absent",)
+    assert evidence.results.iloc[0]["specification"] == "primary"
+    permutation = evidence.results[evidence.results["specification"] == "adjusted_permutation"]
+    direct = estimation.adjusted_permutation_test(
+        planted,
+        outcome="resistance_lagravinese",
+        treatment="is_ptce_territory",
+        controls=["x1", "x2"],
+        strata=None,
+        n_permutations=29,
+        seed=0,
     )
-    np.testing.assert_array_equal(evidence.permutation_null, m.permutation_null(direct))
+    np.testing.assert_array_equal(evidence.permutation_null, direct.attrs["null"])
     assert permutation.iloc[0]["effect"] == pytest.approx(direct.iloc[0]["effect"])
 
 
@@ -367,19 +377,20 @@ def test_summary_sentence_says_what_the_treatment_means_in_time(planted):
 
 
 def test_robustness_verdicts(planted, null):
+    # No cluster column in these tables: the eight régions are the clusters (wild bootstrap).
+    options = {
+        "controls": ["x1", "x2"],
+        "cluster": "reg_code",
+        "coordinates": None,
+        "n_bootstrap": 999,
+        "n_permutations": 99,
+    }
     planted_evidence = m.compare_territories(
-        planted,
-        "resistance_lagravinese",
-        controls=["x1", "x2"],
-        n_boot=200,
-        n_permutations=99,
-        strata=None,
+        planted, "resistance_lagravinese", strata=None, **options
     )
     assert planted_evidence.verdict["verdict"] == "robust"
     assert len(planted_evidence.results) == 4 and planted_evidence.results["excludes_zero"].all()
-    null_evidence = m.compare_territories(
-        null, "resistance_lagravinese", controls=["x1", "x2"], n_boot=200, n_permutations=99
-    )
+    null_evidence = m.compare_territories(null, "resistance_lagravinese", **options)
     # The raw difference is biased by selection; with controls the effect vanishes: not robust.
     assert null_evidence.verdict["verdict"] in {"fragile", "null"}
     table = pd.DataFrame(
@@ -503,18 +514,19 @@ def test_evidence_end_to_end_on_real_data(real_data, indicator, level, shock, ou
     before = table["is_ptce_before_shock"]
     assert before.sum() == 0 if shock == "recession_2008" else before.sum() > 0
     assert (table.loc[before, "is_ptce_territory"]).all()
-    evidence = m.compare_territories(table, outcome, n_boot=200, n_permutations=99)
+    evidence = m.compare_territories(table, outcome, n_bootstrap=199, n_permutations=99)
     results = evidence.results
-    assert len(results) == 4
+    assert len(results) == 5 and results.iloc[0]["is_primary"]
     assert results["n_treated"].gt(5).all() and (results["n"] > results["n_treated"]).all()
-    assert results.loc[results["specification"] == "difference_in_means", "n"].iloc[0] >= 90
+    assert results.loc[results["specification"] == "raw_difference", "n"].iloc[0] >= 90
     assert np.isfinite(results[["effect", "p_value"]].to_numpy(dtype=float)).all()
     with_ci = results.dropna(subset=["ci_low"])
     assert (with_ci["ci_low"] <= with_ci["effect"]).all() and (
         with_ci["effect"] <= with_ci["ci_high"]
     ).all()
     assert evidence.verdict["verdict"] in {"robust", "fragile", "null", "contradictory"}
-    assert len(evidence.balance) >= 3 and evidence.balance["smd_after"].notna().all()
+    # Départements in 2008 keep two pre-shock controls (unemployment 2007, ESS share 2008).
+    assert len(evidence.balance) >= 2 and evidence.balance["smd_after"].notna().all()
     assert isinstance(m.summary_sentence(results.iloc[1]), str)
     panel, _ = datasets.load_panel(indicator, level, shock)
     events = m.event_study(panel, evidence.matches, window, leads=4, lags=6)

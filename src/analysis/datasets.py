@@ -218,63 +218,173 @@ def majority_region(communes: pd.DataFrame, level: str) -> pd.Series:
 
 
 def _pick_period(columns: Sequence[str], target: float) -> str:
-    """Latest period at or before ``target`` (fractional year), else the earliest."""
+    """Latest period at or before ``target`` (fractional year), else the earliest.
+
+    For descriptive profiles only: controls use :func:`pre_shock_periods`, which
+    never falls back to a later period.
+    """
     ordered = sorted(columns, key=period_to_time)
     before = [p for p in ordered if period_to_time(p) <= target]
     return before[-1] if before else ordered[0]
 
 
-def load_controls(level: str, window) -> pd.DataFrame:
-    """Pre-shock covariates per territory (from the indicators table and the backbone).
+CONTROL_INDICATORS: dict[str, tuple[str, str]] = {
+    "pre_shock_unemployment_rate": ("unemployment_rate", "mean"),
+    "log_population": ("population", "log"),
+    "log_density_inhab_km2": ("density_inhab_km2", "log"),
+    "ess_share_salaried_jobs_pct": ("ess_share_salaried_jobs_pct", "value"),
+    "poverty_rate_pct": ("poverty_rate_pct", "value"),
+    "median_living_standard_eur": ("median_living_standard_eur", "value"),
+    "dense_population_share_pct": ("dense_population_share_pct", "value"),
+    "rural_population_share_pct": ("rural_population_share_pct", "value"),
+}
+"""Candidate pre-shock controls: column → (indicator, transform). A candidate
+without a period at or before the shock's first year is dropped and named
+(Filosofi starts in 2014, the density grid is 2024: neither is a 2008 control)."""
 
-    Columns: ``pre_shock_unemployment_rate`` (at the window's peak),
-    ``poverty_rate_pct``, ``median_living_standard_eur`` (latest vintage at or
-    before the peak year, else the earliest — Filosofi starts in 2014, so for
-    2008 they are post-shock structural proxies), density shares,
-    ``log_population``, ``reg_code`` (majority région) and, at département
-    level, ``ess_share_salaried_jobs_pct`` (2008). Indicators absent from the
-    table are listed in ``attrs["missing_controls"]`` rather than failing.
+
+def pre_shock_periods(periods: Sequence[str], shock_year: int, peak: str) -> list[str]:
+    """The periods a pre-shock control may use (empty: the control is dropped).
+
+    Quarterly series: the four quarters before the national peak (the year
+    before the shock: 2007-Q1…2007-Q4 for a 2008-Q1 peak), averaged by the
+    caller. Annual series: the latest year before ``shock_year``, else
+    ``shock_year`` itself (the ESS share of 2008 for the 2008 recession);
+    never a later year.
+    """
+    ordered = sorted(map(str, periods), key=period_to_time)
+    if ordered and period_frequency(ordered) == "quarterly":
+        peak_time = period_to_time(peak)
+        before = [p for p in ordered if period_to_time(p) < peak_time - 1e-9]
+        return before[-4:]
+    years = [p for p in ordered if int(p[:4]) <= shock_year]
+    earlier = [p for p in years if int(p[:4]) < shock_year]
+    return [earlier[-1]] if earlier else years[-1:]
+
+
+def load_controls(level: str, window) -> pd.DataFrame:
+    """Pre-shock covariates per territory, strictly from before the shock.
+
+    Each candidate of :data:`CONTROL_INDICATORS` takes the periods
+    :func:`pre_shock_periods` allows (``window.shock``'s first year from
+    :data:`analysis.resilience.SHOCKS`): for 2008, the 2007 unemployment rate,
+    population and density of 2007 (zone d'emploi series) and the 2008 ESS
+    share (départements, régions); for COVID, 2019 values. A candidate absent
+    at the level or without an allowed period is dropped, never taken from a
+    later year. Also ``reg_code`` (majority région).
+
+    Returns:
+        Controls indexed by territory_code; ``attrs["dropped_controls"]``
+        (names), ``attrs["missing_controls"]`` (name and reason),
+        ``attrs["periods_used"]`` (control → periods).
     """
     window = as_shock_window(window)
-    target = period_to_time(window.peak)
-    wanted = {
-        "pre_shock_unemployment_rate": "unemployment_rate",
-        "poverty_rate_pct": "poverty_rate_pct",
-        "median_living_standard_eur": "median_living_standard_eur",
-        "dense_population_share_pct": "dense_population_share_pct",
-        "intermediate_population_share_pct": "intermediate_population_share_pct",
-        "rural_population_share_pct": "rural_population_share_pct",
-        "population": "population",
-    }
-    if level == "dep":
-        wanted["ess_share_salaried_jobs_pct"] = "ess_share_salaried_jobs_pct"
-    columns, missing, periods_used = {}, [], {}
-    for name, indicator in wanted.items():
+    shock_year = (
+        int(SHOCKS.at[window.shock, "shock_year"])
+        if window.shock in SHOCKS.index
+        else int(period_to_time(window.peak))
+    )
+    columns, dropped, reasons, periods_used = {}, [], [], {}
+    for name, (indicator, transform) in CONTROL_INDICATORS.items():
         try:
             panel = indicators.get(indicator, level)
         except (KeyError, ValueError) as error:
-            missing.append(f"{indicator}: {error}")
+            panel, why = None, str(error).splitlines()[0]
+        else:
+            why = f"no value at level {level}"
+        periods = [] if panel is None or panel.empty else list(map(str, panel.columns))
+        chosen = pre_shock_periods(periods, shock_year, window.peak)
+        if not chosen:
+            if periods:
+                why = f"no period at or before {shock_year} (first: {min(periods)})"
+            dropped.append(name)
+            reasons.append(f"{name}: {why}")
             continue
-        if panel.empty:
-            missing.append(f"{indicator}: no data at level {level}")
-            continue
-        period = _pick_period(
-            list(map(str, panel.columns)),
-            2008.0 if name == "ess_share_salaried_jobs_pct" else target,
-        )
-        columns[name] = panel[period].astype("float64")
-        periods_used[name] = period
+        panel.columns = list(map(str, panel.columns))
+        values = panel[chosen].astype("float64").mean(axis=1)
+        if transform == "log":
+            values = np.log(values.where(values > 0))
+        columns[name] = values
+        periods_used[name] = chosen[0] if len(chosen) == 1 else f"{chosen[0]}..{chosen[-1]}"
     controls = pd.DataFrame(columns)
+    controls.index = controls.index.astype(str)
     controls.index.name = "territory_code"
-    if "population" in controls:
-        controls["log_population"] = np.log(
-            controls["population"].where(controls["population"] > 0)
-        )
     communes = territories.load_communes(with_geometry=False)
     controls = controls.join(majority_region(communes, level).rename("reg_code"), how="outer")
-    controls.attrs["missing_controls"] = missing
+    controls.attrs["dropped_controls"] = dropped
+    controls.attrs["missing_controls"] = reasons
     controls.attrs["periods_used"] = periods_used
+    controls.attrs["shock_year"] = shock_year
     return controls
+
+
+def cluster_codes(level: str, communes: pd.DataFrame | None = None) -> pd.Series:
+    """The cluster of each territory for clustered inference.
+
+    Zones d'emploi and EPCI: their majority département; départements: their
+    région; régions: themselves.
+    """
+    communes = territories.load_communes(with_geometry=False) if communes is None else communes
+    if level in ("ze2020", "epci"):
+        return majority_parent(communes, LEVEL_CODE_COLUMN[level], "dep_code").rename(
+            "cluster_code"
+        )
+    if level == "dep":
+        return majority_parent(communes, "dep_code", "reg_code").rename("cluster_code")
+    codes = communes[LEVEL_CODE_COLUMN[level]].dropna().astype(str).unique()
+    return pd.Series(codes, index=pd.Index(codes, name="territory_code"), name="cluster_code")
+
+
+LAMBERT_93 = "EPSG:2154"
+
+
+def territory_centroids(level: str) -> pd.DataFrame:
+    """Projected centroids (Lambert-93 metres) ``centroid_x``, ``centroid_y`` per territory."""
+    layer = territories.load_territories(level).set_index("territory_code")
+    points = layer.geometry.to_crs(LAMBERT_93).centroid
+    frame = pd.DataFrame({"centroid_x": points.x, "centroid_y": points.y})
+    frame.index = frame.index.astype(str)
+    frame.index.name = "territory_code"
+    return frame
+
+
+def event_study_panel(
+    panel: pd.DataFrame,
+    window,
+    table: pd.DataFrame,
+    treatment: str,
+    *,
+    pre_periods: int = 8,
+    post_periods: int = 8,
+) -> pd.DataFrame:
+    """Long panel (territory × event time) for the clustered event study.
+
+    Event time 0 is the national peak; ``pre_periods`` periods before it and
+    ``post_periods`` after it. Columns: ``territory_code``, ``event_time``,
+    ``value``, ``treatment`` (0/1 from ``table``), ``cluster_code``.
+    """
+    window = as_shock_window(window)
+    require_columns(table, [treatment, "cluster_code"], "event_study_panel")
+    ordered = sorted(map(str, panel.columns), key=period_to_time)
+    if window.peak not in ordered:
+        raise ValueError(f"the panel has no period {window.peak!r} (the national peak)")
+    start = ordered.index(window.peak)
+    kept = ordered[max(start - pre_periods, 0) : start + post_periods + 1]
+    wide = panel[kept].copy()
+    wide.columns = [ordered.index(p) - start for p in kept]
+    wide.index = wide.index.astype(str)
+    long = wide.rename_axis(index="territory_code", columns="event_time").stack()
+    long = long.rename("value").reset_index()
+    units = table[[treatment, "cluster_code"]].copy()
+    units[treatment] = units[treatment].astype(float)
+    long = long.merge(
+        units.rename(columns={treatment: "treatment"}),
+        left_on="territory_code",
+        right_index=True,
+        how="inner",
+        validate="many_to_one",
+    )
+    return long
 
 
 # --------------------------------------------------------------------------- cooperation
@@ -394,7 +504,12 @@ def load_analysis_table(
                 f"initiatives located in {level} codes absent from the counts: {unknown}"
             )
         cooperation["is_ptce_before_shock"] = cooperation.index.isin(flags.index)
-    table = prepare_analysis_table(indices, cooperation, load_controls(level, window))
+    controls = load_controls(level, window)
+    attrs = dict(controls.attrs)
+    controls = controls.join(cluster_codes(level), how="left", validate="one_to_one")
+    controls = controls.join(territory_centroids(level), how="left", validate="one_to_one")
+    controls.attrs.update(attrs)  # joins do not always carry attrs over
+    table = prepare_analysis_table(indices, cooperation, controls)
     return table, window
 
 

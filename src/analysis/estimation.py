@@ -429,7 +429,9 @@ def adjusted_permutation_test(
         "cluster": cluster or "",
         "seed": seed,
     }
-    return pd.DataFrame([row])
+    out = pd.DataFrame([row])
+    out.attrs["null"] = null  # the draws, for a histogram of the null distribution
+    return out
 
 
 # --------------------------------------------------------------------------- spatial

@@ -428,6 +428,11 @@ SPECIFICATION_TEXT: dict[str, dict[str, str]] = {
         "permutation": "Test de permutation ({statistic})",
         "within": "au sein de chaque {what}",
         "event_study_matched": "Étude d'événement (territoires appariés)",
+        "primary": "Spécification principale (MCO, contrôles d'avant-choc, effets fixes"
+        " région, erreurs par grappes)",
+        "raw_difference": "écart brut (non ajusté)",
+        "adjusted_permutation": "Test de permutation (effet ajusté, au sein des régions)",
+        "spatial_error_gm_het": "Modèle à erreurs spatiales (8 plus proches voisins)",
         "reg_code": "région",
         "dep_code": "département",
         "epci_code": "EPCI",
@@ -447,6 +452,11 @@ SPECIFICATION_TEXT: dict[str, dict[str, str]] = {
         "permutation": "Permutation test ({statistic})",
         "within": "within each {what}",
         "event_study_matched": "Event study (matched territories)",
+        "primary": "Primary specification (OLS, pre-shock controls, région fixed effects,"
+        " clustered errors)",
+        "raw_difference": "raw gap (unadjusted)",
+        "adjusted_permutation": "Permutation test (adjusted effect, within régions)",
+        "spatial_error_gm_het": "Spatial error model (8 nearest neighbours)",
         "reg_code": "région",
         "dep_code": "département",
         "epci_code": "EPCI",
@@ -685,9 +695,9 @@ CAUTIONS: dict[str, dict[str, str]] = {
 
 TIMING_NOTES: dict[str, dict[str, str]] = {
     "fr": {
-        "before_ptce": "Aucun PTCE n'était encore reconnu lors de ce choc (premier appel "
-        "national en 2013, même si quelques pôles existaient déjà) : les territoires « avec un "
-        "PTCE » sont ceux qui en accueilleront un plus tard.",
+        "before_ptce": "Aucun PTCE n'était encore reconnu lors de ce choc (premiers PTCE "
+        "reconnus en 2014, après l'appel national de 2013, même si quelques pôles existaient "
+        "déjà) : les territoires « avec un PTCE » sont ceux qui en accueilleront un plus tard.",
         "before_tzcld": "Aucun territoire zéro chômeur n'était habilité lors de ce choc "
         "(premiers en 2016) : le groupe est celui des territoires qui le seront plus tard.",
         "includes_later_tzcld": "Ce groupe compte aussi les territoires habilités après le choc "
@@ -696,9 +706,9 @@ TIMING_NOTES: dict[str, dict[str, str]] = {
         "(le traitement is_ptce_before_shock ne garde que les plus anciens).",
     },
     "en": {
-        "before_ptce": "No PTCE was recognised yet at the time of this shock (first national "
-        "call in 2013, though a few clusters already existed): territories 'with a PTCE' are "
-        "those that will host one later.",
+        "before_ptce": "No PTCE was recognised yet at the time of this shock (first PTCE "
+        "recognised in 2014, after the 2013 national call, though a few clusters already "
+        "existed): territories 'with a PTCE' are those that will host one later.",
         "before_tzcld": "No zero-long-term-unemployment territory was authorised at the time "
         "of this shock (first ones in 2016): the group is the territories that will be later.",
         "includes_later_tzcld": "This group also counts territories authorised after the shock "
@@ -739,6 +749,162 @@ MONTHS: dict[str, tuple[str, ...]] = {
 
 FIRST_OF_MONTH: dict[str, str] = {"fr": "1er", "en": "1"}
 """How the first day of a month is written in a date."""
+
+# --- Sentences of the comparison evidence (analysis.models.headline_sentence, verdict) ----
+
+EVIDENCE_SENTENCES: dict[str, dict[str, str]] = {
+    "fr": {
+        "headline": "{subject} ont en moyenne, pour {outcome_label}, une valeur {direction} de"
+        " {size} que des territoires comparables (même région, mêmes caractéristiques"
+        " d'avant-choc){better} (IC à {confidence} % : {low} à {high} ; {p} par {p_method} ;"
+        " N = {n}, dont {n_treated} traités, {n_clusters} grappes ; spécification principale) ;"
+        " {ci_verdict} {pretrend} Effet minimal détectable (puissance 80 %, seuil 5 %) : {mde} ;"
+        " les données excluent un effet supérieur à {bound} en valeur absolue.{spatial}"
+        " {timing} {caution}",
+        "higher": "plus élevée",
+        "lower": "plus basse",
+        "equal": "identique (écart",
+        "better": " (soit une meilleure résilience)",
+        "worse": " (soit une moins bonne résilience)",
+        "excludes": "l'intervalle de confiance exclut zéro.",
+        "includes": "l'intervalle de confiance inclut zéro : les données ne permettent pas de"
+        " conclure à une différence.",
+        "pretrend_none": "Pas de tendance préalable détectée (test joint des {k} coefficients"
+        " d'avant-choc, {p}).",
+        "pretrend_detected": "Tendance préalable détectée (test joint des {k} coefficients"
+        " d'avant-choc, {p}) : les écarts précèdent le choc, le résultat ne peut pas être dit"
+        " robuste.",
+        "pretrend_untested": "Tendances préalables non testées.",
+        "spatial_robust": " Les résidus sont spatialement corrélés (I de Moran, {p}), mais"
+        " l'intervalle du modèle à erreurs spatiales exclut aussi zéro.",
+        "spatial_fragile": " Les résidus sont spatialement corrélés (I de Moran, {p}) et"
+        " l'intervalle du modèle à erreurs spatiales ne confirme pas : le résultat n'est pas"
+        " robuste à cette dépendance.",
+        "p_method_wild": "bootstrap sauvage par grappes (Webb)",
+        "p_method_cluster": "test t robuste par grappes",
+        "unit_point": "point",
+        "unit_period": "période",
+        "plural": "s",
+        "verdict_robust": "Écart robuste : l'effet ajusté exclut zéro (spécification principale,"
+        " test de permutation{spatial}) et l'appariement va dans le même sens ; c'est une"
+        " association, pas la preuve d'un effet causal.",
+        "verdict_null": "Pas de différence établie : ni l'effet ajusté ni l'appariement"
+        " n'excluent zéro (l'écart brut, descriptif, ne compte pas){reasons}.",
+        "verdict_contradictory": "Résultats contradictoires : l'effet ajusté et l'appariement"
+        " excluent zéro avec des signes opposés{reasons}.",
+        "verdict_fragile": "Écart fragile{reasons}.",
+        "reasons_list": " ; {reasons}",
+        "reasons_fragile": " : {reasons}",
+        "reason_primary_includes_zero": "l'intervalle de la spécification principale inclut zéro",
+        "reason_permutation_not_significant": "le test de permutation ne rejette pas l'absence"
+        " d'effet ({p})",
+        "reason_spatial_interval_includes_zero": "les résidus sont spatialement corrélés (I de"
+        " Moran, {moran}) et l'intervalle du modèle à erreurs spatiales inclut zéro",
+        "reason_spatial_untested_interval_includes_zero": "l'I de Moran des résidus n'a pas"
+        " été calculé et l'intervalle du modèle à erreurs spatiales inclut zéro",
+        "reason_spatial_check_missing": "les résidus sont spatialement corrélés (I de Moran,"
+        " {moran}) et aucun intervalle robuste à cette dépendance n'a été calculé",
+        "reason_matching_disagrees": "l'appariement n'exclut pas zéro ou va dans l'autre sens",
+        "reason_balance_poor": "l'équilibre après appariement est insuffisant",
+        "reason_pretrend_rejected": "une tendance préalable est détectée (test joint, {pretrend})",
+        "spatial_robust_note": " ; les résidus sont spatialement corrélés (I de Moran, {moran})"
+        " mais l'intervalle du modèle à erreurs spatiales exclut aussi zéro",
+        "controls": "Contrôles d'avant-choc utilisés : {used}. Écartés faute de valeur antérieure"
+        " au choc à cette maille : {dropped}.",
+        "none": "aucun",
+        "multiplicity": "Ce lot de rapports fait {n} comparaisons : les p-values ajustées pour"
+        " ces comparaisons multiples (Holm, Benjamini–Hochberg) sont dans"
+        " reports/evidence.csv.",
+    },
+    "en": {
+        "headline": "{subject} have on average {outcome_label} {size} {direction} than"
+        " comparable territories (same région, same pre-shock characteristics){better}"
+        " ({confidence}% CI: {low} to {high}; {p} by {p_method}; N = {n}, of which {n_treated}"
+        " treated, {n_clusters} clusters; primary specification); {ci_verdict} {pretrend}"
+        " Minimum detectable effect (80% power, 5% level): {mde}; the data exclude an effect"
+        " larger than {bound} in absolute value.{spatial} {timing} {caution}",
+        "higher": "higher",
+        "lower": "lower",
+        "equal": "equal (gap",
+        "better": " (i.e. better resilience)",
+        "worse": " (i.e. worse resilience)",
+        "excludes": "the confidence interval excludes zero.",
+        "includes": "the confidence interval includes zero: the data do not establish a"
+        " difference.",
+        "pretrend_none": "No pre-trend detected (joint test of the {k} pre-shock coefficients,"
+        " {p}).",
+        "pretrend_detected": "Pre-trend detected (joint test of the {k} pre-shock coefficients,"
+        " {p}): the gaps precede the shock, so the result cannot be called robust.",
+        "pretrend_untested": "Pre-trends not tested.",
+        "spatial_robust": " The residuals are spatially dependent (Moran's I, {p}), but the"
+        " spatial error model's interval also excludes zero.",
+        "spatial_fragile": " The residuals are spatially dependent (Moran's I, {p}) and the"
+        " spatial error model's interval does not confirm it: the result is not robust to that"
+        " dependence.",
+        "p_method_wild": "wild cluster bootstrap (Webb)",
+        "p_method_cluster": "cluster-robust t test",
+        "unit_point": "point",
+        "unit_period": "period",
+        "plural": "s",
+        "verdict_robust": "Robust difference: the adjusted effect excludes zero (primary"
+        " specification, permutation test{spatial}) and matching agrees; an association, not"
+        " proof of a causal effect.",
+        "verdict_null": "No established difference: neither the adjusted effect nor matching"
+        " excludes zero (the raw gap, descriptive, does not count){reasons}.",
+        "verdict_contradictory": "Contradictory results: the adjusted effect and matching"
+        " exclude zero with opposite signs{reasons}.",
+        "verdict_fragile": "Fragile difference{reasons}.",
+        "reasons_list": "; {reasons}",
+        "reasons_fragile": ": {reasons}",
+        "reason_primary_includes_zero": "the primary specification's interval includes zero",
+        "reason_permutation_not_significant": "the permutation test does not reject no effect"
+        " ({p})",
+        "reason_spatial_interval_includes_zero": "the residuals are spatially dependent"
+        " (Moran's I, {moran}) and the spatial error model's interval includes zero",
+        "reason_spatial_untested_interval_includes_zero": "the residuals' Moran's I was not"
+        " computed and the spatial error model's interval includes zero",
+        "reason_spatial_check_missing": "the residuals are spatially dependent (Moran's I,"
+        " {moran}) and no dependence-robust interval was computed",
+        "reason_matching_disagrees": "matching does not exclude zero or points the other way",
+        "reason_balance_poor": "balance after matching is poor",
+        "reason_pretrend_rejected": "a pre-trend is detected (joint test, {pretrend})",
+        "spatial_robust_note": "; the residuals are spatially dependent (Moran's I, {moran})"
+        " but the spatial error model's interval also excludes zero",
+        "controls": "Pre-shock controls used: {used}. Left out for want of a value from before"
+        " the shock at this level: {dropped}.",
+        "none": "none",
+        "multiplicity": "This report batch makes {n} comparisons: p-values adjusted for these"
+        " multiple comparisons (Holm, Benjamini–Hochberg) are in reports/evidence.csv.",
+    },
+}
+"""Templates of the comparison evidence: the headline (one template per language) and the
+words its slots take, the verdict, the controls and multiplicity sentences."""
+
+OUTCOME_UNIT_KEYS: dict[str, str] = {
+    "rise_vs_nation_pp": "point",
+    "rise_pp": "point",
+    "recovery_vs_nation_pp": "point",
+    "periods_to_pre_shock_value": "period",
+}
+"""Unit of an outcome in sentences (``unit_<key>`` of :data:`EVIDENCE_SENTENCES`); indices
+without a unit are absent."""
+
+
+def evidence_sentence(key: str, lang: str = "fr", **values: Any) -> str:
+    """A template of :data:`EVIDENCE_SENTENCES`, filled with ``values``."""
+    return _fill(EVIDENCE_SENTENCES, "evidence sentence", key, lang, values)
+
+
+def unit_word(unit_key: str, value: float, lang: str = "fr") -> str:
+    """The unit after a number, singular or plural by the language's rule.
+
+    French: singular below 2 (``0,5 point``, ``1,7 point``); English: singular
+    only for exactly 1 (``0.5 points``, ``1 point``).
+    """
+    word = evidence_sentence(f"unit_{unit_key}", lang)
+    singular = abs(value) < 2 if check_lang(lang) == "fr" else abs(value) == 1
+    return word if singular else word + evidence_sentence("plural", lang)
+
 
 _ARTICLE = re.compile(r"^(l'|l’|la |le |les |the )", re.IGNORECASE)
 
@@ -1050,7 +1216,14 @@ def specification_label(specification: str, lang: str = "fr") -> str:
     def what(column: str) -> str:
         return words.get(column, column)
 
-    if code in ("difference_in_means", "event_study_matched"):
+    if code in (
+        "difference_in_means",
+        "event_study_matched",
+        "primary",
+        "raw_difference",
+        "adjusted_permutation",
+        "spatial_error_gm_het",
+    ):
         return words[code]
     match = re.fullmatch(r"permutation_(difference_in_means|ols)(?:_within_(.+))?", code)
     if match:

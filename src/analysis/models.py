@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import statsmodels.formula.api as smf
 from scipy import stats
 
-from analysis import labels
+from analysis import estimation, labels
 from analysis.checks import require_columns
+from analysis.keys import LANGS
 from analysis.labels import OUTCOME_HIGHER_IS_BETTER
 from analysis.resilience import RATE_INDICATORS, SHOCKS, _sorted_periods, as_shock_window
 
@@ -51,14 +53,19 @@ RESULT_COLUMNS: tuple[str, ...] = (
 
 DEFAULT_CONTROLS: tuple[str, ...] = (
     "pre_shock_unemployment_rate",
+    "log_population",
+    "log_density_inhab_km2",
+    "ess_share_salaried_jobs_pct",
     "poverty_rate_pct",
     "median_living_standard_eur",
     "dense_population_share_pct",
     "rural_population_share_pct",
-    "log_population",
 )
-"""Controls of the OLS and covariates of the matching (intermediate density share
-is left out: the three density shares sum to 100, so one must be dropped)."""
+"""Candidate controls of the primary specification and covariates of the matching.
+Those absent from the analysis table are skipped: ``datasets.load_controls`` keeps
+only values from before the shock (no Filosofi or density grid for 2008), and the
+treatment itself is never a control. The intermediate density share is left out:
+the three shares sum to 100."""
 
 OVERSEAS_BOUNDS_LONLAT = (-5.5, 41.0, 10.0, 51.5)
 """(min lon, min lat, max lon, max lat) of metropolitan France incl. Corsica:
@@ -242,8 +249,13 @@ def fit_ols(
     Returns:
         ``(fitted results, data used, singleton codes dropped)``.
     """
-    import statsmodels.formula.api as smf  # deferred: heavy, and only the OLS needs it
-
+    if cov_type == "cluster":
+        raise ValueError(
+            "fit_ols does not cluster (statsmodels needs the groups passed at fit time): use"
+            " analysis.estimation.primary_specification, which clusters with pyfixest and"
+            " switches to a wild cluster bootstrap when clusters are few"
+        )
+    controls = [c for c in controls if c != treatment]  # a dose is never its own control
     columns = [outcome, treatment, *controls] + ([fixed_effects] if fixed_effects else [])
     require_columns(frame, columns, "fit_ols")
     data = _complete_rows(frame[columns], columns).copy()
@@ -1152,21 +1164,65 @@ def robustness_verdict(
 
 @dataclass
 class Evidence:
-    """Everything :func:`compare_territories` computed for one outcome."""
+    """Everything :func:`compare_territories` computed for one outcome.
+
+    ``results`` lists the primary specification first (``is_primary``), then
+    the robustness rows: the raw gap (descriptive), the adjusted permutation
+    test, the spatial error model and the matching estimator.
+    """
 
     results: pd.DataFrame
     balance: pd.DataFrame
     matches: pd.DataFrame
     verdict: dict
     permutation_null: np.ndarray = field(default_factory=lambda: np.empty(0))
-    """Null draws of the permutation test (for a histogram; see :func:`permutation_null`)."""
+    """Null draws of the adjusted permutation test (for a histogram)."""
     controls_used: tuple[str, ...] = ()
-    """The controls present in the table and used by the OLS and the matching."""
+    """The controls present in the table and used by the primary specification and matching."""
+    controls_dropped: tuple[str, ...] = ()
+    """Candidate controls left out (no pre-shock period at this level), named in the prose."""
+    pretrend: dict | None = None
+    """:func:`analysis.estimation.joint_pretrend_test` of the event study (None: not run)."""
+    event_study: pd.DataFrame | None = None
+    """Event-study coefficients (clustered), when a long panel was given."""
+    morans_p: float | None = None
+    """Permutation p-value of the residuals' Moran's I (None: not computed)."""
+
+    @property
+    def primary(self) -> pd.Series:
+        """The primary specification's row."""
+        return self.results.loc[self.results["is_primary"]].iloc[0]
 
 
-def usable_controls(frame: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTROLS) -> list[str]:
-    """The ``controls`` present in ``frame`` with at least one value (others are skipped)."""
-    return [c for c in controls if c in frame.columns and frame[c].notna().any()]
+def usable_controls(
+    frame: pd.DataFrame, controls: Sequence[str] = DEFAULT_CONTROLS, treatment: str | None = None
+) -> list[str]:
+    """The ``controls`` present in ``frame`` with at least one value, never the treatment."""
+    return [c for c in controls if c != treatment and c in frame.columns and frame[c].notna().any()]
+
+
+ESTIMANDS: dict[str, str] = {
+    "primary": "adjusted",
+    "adjusted_permutation": "adjusted",
+    "spatial_error_gm_het": "adjusted",
+    "raw_difference": "descriptive",
+}
+"""What each row estimates: the verdict counts each estimand once (matching rows: ``att``)."""
+
+
+def specification_label(code: str, lang: str = "fr") -> str:
+    """The display name of one row of :attr:`Evidence.results` (``labels.specification_label``)."""
+    return labels.specification_label(code, lang)
+
+
+def specification_labels(lang: str = "fr", codes: Iterable[str] = ()) -> dict[str, str]:
+    """Specification code → display name, for ``figures.plot_effects(row_labels=…)``."""
+    return {str(code): labels.specification_label(code, lang) for code in codes}
+
+
+def _treatment_is_clustered(frame: pd.DataFrame, treatment: str, cluster: str) -> bool:
+    values = frame[[treatment, cluster]].dropna()
+    return bool((values.groupby(cluster)[treatment].nunique() <= 1).all())
 
 
 def compare_territories(
@@ -1176,40 +1232,214 @@ def compare_territories(
     *,
     controls: Sequence[str] = DEFAULT_CONTROLS,
     fixed_effects: str | None = "reg_code",
-    strata: str | Sequence[str] | None = "reg_code",
-    n_boot: int = 2000,
+    cluster: str = "cluster_code",
+    strata: str | None = "reg_code",
+    coordinates: tuple[str, str] | None = ("centroid_x", "centroid_y"),
+    event_panel: pd.DataFrame | None = None,
+    morans_p: float | None = None,
+    n_bootstrap: int = 9999,
     n_permutations: int = 999,
     n_neighbours: int = 1,
     seed: int = 0,
 ) -> Evidence:
-    """Run difference in means, OLS, matching and a permutation test, and judge robustness.
+    """The primary specification, then the robustness rows, and the verdict.
 
-    Controls absent from ``frame`` or entirely missing are skipped (listed in
-    the ``controls`` column of the OLS row), so a level without, e.g., a
-    poverty rate still runs.
+    1. **Primary** (:func:`analysis.estimation.primary_specification`): OLS on
+       the pre-shock controls with région fixed effects, clustered by
+       ``cluster``, wild cluster bootstrap when clusters are few; with its
+       minimum detectable effect (80 % power, 5 %) and equivalence bound.
+    2. The **raw gap** (descriptive, never the headline).
+    3. The **adjusted permutation test** (whole clusters permuted when the
+       treatment is constant within clusters, else territories, within
+       ``strata``).
+    4. The **spatial error model** (when ``coordinates`` are in ``frame``).
+    5. **Nearest-neighbour matching** (an ATT: a second estimand).
+
+    With ``event_panel`` (``territory_code``, ``event_time``, ``value``,
+    ``treatment``, ``cluster_code``) a clustered event study runs and its
+    pre-shock coefficients are tested jointly; a rejected test blocks
+    "robust". ``morans_p`` (residual Moran's I, :func:`spatial_check`) decides
+    whether the spatial model's interval must also exclude zero.
     """
-    usable = usable_controls(frame, controls)
-    results = [
-        difference_in_means(frame, outcome, treatment, n_boot=n_boot, seed=seed),
-        ols_effect(frame, outcome, treatment, controls=usable, fixed_effects=fixed_effects),
-    ]
+    usable = usable_controls(frame, controls, treatment)
+    dropped = tuple(c for c in controls if c not in usable and c != treatment)
+    common = {"outcome": outcome, "treatment": treatment}
+    bootstrap = {"cluster": cluster, "seed": seed, "n_bootstrap": n_bootstrap}
+    primary = estimation.primary_specification(
+        frame, **common, controls=usable, fixed_effects=fixed_effects, **bootstrap
+    )
+    primary["mde"] = estimation.minimum_detectable_effect_from_se(
+        float(primary["std_error"].iloc[0]), df=int(primary["n_clusters"].iloc[0]) - 1
+    )
+    primary["equivalence_bound"] = estimation.equivalence_bound(
+        primary["ci_low"].iloc[0], primary["ci_high"].iloc[0]
+    )
+    rows = [primary, estimation.raw_difference(frame, **common, **bootstrap)]
+    permutation = estimation.adjusted_permutation_test(
+        frame,
+        **common,
+        controls=usable,
+        fixed_effects=fixed_effects,
+        strata=strata,
+        cluster=cluster if _treatment_is_clustered(frame, treatment, cluster) else None,
+        n_permutations=n_permutations,
+        seed=seed,
+    )
+    null_draws = np.asarray(permutation.attrs.get("null", np.empty(0)), float)
+    rows.append(permutation)
+    spatial = None
+    if coordinates is not None and set(coordinates) <= set(frame.columns):
+        spatial = estimation.spatial_error_model(
+            frame,
+            **common,
+            controls=usable,
+            fixed_effects=fixed_effects,
+            x=coordinates[0],
+            y=coordinates[1],
+        )
+        rows.append(spatial)
     matching = nearest_neighbour_matching(
         frame, outcome, treatment, covariates=usable, n_neighbours=n_neighbours
     )
-    results.append(matching.effect)
-    permutation = permutation_test(
-        frame, outcome, treatment, strata=strata, n_permutations=n_permutations, seed=seed
-    )
-    results.append(permutation)
-    table = robustness_table(results)
-    return Evidence(
+    rows.append(matching.effect)
+    table = pd.concat(rows, ignore_index=True)
+    table["confidence"] = table["confidence"].fillna(0.95)
+    table["is_primary"] = table["specification"] == "primary"
+    table["is_descriptive"] = table["specification"] == "raw_difference"
+    table["estimand"] = table["specification"].map(ESTIMANDS).fillna("att")
+    table = robustness_table(table)
+    event_table, pretrend = None, None
+    if event_panel is not None:
+        fit = estimation.event_study_regression(
+            event_panel, outcome="value", treatment="treatment", cluster="cluster_code"
+        )
+        event_table = fit.coefficients
+        pretrend = estimation.joint_pretrend_test(fit)
+    evidence = Evidence(
         results=table,
         balance=matching.balance,
         matches=matching.matches,
-        verdict=robustness_verdict(table),
-        permutation_null=permutation_null(permutation),
+        verdict={},
+        permutation_null=null_draws,
         controls_used=tuple(usable),
+        controls_dropped=dropped,
+        pretrend=pretrend,
+        event_study=event_table,
+        morans_p=morans_p,
     )
+    evidence.verdict = primary_verdict(evidence)
+    return evidence
+
+
+def _row(results: pd.DataFrame, mask: pd.Series) -> pd.Series | None:
+    rows = results.loc[mask]
+    return rows.iloc[0] if len(rows) else None
+
+
+def primary_verdict(evidence: Evidence, *, alpha: float = 0.05, max_abs_smd: float = 0.25) -> dict:
+    """Judge the evidence counting each estimand once.
+
+    Two estimands vote: the **adjusted effect** (primary specification; the
+    permutation test and the spatial model are checks of the same estimand,
+    not extra votes) and the **matching ATT**. The raw gap is descriptive and
+    never votes. "robust" needs: the primary interval excludes zero, the
+    permutation p < ``alpha``, when residual Moran's p < ``alpha`` the
+    spatial model's interval excludes zero too (same sign), matching excludes
+    zero with the same sign and balances (max |SMD| ≤ ``max_abs_smd``), and
+    the joint pre-trend test is not rejected. "null": neither estimand
+    excludes zero; "contradictory": both do, with opposite signs; else
+    "fragile".
+
+    Returns:
+        ``verdict``, ``reason_codes``, ``n_estimands``, ``spatial`` (the
+        :func:`analysis.estimation.verdict_under_spatial_dependence` dict),
+        ``pretrend_ok``, ``text_fr``, ``text_en``.
+    """
+    table = evidence.results
+    primary = evidence.primary
+    permutation = _row(table, table["specification"] == "adjusted_permutation")
+    spatial_row = _row(table, table["specification"] == "spatial_error_gm_het")
+    matching = _row(table, table["estimand"] == "att")
+    morans_p = evidence.morans_p
+    # Moran's I not computed: the spatial interval is required whenever it exists.
+    moran_for_rule = (0.0 if spatial_row is not None else 1.0) if morans_p is None else morans_p
+    spatial = estimation.verdict_under_spatial_dependence(
+        primary, spatial_row, moran_for_rule, alpha=alpha
+    )
+    adjusted_sig = bool(primary["excludes_zero"])
+    matching_sig = matching is not None and bool(matching["excludes_zero"])
+    same_sign = matching is None or np.sign(matching["effect"]) == np.sign(primary["effect"])
+    balance_ok = True
+    if "max_abs_smd_after" in table.columns and table["max_abs_smd_after"].notna().any():
+        balance_ok = bool((table["max_abs_smd_after"].dropna().abs() <= max_abs_smd).all())
+    pretrend_p = (evidence.pretrend or {}).get("p_value", np.nan)
+    pretrend_ok = not (np.isfinite(pretrend_p) and pretrend_p < alpha)
+    reasons: list[str] = []
+    if not adjusted_sig:
+        reasons.append("primary_includes_zero")
+    if permutation is not None and not (permutation["p_value"] < alpha) and adjusted_sig:
+        reasons.append("permutation_not_significant")
+    if adjusted_sig and spatial["reason_code"] in (
+        "spatial_interval_includes_zero",
+        "spatial_check_missing",
+    ):
+        untested = morans_p is None and spatial["reason_code"] == "spatial_interval_includes_zero"
+        reasons.append(
+            "spatial_untested_interval_includes_zero" if untested else spatial["reason_code"]
+        )
+    if matching is not None and not (matching_sig and same_sign):
+        reasons.append("matching_disagrees")
+    if not balance_ok:
+        reasons.append("balance_poor")
+    if not pretrend_ok:
+        reasons.append("pretrend_rejected")
+    if not adjusted_sig and not matching_sig:
+        verdict = "null"
+    elif adjusted_sig and matching_sig and not same_sign:
+        verdict = "contradictory"
+    elif not reasons:
+        verdict = "robust"
+    else:
+        verdict = "fragile"
+    shown = [r for r in reasons if not (verdict == "null" and r in _NULL_IMPLIED)]
+    if verdict == "contradictory":
+        shown = [r for r in shown if r != "matching_disagrees"]
+    texts = {}
+    for lang in LANGS:
+        values = {
+            "p": labels.format_p(float(permutation["p_value"]), lang)
+            if permutation is not None
+            else "",
+            "moran": labels.format_p(float(morans_p), lang) if morans_p is not None else "",
+            "pretrend": labels.format_p(float(pretrend_p), lang),
+        }
+        phrases = [labels.evidence_sentence(f"reason_{r}", lang, **values) for r in shown]
+        joined = ""
+        if phrases:
+            joiner = labels.semicolon(lang) if verdict != "fragile" else ", "
+            key = "reasons_fragile" if verdict == "fragile" else "reasons_list"
+            joined = labels.evidence_sentence(key, lang, reasons=joiner.join(phrases))
+        note = (
+            labels.evidence_sentence("spatial_robust_note", lang, **values)
+            if spatial["reason_code"] == "robust_to_spatial_dependence" and morans_p is not None
+            else ""
+        )
+        texts[lang] = labels.evidence_sentence(
+            f"verdict_{verdict}", lang, reasons=joined, spatial=note
+        )
+    return {
+        "verdict": verdict,
+        "reason_codes": reasons,
+        "n_estimands": 1 + (matching is not None),
+        "spatial": spatial,
+        "pretrend_ok": pretrend_ok,
+        "balance_ok": balance_ok,
+        "text_fr": texts["fr"],
+        "text_en": texts["en"],
+    }
+
+
+_NULL_IMPLIED = ("primary_includes_zero", "matching_disagrees")
 
 
 def spatial_check(
@@ -1241,7 +1471,7 @@ def spatial_check(
     Returns:
         The :func:`morans_i` row plus ``outcome``, ``treatment`` and ``controls``.
     """
-    usable = usable_controls(frame, controls)
+    usable = usable_controls(frame, controls, treatment)
     residuals = ols_residuals(
         frame, outcome, treatment, controls=usable, fixed_effects=fixed_effects
     )
@@ -1317,5 +1547,158 @@ def prepare_analysis_table(
         report["unmatched_controls"] = sorted(set(controls.index) - set(indices.index))
         report["missing_controls"] = list(controls.attrs.get("missing_controls", []))
         report["control_periods"] = dict(controls.attrs.get("periods_used", {}))
+        report["dropped_controls"] = list(controls.attrs.get("dropped_controls", []))
     table.attrs.update(report)  # set last: joins do not always carry attrs over
     return table
+
+
+# --------------------------------------------------------------------------- headline
+P_VALUE_METHOD_KEYS: dict[str, str] = {
+    estimation.P_VALUE_WILD_BOOTSTRAP: "p_method_wild",
+    estimation.P_VALUE_CLUSTER_T: "p_method_cluster",
+}
+
+
+def _with_unit(value: float, outcome: str, lang: str, decimals: int) -> str:
+    text = labels.format_number(value, lang, decimals)
+    unit_key = labels.OUTCOME_UNIT_KEYS.get(outcome)
+    if unit_key is None:
+        return text
+    return f"{text} {labels.unit_word(unit_key, value, lang)}"
+
+
+def headline_sentence(evidence: Evidence, lang: str = "fr", *, shock: str | None = None) -> str:
+    """The report's headline, from the primary specification only (never the raw gap).
+
+    Sign and size in the outcome's unit, the interval, the clustered or
+    bootstrap p-value, N, treated territories and clusters, the joint
+    pre-trend test, the minimum detectable effect and the equivalence bound
+    ("les données excluent un effet supérieur à X"), the spatial-dependence
+    check when it matters, what the treatment means in time for the shock and
+    the selection caveat: one template per language (``headline`` in
+    ``labels.EVIDENCE_SENTENCES``); the logic here only picks the slots' words.
+    """
+    labels.check_lang(lang)
+    row = evidence.primary
+    outcome, treatment = str(row["outcome"]), str(row["treatment"])
+    effect, low, high = float(row["effect"]), float(row["ci_low"]), float(row["ci_high"])
+    decimals = sentence_decimals([effect, low, high])
+    words = lambda key, **values: labels.evidence_sentence(key, lang, **values)  # noqa: E731
+    excludes = bool(row["excludes_zero"])
+    higher_better = OUTCOME_HIGHER_IS_BETTER.get(outcome)
+    better = ""
+    if excludes and higher_better is not None and effect != 0:
+        better = words("better" if (effect > 0) == higher_better else "worse")
+    pretrend = evidence.pretrend
+    if pretrend is None or not np.isfinite(pretrend.get("p_value", np.nan)):
+        pretrend_text = words("pretrend_untested")
+    else:
+        key = "pretrend_detected" if pretrend["p_value"] < 0.05 else "pretrend_none"
+        pretrend_text = words(
+            key, k=int(pretrend["n_placebo"]), p=labels.format_p(float(pretrend["p_value"]), lang)
+        )
+    spatial_text = ""
+    spatial_code = evidence.verdict.get("spatial", {}).get("reason_code", "")
+    if excludes and evidence.morans_p is not None and evidence.morans_p < 0.05:
+        key = (
+            "spatial_robust"
+            if spatial_code == "robust_to_spatial_dependence"
+            else "spatial_fragile"
+        )
+        spatial_text = words(key, p=labels.format_p(float(evidence.morans_p), lang))
+    method = str(row["p_value_method"])
+    direction = "higher" if effect > 0 else "lower" if effect < 0 else "equal"
+    text = words(
+        "headline",
+        subject=labels.treatment_subject(treatment, lang),
+        outcome_label=labels.outcome_phrase(outcome, lang),
+        direction=words(direction),
+        size=_with_unit(abs(effect), outcome, lang, decimals),
+        better=better,
+        confidence=int(round(100 * float(row["confidence"]))),
+        low=labels.format_number(low, lang, decimals),
+        high=labels.format_number(high, lang, decimals),
+        p=labels.format_p(float(row["p_value"]), lang),
+        p_method=words(P_VALUE_METHOD_KEYS[method]) if method in P_VALUE_METHOD_KEYS else method,
+        n=int(row["n"]),
+        n_treated=int(row["n_treated"]),
+        n_clusters=int(row["n_clusters"]),
+        ci_verdict=words("excludes" if excludes else "includes"),
+        pretrend=pretrend_text,
+        mde=_with_unit(float(row["mde"]), outcome, lang, decimals),
+        bound=_with_unit(float(row["equivalence_bound"]), outcome, lang, decimals),
+        spatial=spatial_text,
+        timing=timing_note(treatment, shock, lang),
+        caution=labels.caution(_caution_key(treatment, False), lang),
+    )
+    return " ".join(text.split())
+
+
+def controls_sentence(evidence: Evidence, periods: dict | None = None, lang: str = "fr") -> str:
+    """The controls the primary specification used (with their periods), and those left out."""
+    periods = periods or {}
+    used = [f"{c} ({periods[c]})" if c in periods else c for c in evidence.controls_used]
+    none = labels.evidence_sentence("none", lang)
+    return labels.evidence_sentence(
+        "controls",
+        lang,
+        used=", ".join(used) or none,
+        dropped=", ".join(evidence.controls_dropped) or none,
+    )
+
+
+def multiplicity_sentence(n_comparisons: int, lang: str = "fr") -> str:
+    """How many comparisons the batch makes, and where the adjusted p-values are."""
+    return labels.evidence_sentence("multiplicity", lang, n=int(n_comparisons))
+
+
+EFFECTS_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "treatment",
+    "specification",
+    "label",
+    "is_primary",
+    "is_descriptive",
+    "estimand",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_value_method",
+    "n",
+    "n_treated",
+    "n_clusters",
+    "mde",
+    "equivalence_bound",
+    "unit",
+    "controls",
+    "sentence_fr",
+    "sentence_en",
+)
+"""Columns of a comparison run's ``effects.csv`` (read by ``reports/evidence.csv``)."""
+
+
+def effects_table(
+    evidence: Evidence, *, shock: str | None = None, lang: str = "fr", controls_text: str = ""
+) -> pd.DataFrame:
+    """The rows of ``effects.csv``: every specification, the headline sentences on the primary.
+
+    ``controls`` names the controls used (every row) and, in prose
+    (``controls_text``), the dropped ones.
+    """
+    table = evidence.results.copy()
+    table["label"] = table["specification"].map(lambda code: specification_label(code, lang))
+    for column in ("n_clusters", "mde", "equivalence_bound", "p_value_method"):
+        if column not in table.columns:
+            table[column] = np.nan
+    outcome = str(evidence.primary["outcome"])
+    unit = labels.OUTCOME_UNIT_KEYS.get(outcome, "")
+    table["unit"] = f"{unit}s" if unit else ""
+    table["controls"] = controls_text or ", ".join(evidence.controls_used)
+    for language in LANGS:
+        table[f"sentence_{language}"] = ""
+        table.loc[table["is_primary"], f"sentence_{language}"] = headline_sentence(
+            evidence, language, shock=shock
+        )
+    extra = [c for c in table.columns if c not in EFFECTS_COLUMNS]
+    return table[[*EFFECTS_COLUMNS, *extra]]

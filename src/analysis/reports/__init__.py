@@ -17,7 +17,9 @@ Three modules, by what they know:
   and validation (nothing executes);
 - :mod:`~analysis.reports.execute` — cache keys, one run in a worker process,
   the worker pool, the batch lock and :func:`run_batch`;
-- :mod:`~analysis.reports.site` — the index page and the figure gallery.
+- :mod:`~analysis.reports.site` — the index page and the figure gallery;
+- :mod:`~analysis.reports.evidence` — ``reports/evidence.csv``, the primary
+  estimate of every comparison run with p-values adjusted over the batch.
 
 The names below are those the CLI, the notebooks and the tests use.
 """
@@ -35,6 +37,7 @@ from analysis.reports.config import (
     resolve_runs,
     select_runs,
 )
+from analysis.reports.evidence import EVIDENCE_FILE, comparison_runs, write_evidence
 from analysis.reports.execute import (
     BatchResult,
     ChecksumCache,
@@ -45,12 +48,14 @@ from analysis.reports.execute import (
 from analysis.reports.site import write_gallery, write_index
 
 __all__ = [
+    "EVIDENCE_FILE",
     "INDEX_FILE",
     "BatchResult",
     "ChecksumCache",
     "ReportBatchBusy",
     "ReportConfigError",
     "ReportRun",
+    "comparison_runs",
     "load_report_config",
     "parse_parameters_source",
     "prepare_output_dir",
@@ -60,5 +65,6 @@ __all__ = [
     "run_cache_key",
     "select_runs",
     "write_gallery",
+    "write_evidence",
     "write_index",
 ]

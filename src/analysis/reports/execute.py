@@ -14,7 +14,8 @@ The pieces, in the order a batch uses them:
    nbconvert and Pillow, are only imported in the workers).
 4. :func:`run_batch` holds the batch lock (:class:`BatchLock`; a second batch
    waits, saying so), removes what a killed batch left, plans, executes, then
-   writes the gallery and the index (:mod:`analysis.reports.site`).
+   writes ``reports/evidence.csv`` (:mod:`analysis.reports.evidence`), the
+   gallery and the index (:mod:`analysis.reports.site`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from analysis.reports.config import (
     read_run_record,
     resolve_runs,
 )
+from analysis.reports.evidence import write_evidence
 
 CACHE_KEY_VERSION = "2"
 """Bumped when the layout of a run folder changes, so every run is redone
@@ -827,6 +829,8 @@ def run_batch(
                 ):
                     by_name[record["run"]] = record
         records = [by_name[item.run.name] for item in resolved]
-        warnings = site.write_gallery(reports_dir)
+        # Every configured comparison run, not only those of this batch (--only).
+        _evidence_path, evidence_warnings = write_evidence(all_runs or runs, reports_dir)
+        warnings = [*evidence_warnings, *site.write_gallery(reports_dir)]
         index_path = site.write_index(all_runs or runs, reports_dir)
     return BatchResult(records, index_path, warnings)
