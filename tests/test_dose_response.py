@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import datasets
+from analysis import datasets, models
 from analysis import dose_response as dr
 
 
@@ -83,10 +83,10 @@ def test_several_doses_with_and_without_controls_and_the_effects_columns():
     assert planted["ci_low"] <= 0.8 <= planted["ci_high"]
     assert table.iloc[1]["n_treated"] == len(frame) - 50
     effects = dr.effects_table(table)
-    assert list(effects.columns[:9]) == [
-        "outcome", "treatment", "specification", "effect", "ci_low", "ci_high", "p_value", "n",
-        "n_treated",
-    ]  # fmt: skip
+    assert list(effects.columns[: len(models.EFFECTS_COLUMNS)]) == list(models.EFFECTS_COLUMNS)
+    assert effects["is_primary"].sum() == 1  # the controlled slope of the first named dose
+    assert effects.loc[effects["is_primary"], "treatment"].item() == "dose"
+    assert effects.loc[effects["is_primary"], "specification"].item() == "dose_response_controls"
     assert effects["specification"].iloc[0] == "dose_response_controls"
     assert effects["effect"].tolist() == table["estimate"].tolist()
 

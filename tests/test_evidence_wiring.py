@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import synthetic
-from analysis import datasets, models, resilience
+from analysis import datasets, dose_response, models, resilience, staggered
 from analysis.reports.config import FIGURES_DIR, ReportRun
 from analysis.reports.evidence import EVIDENCE_COLUMNS, EVIDENCE_FILE, write_evidence
 
@@ -269,3 +269,54 @@ def test_evidence_csv_from_two_runs_with_holm_and_bh(tmp_path):
     assert np.allclose(table["p_bh"], [0.03, 0.03])
     assert list(table["shock"]) == ["recession_2008", "covid_2020"]
     assert any("not-run-yet" in w for w in warnings)
+
+
+def test_design_runs_effects_are_collected_by_their_primary_row(tmp_path):
+    """A staggered and a dose-response run's effects.csv give one evidence row each;
+    a synthetic-control run (no primary row) is not a comparison run."""
+    overall = pd.DataFrame(
+        {
+            "estimator": ["callaway_santanna", "did2s", "twfe"],
+            "att": [-0.4, -0.3, 0.1],
+            "se": [0.1, 0.1, 0.1],
+            "ci_low": [-0.6, -0.5, -0.1],
+            "ci_high": [-0.2, -0.1, 0.3],
+            "n_units": [300, 300, 300],
+            "n_treated": [20, 20, 20],
+            "pretrend_pvalue": [0.5, np.nan, np.nan],
+        }
+    )
+    slopes = pd.DataFrame(
+        {
+            "outcome": "rise_vs_nation_pp",
+            "dose": ["n_ptce_per_100k", "initiatives_per_100k"] * 2,
+            "specification": ["controls", "controls", "no_controls", "no_controls"],
+            "estimate": [0.5, -0.2, 0.6, -0.3],
+            "ci_low": [0.1, -0.3, 0.2, -0.4],
+            "ci_high": [0.9, -0.1, 1.0, -0.2],
+            "p_value": [0.01, 0.001, 0.01, 0.001],
+            "n": 290,
+            "n_treated": [15, 120, 15, 120],
+            "inference": "CRV1 clustered by reg_code",
+        }
+    )
+    tables = {
+        "did": staggered.effects_table(overall, outcome="unemployment_rate", treatment="ptce"),
+        "dose": dose_response.effects_table(slopes, unit="points"),
+    }
+    for run, table in tables.items():
+        (tmp_path / run / FIGURES_DIR).mkdir(parents=True)
+        table.to_csv(tmp_path / run / FIGURES_DIR / "effects.csv", index=False)
+    runs = [
+        ReportRun("did", "staggered_adoption", {"level": "ze2020", "treatment": "ptce"}),
+        ReportRun("dose", "dose_response", {"level": "ze2020", "shock": "covid_2020"}),
+        ReportRun("synth", "synthetic_control", {"level": "ze2020"}),
+    ]
+    path, warnings = write_evidence(runs, tmp_path)
+    table = pd.read_csv(path)
+    assert warnings == []
+    assert list(table["run"]) == ["did", "dose"]
+    assert list(table["specification"]) == ["callaway_santanna", "dose_response_controls"]
+    assert list(table["treatment"]) == ["ptce", "initiatives_per_100k"]  # the all-kinds density
+    assert list(table["estimate"]) == [-0.4, -0.2]
+    assert table.loc[1, "p_value_method"] == "CRV1 clustered by reg_code"

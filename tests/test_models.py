@@ -331,6 +331,9 @@ def test_spatial_check_on_regression_residuals():
     assert row["controls"] == "x1" and row["outcome"] == "y" and row["treatment"] == "t"
     french = m.spatial_sentence(row)
     assert f"N = {len(codes)}" in french and "spatialement corrélés" in french
+    # Intervals are clustered; the spatial error model row is the check (no "too narrow").
+    assert "modèle à erreurs spatiales" in french and "trop étroits" not in french
+    assert "spatial error model row is the check" in m.spatial_sentence(row, lang="en")
     quiet = row.copy()
     quiet["p_value"] = 0.4
     assert "pas d'autocorrélation" in m.spatial_sentence(quiet)

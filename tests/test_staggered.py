@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from analysis import staggered
+from analysis import models, staggered
 from analysis.cli import app
 
 PERIODS = [f"{year}-Q{quarter}" for year in range(2010, 2018) for quarter in range(1, 5)]
@@ -325,10 +325,8 @@ def test_pretrend_test_and_intervals_are_calibrated_under_the_null():
 def test_effects_table_has_the_comparison_columns_and_a_consistent_p_value(planted):
     _, result = planted
     effects = staggered.effects_table(result.overall, outcome="outcome", treatment="ptce")
-    assert list(effects.columns[:9]) == [
-        "outcome", "treatment", "specification", "effect", "ci_low", "ci_high", "p_value", "n",
-        "n_treated",
-    ]  # fmt: skip
+    assert list(effects.columns[: len(models.EFFECTS_COLUMNS)]) == list(models.EFFECTS_COLUMNS)
+    assert effects.loc[effects["is_primary"], "specification"].tolist() == ["callaway_santanna"]
     assert list(effects["specification"]) == list(result.overall["estimator"])
     assert effects["effect"].tolist() == result.overall["att"].tolist()
     excludes_zero = (effects["ci_low"] > 0) | (effects["ci_high"] < 0)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import datasets
+from analysis import datasets, models
 from analysis import synthetic_control as sc
 
 PERIODS = [f"{year}-Q{quarter}" for year in range(2003, 2019) for quarter in range(1, 5)]
@@ -139,6 +139,8 @@ def test_sentences_and_effects_table_follow_the_placebo_rank(planted):
     assert effects.loc[0, "effect"] == pytest.approx(JUMP, abs=0.02)
     assert effects.loc[0, "p_value"] == row["p_value"] and effects.loc[0, "n"] == 13
     assert effects.loc[0, "specification"] == "synthetic_control_T01"
+    assert list(effects.columns[: len(models.EFFECTS_COLUMNS)]) == list(models.EFFECTS_COLUMNS)
+    assert not effects["is_primary"].any()  # no interval: kept out of evidence.csv
     weights = sc.weights_table(results)
     assert weights["weight"].sum() == pytest.approx(1) and (weights["unit"] == "T01").all()
     paths = sc.paths_table(results)

@@ -16,8 +16,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.labels import format_number, sentence
+from analysis.labels import OUTCOME_UNIT_KEYS, format_number, sentence
+from analysis.models import conform_effects
 from analysis.staggered import pf  # pyfixest, with its logging side effect undone
+
+ALL_KINDS_DOSE = "initiatives_per_100k"
+"""The density of every kind of initiative together (the primary dose when present)."""
 
 DOSE_RESPONSE_COLUMNS: tuple[str, ...] = (
     "outcome",
@@ -214,14 +218,29 @@ def dose_response_sentence(
     )
 
 
-def effects_table(rows: pd.DataFrame) -> pd.DataFrame:
+def primary_dose(doses: Sequence[str]) -> str:
+    """The dose whose slope answers a run's question.
+
+    A run over every kind of initiative asks about cooperation as a whole: the
+    all-kinds density (``initiatives_per_100k``) when it is among the doses;
+    otherwise the first dose named (for the ESS run, the ESS share of salaried
+    jobs: the only dose it names).
+    """
+    if not doses:
+        raise ValueError("no dose")
+    return ALL_KINDS_DOSE if ALL_KINDS_DOSE in doses else doses[0]
+
+
+def effects_table(rows: pd.DataFrame, *, unit: str | None = None) -> pd.DataFrame:
     """Rows of :func:`dose_responses` under the column names of the comparison's ``effects.csv``.
 
     Columns: ``outcome``, ``treatment`` (the dose), ``specification``
     (``dose_response_controls`` or ``dose_response_no_controls``), ``effect``,
     ``ci_low``, ``ci_high``, ``p_value``, ``n``, ``n_treated`` (territories
     with a positive dose), ``treatment_kind`` (``continuous``), ``confidence``
-    and ``inference``.
+    and ``inference``, under :data:`analysis.models.EFFECTS_COLUMNS`:
+    ``is_primary`` marks the slope with controls of :func:`primary_dose`;
+    ``unit`` defaults to the outcome's (``points`` for a change in points).
     """
     table = rows.rename(columns={"dose": "treatment", "estimate": "effect"})
     table = table.assign(
@@ -233,4 +252,14 @@ def effects_table(rows: pd.DataFrame) -> pd.DataFrame:
         "outcome", "treatment", "specification", "effect", "ci_low", "ci_high", "p_value",
         "n", "n_treated", "treatment_kind", "confidence", "inference",
     ]  # fmt: skip
-    return table[columns].reset_index(drop=True)
+    table = table[columns].reset_index(drop=True)
+    primary = (table["treatment"] == primary_dose(list(dict.fromkeys(table["treatment"])))) & (
+        table["specification"] == "dose_response_controls"
+    )
+    if unit is None:  # the outcome's unit, as in the comparison's effects.csv
+        unit = table["outcome"].map(
+            lambda o: f"{OUTCOME_UNIT_KEYS[o]}s" if o in OUTCOME_UNIT_KEYS else ""
+        )
+    return conform_effects(
+        table, primary, estimand="slope", p_value_method=table["inference"], unit=unit
+    )

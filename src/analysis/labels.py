@@ -560,8 +560,8 @@ SENTENCES: dict[str, dict[str, str]] = {
         "spatial_head": "I de Moran des résidus de la régression : {value} ({p}, {permutations} "
         "permutations ; N = {n}{left_out})",
         "spatial_correlated": "les résidus sont spatialement corrélés : des territoires voisins "
-        "ne sont pas indépendants, et les intervalles de confiance de la régression risquent "
-        "d'être trop étroits.",
+        "ne sont pas indépendants ; les intervalles principaux sont regroupés par région, et la "
+        "ligne du modèle à erreurs spatiales en est la vérification.",
         "spatial_quiet": "pas d'autocorrélation spatiale établie des résidus.",
         "spatial": "{head} ; {tail}",
         # robustness_verdict
@@ -631,7 +631,8 @@ SENTENCES: dict[str, dict[str, str]] = {
         "spatial_head": "Moran's I of the regression residuals: {value} ({p}, {permutations} "
         "permutations; N = {n}{left_out})",
         "spatial_correlated": "the residuals are spatially correlated: neighbouring territories "
-        "are not independent, and the regression's confidence intervals may be too narrow.",
+        "are not independent; the primary intervals are clustered by région, and the spatial "
+        "error model row is the check.",
         "spatial_quiet": "no established spatial autocorrelation of the residuals.",
         "spatial": "{head}; {tail}",
         "verdict_robust": "Robust difference: same sign and interval excluding zero in all "

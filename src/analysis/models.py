@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -1676,6 +1677,32 @@ EFFECTS_COLUMNS: tuple[str, ...] = (
     "sentence_en",
 )
 """Columns of a comparison run's ``effects.csv`` (read by ``reports/evidence.csv``)."""
+
+
+def conform_effects(
+    table: pd.DataFrame, is_primary: pd.Series | bool, **constants: Any
+) -> pd.DataFrame:
+    """A design's effects under :data:`EFFECTS_COLUMNS` (the comparison's ``effects.csv``).
+
+    ``is_primary`` marks the row that answers the run's question (at most one);
+    ``constants`` fill columns the design knows for every row (``unit``,
+    ``p_value_method``, ...). Columns still absent are left empty; the design's
+    own columns follow.
+    """
+    table = table.assign(is_primary=is_primary, **constants)
+    table["is_primary"] = table["is_primary"].astype(bool)
+    if int(table["is_primary"].sum()) > 1:
+        raise ValueError(f"at most one primary row, got {int(table['is_primary'].sum())}")
+    if "is_descriptive" not in table.columns:
+        table["is_descriptive"] = False
+    for column in EFFECTS_COLUMNS:
+        if column not in table.columns:
+            text = column in ("label", "estimand", "unit", "controls") or column.startswith(
+                "sentence"
+            )
+            table[column] = "" if text else np.nan
+    extra = [c for c in table.columns if c not in EFFECTS_COLUMNS]
+    return table[[*EFFECTS_COLUMNS, *extra]].reset_index(drop=True)
 
 
 def effects_table(

@@ -55,6 +55,7 @@ from csdid.att_gt import ATTgt  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS  # noqa: E402
+from analysis.models import conform_effects  # noqa: E402
 from analysis.resilience import period_frequency, period_to_time  # noqa: E402
 
 if not _ROOT_WAS_CONFIGURED:
@@ -889,15 +890,19 @@ def overall_sentence(
     )
 
 
-def effects_table(overall: pd.DataFrame, *, outcome: str, treatment: str) -> pd.DataFrame:
+def effects_table(
+    overall: pd.DataFrame, *, outcome: str, treatment: str, unit: str = ""
+) -> pd.DataFrame:
     """``StaggeredResult.overall`` under the column names of the comparison's ``effects.csv``.
 
     ``specification`` is the estimator; ``p_value`` is two-sided from the
     normal approximation (att / se); ``n`` counts the units, ``n_treated`` the
-    treated ones; ``pretrend_pvalue`` follows.
+    treated ones; ``pretrend_pvalue`` follows. Columns of
+    :data:`analysis.models.EFFECTS_COLUMNS`, ``is_primary`` on the
+    Callaway–Sant'Anna row; ``unit`` names the effect's unit.
     """
     att, se = overall["att"].astype(float), overall["se"].astype(float)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "outcome": outcome,
             "treatment": treatment,
@@ -913,3 +918,12 @@ def effects_table(overall: pd.DataFrame, *, outcome: str, treatment: str) -> pd.
             "pretrend_pvalue": overall["pretrend_pvalue"].astype(float),
         }
     ).reset_index(drop=True)
+    # The Callaway–Sant'Anna overall ATT is the run's answer; did2s and the naive
+    # two-way fixed effects are the comparison and the biased reference.
+    return conform_effects(
+        table,
+        table["specification"] == "callaway_santanna",
+        estimand="ATT",
+        p_value_method="normal approximation (att / se)",
+        unit=unit,
+    )

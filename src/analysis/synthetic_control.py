@@ -26,6 +26,7 @@ import pandas as pd
 from pysyncon import Synth
 
 from analysis.labels import format_number, sentence
+from analysis.models import conform_effects
 from analysis.resilience import period_to_time
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -343,15 +344,18 @@ def overall_sentence(
     )
 
 
-def effects_table(summary: pd.DataFrame, *, outcome: str, treatment: str) -> pd.DataFrame:
+def effects_table(
+    summary: pd.DataFrame, *, outcome: str, treatment: str, unit: str = ""
+) -> pd.DataFrame:
     """:func:`synthetic_control_summary` under the column names of the comparison's ``effects.csv``.
 
     One row per treated unit (``specification`` names it): ``effect`` is the
     mean post-treatment gap, ``p_value`` the placebo-in-space p-value, no
     interval (``ci_low``/``ci_high`` empty: the placebo ranking is the
-    inference), ``n`` the treated unit and its donors, ``n_treated`` 1.
+    inference), ``n`` the treated unit and its donors, ``n_treated`` 1; under
+    :data:`analysis.models.EFFECTS_COLUMNS`, no row primary.
     """
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "outcome": outcome,
             "treatment": treatment,
@@ -367,6 +371,11 @@ def effects_table(summary: pd.DataFrame, *, outcome: str, treatment: str) -> pd.
             "inference": "placebo in space (RMSPE ratio rank)",
         }
     ).reset_index(drop=True)
+    # No primary row: the mean gap over the treated units has neither an interval
+    # nor a p-value, so the run stays out of reports/evidence.csv.
+    return conform_effects(
+        table, False, estimand="mean post-label gap", p_value_method=table["inference"], unit=unit
+    )
 
 
 def weights_table(results: Mapping[str, SyntheticControlResult]) -> pd.DataFrame:

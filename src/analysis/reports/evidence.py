@@ -21,9 +21,13 @@ from analysis.reports.config import FIGURES_DIR, ReportRun
 
 EVIDENCE_FILE = "evidence.csv"
 EFFECTS_FILE = "effects.csv"
-COMPARISON_NOTEBOOKS: frozenset[str] = frozenset({"cooperation_and_resilience"})
-"""Notebooks whose runs compare treated with comparable territories through the
-primary specification (their ``effects.csv`` has an ``is_primary`` row)."""
+COMPARISON_NOTEBOOKS: frozenset[str] = frozenset(
+    {"cooperation_and_resilience", "staggered_adoption", "dose_response"}
+)
+"""Notebooks whose ``effects.csv`` has one ``is_primary`` row answering the run's
+question (comparison, Callaway–Sant'Anna overall ATT, dose slope with controls).
+``synthetic_control`` is left out: its effects (one gap per treated unit, placebo
+p-values) have no primary row with an interval."""
 
 EVIDENCE_COLUMNS: tuple[str, ...] = (
     "run",
