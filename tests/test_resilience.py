@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import datasets
+from analysis import datasets, labels
 from analysis import resilience as r
 
 
@@ -207,6 +207,8 @@ def test_rate_index_nan_with_reason_when_nation_barely_moves():
     indices = r.resilience_indices(panel, nation, window)
     assert indices["recovery_lagravinese"].isna().all()
     assert "below the 0.5-point threshold" in indices.loc["Z", "recovery_lagravinese_reason"]
+    french = labels.withheld_reason(indices.loc["Z", "recovery_lagravinese_reason"], "fr")
+    assert "sous le seuil de 0,5 point" in french and "below" not in french
     assert indices["resistance_lagravinese"].notna().all()
     assert indices.loc["Z", "resistance_lagravinese_reason"] == ""
     # The points columns stay: the territory's recovery beat the nation's by 1 point.
@@ -222,6 +224,9 @@ def test_level_index_nan_with_reason_below_one_percent():
     indices = r.resilience_indices(flat, flat.sum(), window)
     assert indices["resistance_lagravinese"].isna().all()
     assert "-0.5 %" in indices.loc["A", "resistance_lagravinese_reason"]
+    french = labels.withheld_reason(indices.loc["A", "resistance_lagravinese_reason"], "fr")
+    assert french == "variation nationale de -0,5 %, sous le seuil de 1 %"
+    assert labels.withheld_reason("something else", "fr") == "something else"
     assert r.national_change_too_small(-0.011, is_rate=False) == ""
     assert r.national_change_too_small(0.6, is_rate=True) == ""
 

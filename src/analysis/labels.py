@@ -947,6 +947,42 @@ def profile_note(key: str, lang: str = "fr", **values: Any) -> str:
     return _fill(PROFILE_NOTES, "profile note", key, lang, values)
 
 
+WITHHELD_REASONS: dict[str, dict[str, str]] = {
+    "fr": {
+        "not_observed": "variation nationale non observée",
+        "rate": "variation nationale de {change} point, sous le seuil de {threshold} point",
+        "level": "variation nationale de {change} %, sous le seuil de {threshold} %",
+    },
+    "en": {
+        "not_observed": "national change not observed",
+        "rate": "national change {change} point, below the {threshold}-point threshold",
+        "level": "national change {change} %, below the {threshold} % threshold",
+    },
+}
+"""Why a resilience index is withheld (``analysis.resilience.national_change_too_small``):
+code → words. The ``*_reason`` columns hold the English words; :func:`withheld_reason`
+gives them in a report's language."""
+
+
+def withheld_reason(reason: str, lang: str = "fr") -> str:
+    """A ``*_reason`` of the resilience indices (English words) in ``lang``.
+
+    The English templates of :data:`WITHHELD_REASONS` are matched and refilled in
+    ``lang`` (decimal comma in French); a reason that matches none is returned as it is.
+    """
+    check_lang(lang)
+    for code, template in WITHHELD_REASONS["en"].items():
+        pattern = re.escape(template).replace(r"\{change\}", r"(?P<change>\S+)")
+        pattern = pattern.replace(r"\{threshold\}", r"(?P<threshold>[0-9.]+)")
+        found = re.fullmatch(pattern, str(reason))
+        if found:
+            values = {
+                k: v.replace(".", ",") if lang == "fr" else v for k, v in found.groupdict().items()
+            }
+            return WITHHELD_REASONS[lang][code].format(**values)
+    return str(reason)
+
+
 def colon(lang: str) -> str:
     """``" : "`` with a no-break space in French, ``": "`` in English."""
     return f"{NBSP}: " if check_lang(lang) == "fr" else ": "

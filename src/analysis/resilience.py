@@ -51,6 +51,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from analysis.labels import WITHHELD_REASONS
+
 SHOCKS: pd.DataFrame = pd.DataFrame(
     [
         {
@@ -514,20 +516,21 @@ def national_change_too_small(national_change: float, *, is_rate: bool) -> str:
     """Why an index dividing by this national change would be noise ("" when it is usable).
 
     Rates: |change| < :data:`MIN_NATIONAL_CHANGE_POINTS` percentage points;
-    levels: |relative change| < :data:`MIN_NATIONAL_CHANGE_RELATIVE`.
+    levels: |relative change| < :data:`MIN_NATIONAL_CHANGE_RELATIVE`. English words of
+    :data:`analysis.labels.WITHHELD_REASONS` (:func:`analysis.labels.withheld_reason`
+    gives them in French).
     """
     change = float(national_change)
+    words = WITHHELD_REASONS["en"]
     if not np.isfinite(change):
-        return "national change not observed"
+        return words["not_observed"]
     if is_rate and abs(change) < MIN_NATIONAL_CHANGE_POINTS:
-        return (
-            f"national change {change:+.2f} point, below the"
-            f" {MIN_NATIONAL_CHANGE_POINTS:g}-point threshold"
+        return words["rate"].format(
+            change=f"{change:+.2f}", threshold=f"{MIN_NATIONAL_CHANGE_POINTS:g}"
         )
     if not is_rate and abs(change) < MIN_NATIONAL_CHANGE_RELATIVE:
-        return (
-            f"national change {100 * change:+.1f} %, below the"
-            f" {100 * MIN_NATIONAL_CHANGE_RELATIVE:g} % threshold"
+        return words["level"].format(
+            change=f"{100 * change:+.1f}", threshold=f"{100 * MIN_NATIONAL_CHANGE_RELATIVE:g}"
         )
     return ""
 
