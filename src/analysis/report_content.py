@@ -530,7 +530,7 @@ def column_decimals(values: pd.Series) -> int:
 
 
 def display_table(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Mapping[str, Any],
     columns: Sequence[str] | Mapping[str, str] | None = None,
     *,
     lang: str = "fr",
@@ -550,7 +550,8 @@ def display_table(
     without ``csv`` it shows every row.
 
     Args:
-        frame: The table; a meaningful index (not a plain range) becomes a column.
+        frame: The table; a meaningful index (not a plain range) becomes a column;
+            a mapping is one row.
         columns: Columns to show, in order: names (labelled by
             :func:`column_label`) or a mapping name → words.
         lang: ``fr`` or ``en``.
@@ -567,6 +568,8 @@ def display_table(
     """
     if lang not in COLUMN_LABELS:
         raise ValueError(f"lang must be one of {', '.join(COLUMN_LABELS)}, got {lang!r}")
+    if isinstance(frame, Mapping):  # one record (a test's statistics): one row
+        frame = pd.DataFrame([dict(frame)])
     table = frame if isinstance(frame.index, pd.RangeIndex) else frame.reset_index()
     if columns is None:
         headers = {c: column_label(str(c), lang) for c in table.columns}
