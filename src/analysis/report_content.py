@@ -432,6 +432,11 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "df_numerator": "Degrés de liberté (numérateur)",
         "df_denominator": "Degrés de liberté (dénominateur)",
         "n_placebo": "Périodes placebo",
+        "estimator": "Estimateur",
+        "att": "Effet moyen (ATT)",
+        "pretrend_pvalue": "Valeur p des tendances préalables",
+        "first_treated": "Premier label",
+        "reason": "Raison",
     },
     "en": {
         "territory_code": "Code",
@@ -481,6 +486,11 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "df_numerator": "Degrees of freedom (numerator)",
         "df_denominator": "Degrees of freedom (denominator)",
         "n_placebo": "Placebo periods",
+        "estimator": "Estimator",
+        "att": "Average effect (ATT)",
+        "pretrend_pvalue": "Pre-trend p-value",
+        "first_treated": "First label",
+        "reason": "Reason",
     },
 }
 """Words of common table columns (indicators and measures take their own labels)."""
