@@ -51,9 +51,10 @@ def write_figure_notebook(folder: Path) -> Path:
 
 
 def _site_pages(reports_dir: Path) -> str:
-    return (reports_dir / "index.html").read_text() + (
-        reports_dir / "figures" / "index.html"
-    ).read_text()
+    return "".join(
+        (reports_dir / page).read_text()
+        for page in ("index.html", "runs.html", "figures/index.html")  # the run log is runs.html
+    )
 
 
 # --- case 13: notebooks outside notebooks/ ----------------------------------
@@ -192,7 +193,7 @@ def test_case14_a_failed_rerun_keeps_the_last_good_report_marked_stale(tmp_path)
     assert on_disk["failed_attempt"]["executed_notebook"] == "last-failure.ipynb"
     assert (folder / "last-failure.ipynb").exists()
     assert not list(reports_dir.glob(".build-*"))
-    index = (reports_dir / "index.html").read_text()
+    index = (reports_dir / "runs.html").read_text()  # the run log: status, error, links
     assert 'class="stale"' in index and "asked to fail" in index
     assert 'href="keep/report.html"' in index and 'href="keep/last-failure.ipynb"' in index
 
