@@ -120,3 +120,13 @@ def test_dose_list_defaults_to_each_listed_kind_then_all_kinds():
         "ess_share_salaried_jobs_pct",
         "n_ptce_per_100k",
     ]
+
+
+def test_a_dose_listed_among_the_controls_is_not_its_own_control():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"dose": rng.normal(size=200), "x": rng.normal(size=200)})
+    frame["y"] = 0.5 * frame["dose"] + frame["x"] + rng.normal(scale=0.1, size=200)
+    with_itself = dr.dose_response(frame, "y", "dose", ["x", "dose"])
+    without = dr.dose_response(frame, "y", "dose", ["x"])
+    assert with_itself["estimate"].iloc[0] == pytest.approx(without["estimate"].iloc[0])
+    assert with_itself["estimate"].iloc[0] == pytest.approx(0.5, abs=0.05)

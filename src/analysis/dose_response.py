@@ -81,9 +81,10 @@ def dose_response(
     Returns:
         One row with :data:`DOSE_RESPONSE_COLUMNS`; rows with a missing value
         in any column used are left out (``n`` says how many remain;
-        ``n_treated`` how many of them have a positive dose).
+        ``n_treated`` how many of them have a positive dose). A dose that is
+        also among the controls (the 2008 ESS share) is never its own control.
     """
-    controls = list(controls)
+    controls = [c for c in controls if c != dose]
     data = _complete(frame, outcome, dose, controls, cluster).reset_index(drop=True)
     rename = {c: f"x{i}" for i, c in enumerate([outcome, dose, *controls])}
     data = data.rename(columns=rename)
@@ -159,7 +160,7 @@ def binned_means(
         One row per bin: ``bin``, ``dose_mean``, ``outcome_mean``, ``n``; and
         the fitted line's ``intercept`` and ``slope`` as attributes (``.attrs``).
     """
-    controls = list(controls)
+    controls = [c for c in controls if c != dose]  # never its own control
     data = _complete(frame, outcome, dose, controls, None)
     x, y = data[dose].to_numpy(float), data[outcome].to_numpy(float)
     if controls:
