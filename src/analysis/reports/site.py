@@ -174,6 +174,10 @@ def verdict(row: Mapping[str, Any]) -> str:
     return "better" if above_zero == higher_is_better else "worse"
 
 
+SHOCK_COMPARISON_NOTEBOOKS = ("cooperation_and_resilience",)
+"""Notebooks whose evidence rows compare treated and other territories over one shock."""
+
+
 def headline(row: Mapping[str, Any], lang: str = "fr") -> str:
     """One comparison in plain words, with its interval and the number of treated territories.
 
@@ -181,8 +185,12 @@ def headline(row: Mapping[str, Any], lang: str = "fr") -> str:
     résisté : écart ajusté −0,08 point [−0,20 ; 0,04], 22 zones d'emploi traitées``
     """
     estimate, low, high = (_number(row.get(c)) for c in ("estimate", "ci_low", "ci_high"))
-    if estimate is None:
-        return str(row.get(f"sentence_{lang}") or row.get("title") or row.get("run"))
+    own_sentence = row.get(f"sentence_{lang}")
+    own_sentence = own_sentence.strip().rstrip(".") if isinstance(own_sentence, str) else ""
+    if estimate is None or str(row.get("notebook")) not in SHOCK_COMPARISON_NOTEBOOKS:
+        # A design of its own (staggered adoption, dose–response) has no shock and no yes/no
+        # treatment for the template below: its notebook's own generated sentence says it.
+        return own_sentence or str(row.get("title") or row.get("run"))
     level = str(row.get("level"))
     decimals = (
         labels.decimals_for_range(low, high, 2)
