@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import synthetic
-from analysis import datasets, dose_response, models, resilience, staggered
+from analysis import datasets, dose_response, models, resilience, staggered, synthetic_control
 from analysis.reports.config import FIGURES_DIR, ReportRun
 from analysis.reports.evidence import EVIDENCE_COLUMNS, EVIDENCE_FILE, write_evidence
 
@@ -272,8 +272,8 @@ def test_evidence_csv_from_two_runs_with_holm_and_bh(tmp_path):
 
 
 def test_design_runs_effects_are_collected_by_their_primary_row(tmp_path):
-    """A staggered and a dose-response run's effects.csv give one evidence row each;
-    a synthetic-control run (no primary row) is not a comparison run."""
+    """A staggered, a dose-response and a synthetic-control run's effects.csv give one
+    evidence row each; the synthetic control's has no interval and no pooled p-value."""
     overall = pd.DataFrame(
         {
             "estimator": ["callaway_santanna", "did2s", "twfe"],
@@ -300,9 +300,16 @@ def test_design_runs_effects_are_collected_by_their_primary_row(tmp_path):
             "inference": "CRV1 clustered by reg_code",
         }
     )
+    units = pd.DataFrame(
+        {"unit": ["01", "02", "03"], "n_donors": [40, 40, 40],
+         "mean_post_gap": [-0.5, 0.2, -0.3], "p_value": [0.02, 0.6, 0.04]}
+    )  # fmt: skip
     tables = {
         "did": staggered.effects_table(overall, outcome="unemployment_rate", treatment="ptce"),
         "dose": dose_response.effects_table(slopes, unit="points"),
+        "synth": synthetic_control.effects_table(
+            units, outcome="unemployment_rate", treatment="ptce", unit="points"
+        ),
     }
     for run, table in tables.items():
         (tmp_path / run / FIGURES_DIR).mkdir(parents=True)
@@ -315,8 +322,15 @@ def test_design_runs_effects_are_collected_by_their_primary_row(tmp_path):
     path, warnings = write_evidence(runs, tmp_path)
     table = pd.read_csv(path)
     assert warnings == []
-    assert list(table["run"]) == ["did", "dose"]
-    assert list(table["specification"]) == ["callaway_santanna", "dose_response_controls"]
-    assert list(table["treatment"]) == ["ptce", "initiatives_per_100k"]  # the all-kinds density
-    assert list(table["estimate"]) == [-0.4, -0.2]
+    assert list(table["run"]) == ["did", "dose", "synth"]
+    assert list(table["specification"]) == [
+        "callaway_santanna", "dose_response_controls", "synthetic_control_mean"
+    ]  # fmt: skip
+    assert list(table["treatment"]) == ["ptce", "initiatives_per_100k", "ptce"]
+    assert table["estimate"].tolist() == pytest.approx([-0.4, -0.2, -0.2])  # mean of 3 gaps
     assert table.loc[1, "p_value_method"] == "CRV1 clustered by reg_code"
+    synth = table.loc[2]
+    assert pd.isna(synth["ci_low"]) and pd.isna(synth["ci_high"]) and synth["n_treated"] == 3
+    assert pd.isna(synth["p_value"]) and pd.isna(synth["p_holm"])  # no pooled test, no family
+    assert "2 of 3 units with p <= 0.05" in synth["p_value_method"]
+    assert synth["unit"] == "points"

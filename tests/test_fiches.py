@@ -410,3 +410,37 @@ def test_indicator_table_of_a_one_departement_region_keeps_both_columns():
         "Rang",
     ]
     assert cells[6:] == ["Taux de chômage", "15,5", "15,5", "7,4", "2021-Q4", "2 / 100"]
+
+
+def test_indicator_table_says_when_it_shows_the_period_common_to_the_three():
+    profile = type(
+        "P",
+        (),
+        {"territory_name": "Zone", "territory_code": "8410", "region_code": "84",
+         "region_name": "Auvergne-Rhône-Alpes"},
+    )  # fmt: skip
+    references = pd.DataFrame(
+        {
+            "label": ["Taux de chômage", "Population"],
+            "unit": ["pct", "persons"],
+            "territory": [6.5, 1000.0],
+            "region": [7.0, 8000.0],
+            "france": [7.4, 68000.0],
+            "period": ["2021-Q4", "2022"],
+            "latest_period": ["2023-Q3", "2022"],
+            "rank": ["2 / 100", "5 / 100"],
+        }
+    )
+    cells = _parse(fiche_content.indicators_html(references, profile, "fr")).cells
+    assert cells[6:11] == ["Taux de chômage", "6,5", "7,0", "7,4",
+                           "2021-Q4 (dernière période commune aux trois ; 2023-Q3 pour le "
+                           "territoire seul)"]  # fmt: skip
+    assert cells[12:] == [
+        "Population",
+        "1\u202f000",
+        "8\u202f000",
+        "68\u202f000",
+        "2022",
+        "5 / 100",
+    ]
+    assert "—" not in cells

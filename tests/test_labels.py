@@ -211,6 +211,9 @@ def _fields(template: str) -> set[str]:
         labels.TREATMENT_LABELS,
         labels.REFERENCE_HEADERS,
         labels.PROFILE_NOTES,
+        labels.COLUMN_LABELS,
+        labels.DROPPED_REASONS,
+        labels.FICHE_TEXT,
     ],
 )
 def test_french_and_english_have_the_same_keys_and_fields(table):
@@ -246,3 +249,56 @@ def test_title_form_and_lower_first():
     assert labels.lower_first("PTCE récents") == "PTCE récents"
     assert labels.lower_first("Taux de chômage") == "taux de chômage"
     assert isinstance(labels.MEASURES, pd.DataFrame)
+
+
+def test_report_words_have_one_home_and_the_old_names_still_work():
+    from analysis import report_content
+    from analysis.reports import words
+
+    assert words.text is labels.site_text and words.prose is labels.prose
+    assert words.phrase("shock", "covid_2020") == "le choc du Covid-19"
+    assert words.WORDS_FILE == labels.REPORT_WORDS_FILE
+    assert labels.REPORT_WORDS_FILE.parent == labels.DICTIONARY_FILE.parent
+    assert report_content.COLUMN_LABELS is labels.COLUMN_LABELS
+    assert labels.count_phrase("ze2020", 22, treated=True) == "22 zones d'emploi traitées"
+    assert labels.takeaways(["a", ""], "en") == "> **Key points**\n>\n> - a"
+    for lang in ("fr", "en"):
+        assert set(labels.VALUE_LABELS[lang]) == set(labels.VALUE_LABELS["fr"])
+        for table in ("text", "prose"):
+            assert set(labels._REPORT_WORDS[table][lang]) == set(labels._REPORT_WORDS[table]["fr"])
+
+
+@pytest.mark.parametrize(
+    ("level", "treatment", "shock", "lang", "expected"),
+    [
+        ("ze2020", "is_ptce_territory", "covid_2020", "fr",
+         "# Les zones d'emploi avec un PTCE ont-elles mieux traversé le choc du Covid-19\u00a0?"),
+        ("dep", "is_tzcld_territory", "recession_2008", "fr",
+         "# Les départements avec un projet Territoire zéro chômeur ont-ils mieux traversé la "
+         "récession de 2008-2009\u00a0?"),
+        ("ze2020", "is_ptce_before_shock", "covid_2020", "en",
+         "# Did employment zones with a PTCE founded before the shock weather the COVID-19 "
+         "shock better?"),
+    ],
+)  # fmt: skip
+def test_comparison_question_is_the_run_s_parameters_in_words(level, treatment, shock, lang,
+                                                             expected):  # fmt: skip
+    assert labels.comparison_question(level, treatment, shock, lang) == expected
+    intro = labels.comparison_intro(level, treatment, "rise_vs_nation_pp", lang)
+    assert "`" not in intro and treatment not in intro and "rise_vs" not in intro
+
+
+def test_dropped_reasons_read_in_the_page_s_language():
+    english = labels.dropped_reason_text("no_series", kind="ptce", indicator="unemployment_rate",
+                                         level="dep")  # fmt: skip
+    assert english == "labelled ptce but no unemployment_rate series at level dep"
+    assert labels.dropped_reason(english, "fr") == (
+        "labellisé PTCE mais sans série « Taux de chômage » à la maille département"
+    )
+    assert labels.dropped_reason(english, "en") == (
+        "labelled PTCE but no Unemployment rate series at level département"
+    )
+    assert labels.dropped_reason("something else", "fr") == "something else"
+    assert labels.value_label("estimator", "did2s", "fr") == "deux étapes de Gardner (did2s)"
+    assert labels.value_label("first_wave", "aap2013_laureat", "fr") == "appel 2013, lauréat"
+    assert labels.value_label("estimator", "unknown", "fr") == "unknown"

@@ -334,6 +334,13 @@ def test_spatial_check_on_regression_residuals():
     # Intervals are clustered; the spatial error model row is the check (no "too narrow").
     assert "modèle à erreurs spatiales" in french and "trop étroits" not in french
     assert "spatial error model row is the check" in m.spatial_sentence(row, lang="en")
+    # A report without the spatial error model (dose–response) does not point to it.
+    alone = m.spatial_sentence(row, spatial_model=False)
+    assert "spatialement corrélés" in alone and "ligne du modèle" not in alone
+    assert "aucun modèle à erreurs spatiales" in alone
+    assert "no spatial error model is estimated" in m.spatial_sentence(
+        row, lang="en", spatial_model=False
+    )
     quiet = row.copy()
     quiet["p_value"] = 0.4
     assert "pas d'autocorrélation" in m.spatial_sentence(quiet)

@@ -411,6 +411,24 @@ def test_anct_points_expand_to_one_row_per_structure():
     assert list(frame.index) == [1, 1, 2, 2, 3]
 
 
+def test_an_e_mail_left_in_a_structure_s_name_is_removed_and_noted():
+    name = "SCENE NATIONALE 61 bdd h.s = modifier mail someone@example.fr"
+    assert anct_points.strip_contact(name) == ("SCENE NATIONALE 61", True)
+    for kept in ("Le C@pitole", "StationW @ 153", "Le Touche@tout, tiers lieu rural", "Info@Leze"):
+        assert anct_points.strip_contact(kept) == (kept, False)  # "@" in a name, no address
+    geojson = {"features": [
+        {"properties": {"id_geo": "61001", "id_territoire": "fabt-109", "lib_territoire": name},
+         "geometry": {"type": "Point", "coordinates": [0.1, 48.4]}},
+        {"properties": {"id_geo": "61002", "id_territoire": "fabt-110",
+                        "lib_territoire": "contact@example.org"},
+         "geometry": {"type": "Point", "coordinates": [0.2, 48.4]}},
+    ]}  # fmt: skip
+    frame = anct_points.anct_points_to_registry(geojson, "fabrique_territoire", "x")
+    assert list(frame["name"]) == ["SCENE NATIONALE 61", "fabt-110"]
+    assert (frame["note"] == anct_points.CONTACT_REMOVED_NOTE).all()
+    assert not frame["name"].str.contains("@").any()
+
+
 def test_anct_points_with_unpairable_names_fail_loudly():
     geojson = {
         "features": [

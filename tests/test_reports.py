@@ -528,9 +528,25 @@ def test_reference_values_align_periods_and_prefer_france_with_overseas():
     region = pd.DataFrame({"2019": [7.0]}, index=["84"])
     france = pd.DataFrame({"2019": [8.0, 7.5]}, index=["FRM", "FR"])
     values = report_content.reference_values(own, region, france)
-    assert values == {"period": "2019", "territory": 6.0, "region": 7.0, "france": 7.5}
+    assert values == {
+        "period": "2019", "territory": 6.0, "region": 7.0, "france": 7.5, "latest_period": "2019"
+    }  # fmt: skip
     empty = report_content.reference_values(own.iloc[:0], None, None)
     assert empty["period"] is None
+    # The zone is newer than its région and France: the latest period common to the three.
+    newer = pd.DataFrame({"2019": [6.0], "2021": [5.0], "2023": [4.0]}, index=["84"])
+    region = pd.DataFrame({"2019": [7.0], "2021": [6.5]}, index=["84"])
+    france = pd.DataFrame({"2019": [8.0], "2021": [7.0], "2022": [6.9]}, index=["FRM"])
+    values = report_content.reference_values(newer, region, france)
+    assert values == {
+        "period": "2021", "territory": 5.0, "region": 6.5, "france": 7.0, "latest_period": "2023"
+    }  # fmt: skip
+    # A région (no région column) falls back on France alone.
+    assert report_content.reference_values(newer, None, france)["period"] == "2021"
+    # No common period at all: the territory's latest, the references missing.
+    alone = report_content.reference_values(newer, None, france.iloc[:, 2:])
+    assert alone["period"] == "2023" and alone["territory"] == 4.0
+    assert alone["france"] != alone["france"]  # NaN
     long_run = pd.DataFrame({"1990": [None, 9.0], "2019": [8.0, 7.9]}, index=["FR", "FRM"])
     assert report_content.longest_national_code(long_run) == "FRM"
 

@@ -129,6 +129,17 @@ def test_index_answers_the_question_from_the_evidence_table(small_site):
     assert not check.page_problems(reports_dir)
 
 
+def test_each_fiche_links_its_printed_pdf_when_the_file_is_there(small_site):
+    reports_dir, runs = small_site
+    page = site.write_index(runs, reports_dir).read_text()
+    assert 'href="fiche-dep-14/fiche.pdf"' in page  # named by its record
+    assert "fiche-reg-28/fiche.pdf" not in page  # no file, no link
+    (reports_dir / "fiche-reg-28" / "fiche.pdf").write_bytes(b"%PDF-1.4")  # record silent
+    page = site.write_index(runs, reports_dir).read_text()
+    assert 'href="fiche-reg-28/fiche.pdf"' in page
+    assert "never-run/fiche.pdf" not in page and not check.page_problems(reports_dir)
+
+
 def test_index_without_evidence_says_it_is_not_built(small_site):
     reports_dir, runs = small_site
     page = site.write_index(runs, reports_dir).read_text()
@@ -189,6 +200,59 @@ def test_prepare_for_reading_drops_code_streams_hidden_cells_and_empty_headings(
     ready = pages.prepare_for_reading(notebook)
     assert [c.source for c in ready.cells] == ["## Résultats\n\n### Carte", "x"]
     assert len(notebook.cells) == 8  # the executed notebook itself is untouched
+
+
+def test_page_opens_with_one_title_the_notebook_s_own_or_the_run_s():
+    described = new_notebook()
+    described.cells = [
+        new_markdown_cell("# Question with `shock`", metadata={"tags": ["hide-in-report"]}),
+        new_markdown_cell("## Résultats"),
+        new_code_cell("x", outputs=[new_output("display_data", data={"text/plain": "x"})]),
+    ]
+    ready = pages.add_title(pages.prepare_for_reading(described), "Covid <b>&</b> PTCE")
+    assert ready.cells[0].source == "# Covid &lt;b&gt;&amp;&lt;/b&gt; PTCE"  # the run's, escaped
+    assert "`shock`" not in "".join(c.source for c in ready.cells)
+    question = {"text/markdown": "# Les zones d'emploi avec un PTCE ?"}
+    generated = new_code_cell("t", outputs=[new_output("display_data", data=question)])
+    own = new_notebook()
+    own.cells = [generated, new_markdown_cell("## Résultats")]
+    assert pages.has_title(own)
+    assert len(pages.add_title(own, "Run title").cells) == 2  # never a second H1
+    html_title = new_code_cell("t", outputs=[new_output(
+        "display_data", data={"text/html": "<h1>Calvados</h1>"})])  # fmt: skip
+    assert pages.has_title(new_notebook(cells=[html_title]))
+    assert not pages.has_title(new_notebook(cells=[new_markdown_cell("## Only a section")]))
+    page = "<nav>back</nav><!--ptce-toc--><h1>T</h1>" + "".join(
+        f'<h2 id="s{i}">S{i}<a class="anchor-link" href="#s{i}">¶</a></h2>' for i in range(3)
+    )
+    placed = pages.place_table_of_contents(page, "fr")
+    assert placed.index("</h1>") < placed.index("ptce-toc") and "<!--ptce-toc-->" not in placed
+
+
+def test_display_table_shows_codes_in_words():
+    frame = pd.DataFrame(
+        {
+            "estimator": ["callaway_santanna", "did2s", "twfe"],
+            "contiguity": ["queen", "knn", "other"],
+            "distribution": ["F", "chi2", "F"],
+            "reason": [
+                "labelled after the panel ends: kept as never treated",
+                "hosts a ptce of unknown date: neither treated at a known date nor control",
+                "labelled tzcld but no unemployment_rate series at level ze2020",
+            ],
+        }
+    )
+    page = report_content.display_table(frame, lang="fr").to_html()
+    for code in ("callaway_santanna", "did2s<", "twfe", "queen", ">F<", "labelled", "hosts a"):
+        assert code not in page
+    assert ">Callaway et Sant&#39;Anna<" in page and "deux étapes de Gardner" in page
+    assert "contiguïté" in page and "loi de Fisher (F)" in page and ">other<" in page
+    assert "gardé comme jamais traité" in page and "accueille un PTCE de date inconnue" in page
+    assert "sans série « Taux de chômage » à la maille zone d&#39;emploi" in page
+    english = report_content.display_table(frame, lang="en").to_html()
+    assert "Gardner&#39;s two-stage" in english and "kept as never treated" in english
+    frame.to_csv(pd.io.common.StringIO())  # the frame itself keeps its codes
+    assert frame.loc[0, "estimator"] == "callaway_santanna"
 
 
 def test_display_table_reads_in_french_without_index_nan_or_truncation():

@@ -140,7 +140,13 @@ def test_sentences_and_effects_table_follow_the_placebo_rank(planted):
     assert effects.loc[0, "p_value"] == row["p_value"] and effects.loc[0, "n"] == 13
     assert effects.loc[0, "specification"] == "synthetic_control_T01"
     assert list(effects.columns[: len(models.EFFECTS_COLUMNS)]) == list(models.EFFECTS_COLUMNS)
-    assert not effects["is_primary"].any()  # no interval: kept out of evidence.csv
+    primary = effects[effects["is_primary"]]  # the mean over the treated units
+    assert list(primary["specification"]) == [sc.MEAN_SPECIFICATION] and len(effects) == 2
+    assert (
+        primary["effect"].iloc[0] == effects.loc[0, "effect"] and primary["n_treated"].iloc[0] == 1
+    )
+    assert primary["p_value"].iloc[0] == row["p_value"]  # one treated unit: its placebo p-value
+    assert primary[["ci_low", "ci_high"]].isna().all(axis=None)  # no interval
     weights = sc.weights_table(results)
     assert weights["weight"].sum() == pytest.approx(1) and (weights["unit"] == "T01").all()
     paths = sc.paths_table(results)

@@ -28,7 +28,7 @@ from analysis.cooperation import (
 )
 from analysis.fiche_content import MISSING, SUB_LEVEL, children_of, indexed_series, rank_label
 from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS, NATIONAL_CODES, NATIONAL_NAMES
-from analysis.labels import profile_note
+from analysis.labels import dropped_reason_text, profile_note
 from analysis.models import prepare_analysis_table
 from analysis.report_content import (
     PROFILE_INDICATORS,
@@ -569,9 +569,12 @@ def indicators_vs_references(
 ) -> pd.DataFrame:
     """The territory's latest value of each indicator next to its région's and France's.
 
-    Indicators not published at the territory's level are listed with an
-    empty value and the reason, not dropped. ``table``: a long indicators
-    table already loaded (with the territory's level, ``reg`` and ``fr``).
+    When the territory's latest period is newer than its references', the three values
+    are those of the latest period common to the three (``period``), the territory's
+    own latest period is ``latest_period`` and ``note`` says so. Indicators not published
+    at the territory's level are listed with an empty value and the reason, not dropped.
+    ``table``: a long indicators table already loaded (with the territory's level, ``reg``
+    and ``fr``).
     """
     levels = {profile.level, "reg", "fr"}
     panel = table
@@ -598,6 +601,12 @@ def indicators_vs_references(
             france = None
         values = reference_values(own, region, france)
         note = "" if values["period"] else profile_note("not_at_level", lang, level=profile.level)
+        if values["period"] and values["latest_period"] != values["period"]:
+            note = profile_note("common_period", lang, latest=values["latest_period"])
+        elif values["period"] and (
+            pd.isna(values["france"]) or (profile.region_code and pd.isna(values["region"]))
+        ):
+            note = profile_note("no_reference", lang)
         rows.append(
             {
                 "indicator": name,
@@ -607,8 +616,8 @@ def indicators_vs_references(
                 "note": note,
             }
         )
-    columns = ["indicator", "label", "unit", "period", "territory", "region", "france", "note"]
-    return pd.DataFrame(rows).reindex(columns=columns)
+    columns = ["indicator", "label", "unit", "period", "territory", "region", "france"]
+    return pd.DataFrame(rows).reindex(columns=[*columns, "latest_period", "note"])
 
 
 def profile_series(
@@ -976,10 +985,10 @@ def compute_staggered(
         start=start,
     )
     extra = [
-        (code, None, f"hosts a {kind} of unknown date: neither treated at a known date nor control")
+        (code, None, dropped_reason_text("unknown_date", kind=kind))
         for code in long.attrs["excluded"]
     ] + [
-        (code, None, f"labelled {kind} but no {indicator} series at level {level}")
+        (code, None, dropped_reason_text("no_series", kind=kind, indicator=indicator, level=level))
         for code in long.attrs["treated_not_in_panel"]
     ]
     dropped = pd.concat(

@@ -552,7 +552,13 @@ def indicators_html(references: pd.DataFrame, profile: Any, lang: str = "fr") ->
             format_value(v, lang, decimals.get(str(u), 1)) if pd.notna(v) else MISSING
             for v, u in zip(references[key], references["unit"], strict=True)
         ]
-    table[words["period"]] = references["period"]
+    latest = references.get("latest_period", references["period"])
+    table[words["period"]] = [
+        words["common_period"].format(period=period, latest=newest)
+        if pd.notna(period) and pd.notna(newest) and str(newest) != str(period)
+        else period
+        for period, newest in zip(references["period"], latest, strict=True)
+    ]
     table[words["rank"]] = references["rank"]
     return html_table(table, lang=lang, html_columns=list(columns.values()))
 

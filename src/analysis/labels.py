@@ -562,6 +562,9 @@ SENTENCES: dict[str, dict[str, str]] = {
         "spatial_correlated": "les résidus sont spatialement corrélés : des territoires voisins "
         "ne sont pas indépendants ; les intervalles principaux sont regroupés par région, et la "
         "ligne du modèle à erreurs spatiales en est la vérification.",
+        "spatial_correlated_no_model": "les résidus sont spatialement corrélés : des "
+        "territoires voisins ne sont pas indépendants ; aucun modèle à erreurs spatiales n'est "
+        "estimé dans ce rapport, ses intervalles peuvent donc être trop étroits.",
         "spatial_quiet": "pas d'autocorrélation spatiale établie des résidus.",
         "spatial": "{head} ; {tail}",
         # robustness_verdict
@@ -633,6 +636,9 @@ SENTENCES: dict[str, dict[str, str]] = {
         "spatial_correlated": "the residuals are spatially correlated: neighbouring territories "
         "are not independent; the primary intervals are clustered by région, and the spatial "
         "error model row is the check.",
+        "spatial_correlated_no_model": "the residuals are spatially correlated: neighbouring "
+        "territories are not independent; no spatial error model is estimated in this report, "
+        "so its intervals may be too narrow.",
         "spatial_quiet": "no established spatial autocorrelation of the residuals.",
         "spatial": "{head}; {tail}",
         "verdict_robust": "Robust difference: same sign and interval excluding zero in all "
@@ -704,7 +710,7 @@ TIMING_NOTES: dict[str, dict[str, str]] = {
         "includes_later_tzcld": "Ce groupe compte aussi les territoires habilités après le choc "
         "(deuxième phase, à partir de fin 2021).",
         "includes_later": "Ce groupe compte aussi des PTCE créés après le choc "
-        "(le traitement is_ptce_before_shock ne garde que les plus anciens).",
+        "(la variante « PTCE créé avant le choc » ne garde que les plus anciens).",
     },
     "en": {
         "before_ptce": "No PTCE was recognised yet at the time of this shock (first PTCE "
@@ -715,7 +721,7 @@ TIMING_NOTES: dict[str, dict[str, str]] = {
         "includes_later_tzcld": "This group also counts territories authorised after the shock "
         "(second phase, from late 2021).",
         "includes_later": "This group also counts PTCE founded after the shock "
-        "(treatment is_ptce_before_shock keeps only the older ones).",
+        "(the variant 'PTCE founded before the shock' keeps only the older ones).",
     },
 }
 """What a treatment means in time for a shock (``analysis.models.timing_note``)."""
@@ -729,11 +735,15 @@ REFERENCE_HEADERS: dict[str, dict[str, str]] = {
 PROFILE_NOTES: dict[str, dict[str, str]] = {
     "fr": {
         "not_at_level": "pas de valeur à la maille {level}",
+        "common_period": "dernière période commune aux trois (territoire seul : {latest})",
+        "no_reference": "pas de valeur publiée pour la région ou la France à cette période",
         "measured_on_zone": "mesurée sur la zone d'emploi {name} ({code})",
         "zone": "Zone d'emploi {name}",
     },
     "en": {
         "not_at_level": "no value at level {level}",
+        "common_period": "latest period common to the three (territory alone: {latest})",
+        "no_reference": "no value published for the région or France at this period",
         "measured_on_zone": "measured on the zone d'emploi {name} ({code})",
         "zone": "Zone d'emploi {name}",
     },
@@ -1394,6 +1404,8 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "source_link": "source",
         "indicator": "Indicateur",
         "period": "Période",
+        "common_period": "{period} (dernière période commune aux trois ; {latest} pour le "
+        "territoire seul)",
         "france": "France",
         "rank": "Rang",
         "note": "Remarque",
@@ -1461,6 +1473,8 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "source_link": "source",
         "indicator": "Indicator",
         "period": "Period",
+        "common_period": "{period} (latest period common to the three; {latest} for the "
+        "territory alone)",
         "france": "France",
         "rank": "Rank",
         "note": "Note",
@@ -1533,3 +1547,343 @@ KIND_SHORT_NAMES: dict[str, dict[str, str]] = {
     },
 }
 """Kinds in a table column (the map legend and the text give the full names)."""
+
+
+# --------------------------------------------------------------------------- report site and prose
+# The words of the report site (``analysis.reports.site``, ``pages``) and the prose the report
+# notebooks show, read once from ``report_words.toml`` beside this module.
+
+REPORT_WORDS_FILE = Path(__file__).with_name("report_words.toml")
+"""The site's words, the phrases of run parameters, the methods and report prose templates."""
+
+_REPORT_WORDS: dict[str, Any] = _read_dictionary(REPORT_WORDS_FILE)
+
+PHRASE_KINDS: tuple[str, ...] = tuple(_REPORT_WORDS["phrases"])
+"""Parameters with sentence phrases: ``shock``, ``level``, ``treatment``, ``indicator``…"""
+
+
+def _report_words(table: str, key: str, lang: str, values: dict[str, Any]) -> str:
+    """Template ``key`` of ``[table.<lang>]`` in ``report_words.toml``, its fields filled."""
+    try:
+        template = _REPORT_WORDS[table][check_lang(lang)][key]
+    except KeyError:
+        raise KeyError(f"no {key!r} in {REPORT_WORDS_FILE.name} [{table}.{lang}]") from None
+    return template.format(**values) if values else template
+
+
+def site_text(key: str, lang: str = "fr", **values: Any) -> str:
+    """The report site's text ``key`` in ``lang``, its ``{fields}`` filled from ``values``."""
+    return _report_words("text", key, lang, values)
+
+
+def phrase(kind: str, value: str, lang: str = "fr") -> str:
+    """How a run's parameter value reads in a sentence; the value itself when it has no phrase.
+
+    Args:
+        kind: ``shock``, ``level``, ``level_short``, ``treatment``, ``indicator``
+            or ``verdict`` (:data:`PHRASE_KINDS`).
+        value: The parameter value (``covid_2020``, ``ze2020``…).
+        lang: ``fr`` or ``en``.
+    """
+    table = _REPORT_WORDS["phrases"].get(kind)
+    if table is None:
+        raise KeyError(f"no phrases for {kind!r}; known: {', '.join(PHRASE_KINDS)}")
+    return table[check_lang(lang)].get(str(value), str(value))
+
+
+def _level_noun(level: str, lang: str) -> tuple[str, str, str]:
+    """Singular, plural and gender (``f``, ``m`` or empty) of a level's noun."""
+    entry = _REPORT_WORDS["phrases"]["level_noun"][check_lang(lang)].get(level)
+    singular, plural, gender = (entry or f"{level}|{level}|m").split("|")
+    return singular, plural, gender
+
+
+def count_phrase(level: str, count: int, lang: str = "fr", *, treated: bool = False) -> str:
+    """``22 zones traitées``, ``1 département traité``, ``5 régions`` (French agreement)."""
+    singular, plural, gender = _level_noun(level, lang)
+    noun = singular if count == 1 else plural
+    if not treated:
+        return f"{count} {noun}"
+    if lang == "fr":
+        adjective = "traitée" if gender == "f" else "traité"
+        adjective += "" if count == 1 else "s"
+        return f"{count} {noun} {adjective}"
+    return f"{count} treated {noun}"
+
+
+def methods(lang: str = "fr") -> list[dict[str, Any]]:
+    """The site's methods section: ``title``, ``body`` and ``references`` of each part."""
+    return list(_REPORT_WORDS["methods"][check_lang(lang)])
+
+
+def prose(key: str, lang: str = "fr", **values: Any) -> str:
+    """A report's Markdown template ``key`` (``[prose]`` of ``report_words.toml``), filled."""
+    return _report_words("prose", key, lang, values)
+
+
+def takeaways(points: Iterable[str], lang: str = "fr") -> str:
+    """The "À retenir" box of a report: a Markdown block quote with one bullet per point."""
+    lines = [f"> {prose('takeaways', lang)}", ">"] + [f"> - {point}" for point in points if point]
+    return "\n".join(lines)
+
+
+def comparison_question(level: str, treatment: str, shock: str, lang: str = "fr") -> str:
+    """The question a comparison run answers, as the report's Markdown title.
+
+    ``# Les zones d'emploi avec un PTCE ont-elles mieux traversé le choc du Covid-19 ?``
+    (the pronoun agrees with the level's noun in French).
+    """
+    pronoun = "elles" if _level_noun(level, lang)[2] == "f" else "ils"
+    title = prose(
+        "comparison_title",
+        lang,
+        level=phrase("level", level, lang),
+        treatment=phrase("treatment", treatment, lang),
+        shock=phrase("shock", shock, lang),
+        pronoun=pronoun,
+    )
+    hashes, _, words = title.partition(" ")
+    return f"{hashes} {words[:1].upper()}{words[1:]}"
+
+
+def comparison_intro(level: str, treatment: str, outcome: str, lang: str = "fr") -> str:
+    """The paragraph under :func:`comparison_question`: what is compared, how, and the caveat."""
+    return prose(
+        "comparison_intro",
+        lang,
+        level=phrase("level", level, lang),
+        treatment=phrase("treatment", treatment, lang),
+        outcome=outcome_phrase(outcome, lang),
+    )
+
+
+# --------------------------------------------------------------------------- report tables
+# Words of :func:`analysis.report_content.display_table`.
+
+COLUMN_LABELS: dict[str, dict[str, str]] = {
+    "fr": {
+        "territory_code": "Code",
+        "territory_name": "Territoire",
+        "level": "Maille",
+        "rank": "Rang",
+        "n": "Nombre de territoires",
+        "n_treated": "Territoires traités",
+        "n_control": "Territoires de comparaison",
+        "estimate": "Écart estimé",
+        "effect": "Écart estimé",
+        "ci_low": "Borne basse (IC 95 %)",
+        "ci_high": "Borne haute (IC 95 %)",
+        "p_value": "Valeur p",
+        "specification": "Spécification",
+        "group": "Groupe",
+        "kind": "Type",
+        "count": "Nombre",
+        "share_pct": "Part (%)",
+        "peak": "Pic",
+        "trough": "Creux",
+        "recovery_end": "Fin de la reprise",
+        "shock": "Choc",
+        "indicator": "Indicateur",
+        "period": "Période",
+        "value": "Valeur",
+        "national_reference": "Référence nationale",
+        "label": "Spécification",
+        "p_value_method": "Méthode de la valeur p",
+        "n_permutations": "Permutations",
+        "permutations": "Permutations",
+        "morans_i": "I de Moran",
+        "expected_i": "I attendu (hasard)",
+        "n_overseas_dropped": "Outre-mer écartés",
+        "n_islands_dropped": "Îles écartées",
+        "n_without_geometry": "Sans géométrie",
+        "contiguity": "Voisinage",
+        "covariate": "Covariable",
+        "mean_treated": "Moyenne des traités",
+        "mean_control": "Moyenne des témoins",
+        "smd_before": "Écart standardisé avant",
+        "variance_ratio_before": "Rapport des variances avant",
+        "mean_matched_control": "Moyenne des témoins appariés",
+        "smd_after": "Écart standardisé après",
+        "statistic": "Statistique",
+        "distribution": "Loi",
+        "df_numerator": "Degrés de liberté (numérateur)",
+        "df_denominator": "Degrés de liberté (dénominateur)",
+        "n_placebo": "Périodes placebo",
+        "estimator": "Estimateur",
+        "att": "Effet moyen (ATT)",
+        "pretrend_pvalue": "Valeur p des tendances préalables",
+        "first_treated": "Premier label",
+        "reason": "Raison",
+        "unit": "Code du territoire",
+        "first_treated_period": "Premier label (période)",
+        "first_wave": "Première vague",
+        "date_precision": "Date connue par",
+        "n_labels": "Nombre de labels",
+        "wave": "Vague",
+    },
+    "en": {
+        "territory_code": "Code",
+        "territory_name": "Territory",
+        "level": "Level",
+        "rank": "Rank",
+        "n": "Number of territories",
+        "n_treated": "Treated territories",
+        "n_control": "Comparison territories",
+        "estimate": "Estimated difference",
+        "effect": "Estimated difference",
+        "ci_low": "Lower bound (95% CI)",
+        "ci_high": "Upper bound (95% CI)",
+        "p_value": "p-value",
+        "specification": "Specification",
+        "group": "Group",
+        "kind": "Kind",
+        "count": "Count",
+        "share_pct": "Share (%)",
+        "peak": "Peak",
+        "trough": "Trough",
+        "recovery_end": "End of recovery",
+        "shock": "Shock",
+        "indicator": "Indicator",
+        "period": "Period",
+        "value": "Value",
+        "national_reference": "National reference",
+        "label": "Specification",
+        "p_value_method": "p-value method",
+        "n_permutations": "Permutations",
+        "permutations": "Permutations",
+        "morans_i": "Moran's I",
+        "expected_i": "Expected I (chance)",
+        "n_overseas_dropped": "Overseas left out",
+        "n_islands_dropped": "Islands left out",
+        "n_without_geometry": "Without geometry",
+        "contiguity": "Neighbourhood",
+        "covariate": "Covariate",
+        "mean_treated": "Mean of treated",
+        "mean_control": "Mean of controls",
+        "smd_before": "Standardized difference before",
+        "variance_ratio_before": "Variance ratio before",
+        "mean_matched_control": "Mean of matched controls",
+        "smd_after": "Standardized difference after",
+        "statistic": "Statistic",
+        "distribution": "Distribution",
+        "df_numerator": "Degrees of freedom (numerator)",
+        "df_denominator": "Degrees of freedom (denominator)",
+        "n_placebo": "Placebo periods",
+        "estimator": "Estimator",
+        "att": "Average effect (ATT)",
+        "pretrend_pvalue": "Pre-trend p-value",
+        "first_treated": "First label",
+        "reason": "Reason",
+        "unit": "Territory code",
+        "first_treated_period": "First label (period)",
+        "first_wave": "First wave",
+        "date_precision": "Date known from",
+        "n_labels": "Number of labels",
+        "wave": "Wave",
+    },
+}
+"""Words of common table columns (indicators and measures take their own labels)."""
+
+YES_NO: dict[str, tuple[str, str]] = {"fr": ("oui", "non"), "en": ("yes", "no")}
+"""Booleans in a report table."""
+EMPTY_TABLE: dict[str, str] = {"fr": "Aucune ligne.", "en": "No rows."}
+"""What an empty report table reads as."""
+FULL_TABLE_NOTE: dict[str, str] = {
+    "fr": "Les {shown} premières lignes sur {total} ; le tableau complet : ",
+    "en": "The first {shown} rows of {total}; the full table: ",
+}
+"""The note under a long report table, before the link to its full CSV."""
+
+VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
+    "fr": {
+        "contiguity": {
+            "queen": "contiguïté (frontière ou sommet commun)",
+            "knn": "plus proches voisins",
+        },
+        "distribution": {"F": "loi de Fisher (F)", "chi2": "loi du khi-deux"},
+        "date_precision": {"wave": "la vague du label", "year": "l'année seulement"},
+        "first_wave": WAVE_NAMES["fr"],
+        "wave": WAVE_NAMES["fr"],
+        "estimator": {
+            "callaway_santanna": "Callaway et Sant'Anna",
+            "did2s": "deux étapes de Gardner (did2s)",
+            "twfe": "effets fixes à deux dimensions, naïf (biaisé)",
+        },
+    },
+    "en": {
+        "contiguity": {
+            "queen": "contiguity (shared border or vertex)",
+            "knn": "nearest neighbours",
+        },
+        "distribution": {"F": "Fisher's F distribution", "chi2": "chi-squared distribution"},
+        "date_precision": {"wave": "the label's wave", "year": "the year only"},
+        "first_wave": WAVE_NAMES["en"],
+        "wave": WAVE_NAMES["en"],
+        "estimator": {
+            "callaway_santanna": "Callaway and Sant'Anna",
+            "did2s": "Gardner's two-stage (did2s)",
+            "twfe": "two-way fixed effects, naive (biased)",
+        },
+    },
+}
+"""Codes that methods write in a table column, in words (``VALUE_LABELS[lang][column][code]``):
+:func:`analysis.report_content.display_table` shows these words, the CSV keeps the codes."""
+
+
+def value_label(column: str, value: Any, lang: str = "fr") -> Any:
+    """A code of a known column in words (:data:`VALUE_LABELS`); any other value unchanged."""
+    words = VALUE_LABELS[check_lang(lang)].get(column, {})
+    return words.get(value, value) if isinstance(value, str) else value
+
+
+DROPPED_REASONS: dict[str, dict[str, str]] = {
+    "en": {
+        "labelled_before_panel": "labelled before the panel's second period",
+        "labelled_after_panel": "labelled after the panel ends: kept as never treated",
+        "outcome_incomplete": "outcome missing in some period",
+        "unknown_date": "hosts a {kind} of unknown date: neither treated at a known date nor "
+        "control",
+        "no_series": "labelled {kind} but no {indicator} series at level {level}",
+    },
+    "fr": {
+        "labelled_before_panel": "labellisé avant la deuxième période du panel",
+        "labelled_after_panel": "labellisé après la fin du panel : gardé comme jamais traité",
+        "outcome_incomplete": "indicateur manquant à certaines périodes",
+        "unknown_date": "accueille un {kind} de date inconnue : ni traité à une date connue, "
+        "ni témoin",
+        "no_series": "labellisé {kind} mais sans série « {indicator} » à la maille {level}",
+    },
+}
+"""Why a territory is left out of a staggered design (``analysis.staggered``,
+``analysis.datasets.compute_staggered``): the ``reason`` column holds the English words
+(:func:`dropped_reason_text`), a report shows them in its language (:func:`dropped_reason`)."""
+
+
+def dropped_reason_text(code: str, **values: str) -> str:
+    """The English ``reason`` of a left-out territory (the words of the CSV)."""
+    return DROPPED_REASONS["en"][code].format(**values)
+
+
+def dropped_reason(reason: str, lang: str = "fr") -> str:
+    """A ``reason`` of :data:`DROPPED_REASONS` (English words) in ``lang``; others unchanged.
+
+    The fields are put in words too: a kind (``ptce`` → ``PTCE``), an indicator
+    (its label), a level (``ze2020`` → ``zone d'emploi``).
+    """
+    check_lang(lang)
+    for code, template in DROPPED_REASONS["en"].items():
+        pattern = re.escape(template)
+        for field in ("kind", "indicator", "level"):
+            pattern = pattern.replace(re.escape("{" + field + "}"), f"(?P<{field}>\\S+)")
+        found = re.fullmatch(pattern, str(reason))
+        if not found:
+            continue
+        values = found.groupdict()
+        if "kind" in values:
+            values["kind"] = KIND_LABELS[lang].get(values["kind"], values["kind"])
+        if "indicator" in values and values["indicator"] in INDICATORS.index:
+            values["indicator"] = label(values["indicator"], lang)
+        if "level" in values:
+            values["level"] = LEVEL_NAMES[lang].get(values["level"], values["level"])
+        return DROPPED_REASONS[lang][code].format(**values)
+    return str(reason)

@@ -1485,12 +1485,22 @@ def spatial_check(
     return row
 
 
-def spatial_sentence(row, lang: str = "fr", *, alpha: float = 0.05) -> str:
+def spatial_sentence(
+    row, lang: str = "fr", *, alpha: float = 0.05, spatial_model: bool = True
+) -> str:
     """A plain-language sentence on the Moran's I of residuals (one :func:`spatial_check` row).
 
     Says the value, the permutation p-value, N and how many territories were
     left out (overseas, islands, no geometry), and what a significant value
     implies for the confidence intervals (templates of ``analysis.labels.SENTENCES``).
+
+    Args:
+        row: One :func:`spatial_check` row (or a one-row table).
+        lang: ``fr`` or ``en``.
+        alpha: Level below which the residuals are called spatially correlated.
+        spatial_model: Whether the report also estimates the spatial error model
+            (:func:`compare_territories` does; a dose–response report does not): the
+            sentence only points to that check when it exists.
     """
     if isinstance(row, pd.DataFrame):
         if len(row) != 1:
@@ -1511,7 +1521,8 @@ def spatial_sentence(row, lang: str = "fr", *, alpha: float = 0.05) -> str:
         n=n,
         left_out=labels.sentence("spatial_left_out", lang, dropped=dropped) if dropped else "",
     )
-    tail = labels.sentence("spatial_correlated" if significant else "spatial_quiet", lang)
+    correlated = "spatial_correlated" if spatial_model else "spatial_correlated_no_model"
+    tail = labels.sentence(correlated if significant else "spatial_quiet", lang)
     return labels.sentence("spatial", lang, head=head, tail=tail)
 
 

@@ -20,7 +20,15 @@ from IPython.display import HTML, Markdown
 
 from analysis import hashing, labels
 from analysis.keys import NATIONAL_CODES
-from analysis.labels import OUTCOME_HIGHER_IS_BETTER, REFERENCE_HEADERS, format_number
+from analysis.labels import (  # the table words live in labels; re-exported for callers
+    COLUMN_LABELS,
+    EMPTY_TABLE,
+    FULL_TABLE_NOTE,
+    OUTCOME_HIGHER_IS_BETTER,
+    REFERENCE_HEADERS,
+    YES_NO,
+    format_number,
+)
 
 SERIES_ROLES = ("territory", "zone", "region", "national")
 """Rows of :func:`analysis.datasets.profile_series`, in drawing order (coloured by
@@ -256,7 +264,14 @@ def profile_from_tables(
 def reference_values(
     own: pd.DataFrame, region: pd.DataFrame | None, france: pd.DataFrame | None
 ) -> dict[str, Any]:
-    """Latest period of the territory, and the values of the three at that period (pure).
+    """The territory's latest period the references share, and the three values there (pure).
+
+    The territory's latest period is used when its région and France have a value
+    there too. When the territory is newer (a département's 2022 figure while the
+    région and France stop in 2021), the values are those of the latest period
+    common to the three, so that they compare like with like; ``latest_period``
+    keeps the territory's own latest period. With no common period at all the
+    territory's latest is kept and the missing references stay NaN.
 
     Args:
         own: One-row wide panel of the territory (columns periods).
@@ -264,7 +279,8 @@ def reference_values(
         france: Wide panel at level ``fr`` (rows ``FR``/``FRM``), or ``None``.
 
     Returns:
-        ``period``, ``territory``, ``region``, ``france`` (NaN when absent).
+        ``period``, ``territory``, ``region``, ``france`` (NaN when absent) and
+        ``latest_period`` (the territory's latest, equal to ``period`` unless it fell back).
     """
     observed = own.iloc[0].dropna() if len(own) else pd.Series(dtype="float64")
     if observed.empty:
@@ -273,10 +289,10 @@ def reference_values(
             "territory": float("nan"),
             "region": float("nan"),
             "france": float("nan"),
+            "latest_period": None,
         }
-    period = str(observed.index[-1])
 
-    def value_at(panel: pd.DataFrame | None, codes: Sequence[str] | None = None) -> float:
+    def value_at(panel: pd.DataFrame | None, period: str, codes: Sequence[str] | None = None):
         if panel is None or period not in panel.columns:
             return float("nan")
         candidates = [c for c in (codes or list(panel.index)) if c in panel.index]
@@ -286,11 +302,29 @@ def reference_values(
                 return float(value)
         return float("nan")
 
+    def references_at(period: str) -> dict[str, float]:
+        return {
+            "region": value_at(region, period),
+            "france": value_at(france, period, NATIONAL_CODES),
+        }
+
+    required = [
+        key
+        for key, panel in (("region", region), ("france", france))
+        if panel is not None and len(panel)
+    ]
+    latest = str(observed.index[-1])
+    period = latest
+    for candidate in reversed([str(p) for p in observed.index]):
+        found = references_at(candidate)
+        if all(pd.notna(found[key]) for key in required):
+            period = candidate
+            break
     return {
         "period": period,
-        "territory": float(observed.iloc[-1]),
-        "region": value_at(region),
-        "france": value_at(france, NATIONAL_CODES),
+        "territory": float(observed[period]) if period in observed.index else float("nan"),
+        **references_at(period),
+        "latest_period": latest,
     }
 
 
@@ -382,127 +416,8 @@ MAX_TABLE_ROWS = 60
 """Rows shown in a report table; a longer one shows these and links its full CSV."""
 MISSING = "—"
 """What a missing value reads as in a report table."""
-
-COLUMN_LABELS: dict[str, dict[str, str]] = {
-    "fr": {
-        "territory_code": "Code",
-        "territory_name": "Territoire",
-        "level": "Maille",
-        "rank": "Rang",
-        "n": "Nombre de territoires",
-        "n_treated": "Territoires traités",
-        "n_control": "Territoires de comparaison",
-        "estimate": "Écart estimé",
-        "effect": "Écart estimé",
-        "ci_low": "Borne basse (IC 95 %)",
-        "ci_high": "Borne haute (IC 95 %)",
-        "p_value": "Valeur p",
-        "specification": "Spécification",
-        "group": "Groupe",
-        "kind": "Type",
-        "count": "Nombre",
-        "share_pct": "Part (%)",
-        "peak": "Pic",
-        "trough": "Creux",
-        "recovery_end": "Fin de la reprise",
-        "shock": "Choc",
-        "indicator": "Indicateur",
-        "period": "Période",
-        "value": "Valeur",
-        "national_reference": "Référence nationale",
-        "label": "Spécification",
-        "p_value_method": "Méthode de la valeur p",
-        "n_permutations": "Permutations",
-        "permutations": "Permutations",
-        "morans_i": "I de Moran",
-        "expected_i": "I attendu (hasard)",
-        "n_overseas_dropped": "Outre-mer écartés",
-        "n_islands_dropped": "Îles écartées",
-        "n_without_geometry": "Sans géométrie",
-        "contiguity": "Voisinage",
-        "covariate": "Covariable",
-        "mean_treated": "Moyenne des traités",
-        "mean_control": "Moyenne des témoins",
-        "smd_before": "Écart standardisé avant",
-        "variance_ratio_before": "Rapport des variances avant",
-        "mean_matched_control": "Moyenne des témoins appariés",
-        "smd_after": "Écart standardisé après",
-        "statistic": "Statistique",
-        "distribution": "Loi",
-        "df_numerator": "Degrés de liberté (numérateur)",
-        "df_denominator": "Degrés de liberté (dénominateur)",
-        "n_placebo": "Périodes placebo",
-        "estimator": "Estimateur",
-        "att": "Effet moyen (ATT)",
-        "pretrend_pvalue": "Valeur p des tendances préalables",
-        "first_treated": "Premier label",
-        "reason": "Raison",
-    },
-    "en": {
-        "territory_code": "Code",
-        "territory_name": "Territory",
-        "level": "Level",
-        "rank": "Rank",
-        "n": "Number of territories",
-        "n_treated": "Treated territories",
-        "n_control": "Comparison territories",
-        "estimate": "Estimated difference",
-        "effect": "Estimated difference",
-        "ci_low": "Lower bound (95% CI)",
-        "ci_high": "Upper bound (95% CI)",
-        "p_value": "p-value",
-        "specification": "Specification",
-        "group": "Group",
-        "kind": "Kind",
-        "count": "Count",
-        "share_pct": "Share (%)",
-        "peak": "Peak",
-        "trough": "Trough",
-        "recovery_end": "End of recovery",
-        "shock": "Shock",
-        "indicator": "Indicator",
-        "period": "Period",
-        "value": "Value",
-        "national_reference": "National reference",
-        "label": "Specification",
-        "p_value_method": "p-value method",
-        "n_permutations": "Permutations",
-        "permutations": "Permutations",
-        "morans_i": "Moran's I",
-        "expected_i": "Expected I (chance)",
-        "n_overseas_dropped": "Overseas left out",
-        "n_islands_dropped": "Islands left out",
-        "n_without_geometry": "Without geometry",
-        "contiguity": "Neighbourhood",
-        "covariate": "Covariate",
-        "mean_treated": "Mean of treated",
-        "mean_control": "Mean of controls",
-        "smd_before": "Standardized difference before",
-        "variance_ratio_before": "Variance ratio before",
-        "mean_matched_control": "Mean of matched controls",
-        "smd_after": "Standardized difference after",
-        "statistic": "Statistic",
-        "distribution": "Distribution",
-        "df_numerator": "Degrees of freedom (numerator)",
-        "df_denominator": "Degrees of freedom (denominator)",
-        "n_placebo": "Placebo periods",
-        "estimator": "Estimator",
-        "att": "Average effect (ATT)",
-        "pretrend_pvalue": "Pre-trend p-value",
-        "first_treated": "First label",
-        "reason": "Reason",
-    },
-}
-"""Words of common table columns (indicators and measures take their own labels)."""
-
-YES_NO: dict[str, tuple[str, str]] = {"fr": ("oui", "non"), "en": ("yes", "no")}
-EMPTY_TABLE: dict[str, str] = {"fr": "Aucune ligne.", "en": "No rows."}
 YEAR_COLUMN_MARKERS = ("year", "annee")
 """A column whose name contains one of these holds years: shown without a thousands space."""
-FULL_TABLE_NOTE: dict[str, str] = {
-    "fr": "Les {shown} premières lignes sur {total} ; le tableau complet : ",
-    "en": "The first {shown} rows of {total}; the full table: ",
-}
 
 
 def column_label(column: str, lang: str = "fr") -> str:
@@ -614,6 +529,14 @@ def display_table(
         if str(column) == "kind":
             names = labels.KIND_LABELS[lang]
             shown[column] = values = values.map(lambda k, names=names: names.get(k, k))
+        if str(column) in labels.VALUE_LABELS[lang]:  # codes (queen, F, did2s) in words
+            shown[column] = values = values.map(
+                lambda v, c=str(column): labels.value_label(c, v, lang)
+            )
+        if str(column) == "reason":  # a left-out territory's reason, in the page's language
+            shown[column] = values = values.map(
+                lambda v: labels.dropped_reason(v, lang) if isinstance(v, str) else v
+            )
         if pd.api.types.is_bool_dtype(values):
             yes, no = YES_NO[lang]
             formatters[column] = lambda x, yes=yes, no=no: yes if x else no

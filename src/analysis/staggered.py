@@ -55,6 +55,7 @@ from csdid.att_gt import ATTgt  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS  # noqa: E402
+from analysis.labels import dropped_reason_text  # noqa: E402
 from analysis.models import conform_effects  # noqa: E402
 from analysis.resilience import period_frequency, period_to_time  # noqa: E402
 
@@ -380,19 +381,20 @@ def prepare_panel(
     dropped = []
     too_early = sorted(code for code, g in cohort.items() if 0 < g <= first_t)
     dropped += [
-        (code, first[code], "labelled before the panel's second period") for code in too_early
+        (code, first[code], dropped_reason_text("labelled_before_panel")) for code in too_early
     ]
     too_late = sorted(code for code, g in cohort.items() if g > last_t)
     dropped += [
-        (code, first[code], "labelled after the panel ends: kept as never treated")
-        for code in too_late
+        (code, first[code], dropped_reason_text("labelled_after_panel")) for code in too_late
     ]
     data.loc[data["unit"].isin(too_late), "cohort"] = 0
     data = data[~data["unit"].isin(too_early)]
     n_periods = data["t"].nunique()
     complete = data.dropna(subset=["y"]).groupby("unit")["t"].nunique() == n_periods
     incomplete = sorted(set(data["unit"]) - set(complete[complete].index))
-    dropped += [(code, first[code], "outcome missing in some period") for code in incomplete]
+    dropped += [
+        (code, first[code], dropped_reason_text("outcome_incomplete")) for code in incomplete
+    ]
     data = data[~data["unit"].isin(incomplete)].copy()
     if data.empty:
         raise ValueError("no unit left in the panel after dropping the unusable ones")

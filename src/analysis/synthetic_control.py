@@ -344,16 +344,24 @@ def overall_sentence(
     )
 
 
+MEAN_SPECIFICATION = "synthetic_control_mean"
+"""The ``specification`` of the row over every treated unit (the run's primary row)."""
+
+
 def effects_table(
-    summary: pd.DataFrame, *, outcome: str, treatment: str, unit: str = ""
+    summary: pd.DataFrame, *, outcome: str, treatment: str, unit: str = "", alpha: float = 0.05
 ) -> pd.DataFrame:
     """:func:`synthetic_control_summary` under the column names of the comparison's ``effects.csv``.
 
     One row per treated unit (``specification`` names it): ``effect`` is the
     mean post-treatment gap, ``p_value`` the placebo-in-space p-value, no
     interval (``ci_low``/``ci_high`` empty: the placebo ranking is the
-    inference), ``n`` the treated unit and its donors, ``n_treated`` 1; under
-    :data:`analysis.models.EFFECTS_COLUMNS`, no row primary.
+    inference), ``n`` the treated unit and its donors, ``n_treated`` 1. Then the
+    primary row (:data:`MEAN_SPECIFICATION`, what ``reports/evidence.csv`` keeps):
+    the mean of the units' gaps, no interval, and the inference the design has —
+    the placebo p-value of the single treated unit, or, for several, no pooled
+    p-value (the units share their donors, their ranks are not independent) and
+    ``p_value_method`` saying how many units' placebo p-values are at most ``alpha``.
     """
     table = pd.DataFrame(
         {
@@ -368,13 +376,40 @@ def effects_table(
             "n_treated": 1,
             "treatment_kind": "binary",
             "confidence": np.nan,
-            "inference": "placebo in space (RMSPE ratio rank)",
+            "p_value_method": "placebo in space (RMSPE ratio rank)",
         }
     ).reset_index(drop=True)
-    # No primary row: the mean gap over the treated units has neither an interval
-    # nor a p-value, so the run stays out of reports/evidence.csv.
+    p_values = table["p_value"].dropna()
+    if len(table) == 1:
+        method, pooled_p = "placebo in space (RMSPE ratio rank)", float(table["p_value"].iloc[0])
+    else:
+        n_below = int((p_values <= alpha).sum())
+        method = (
+            f"placebo in space per treated unit (RMSPE ratio rank): {n_below}"
+            f" of {len(table)} units with p <= {alpha:g}"
+            + (f" (p from {p_values.min():.3f} to {p_values.max():.3f})" if len(p_values) else "")
+        )
+        pooled_p = np.nan
+    mean_row = {
+        "outcome": outcome,
+        "treatment": treatment,
+        "specification": MEAN_SPECIFICATION,
+        "effect": float(table["effect"].mean()) if len(table) else np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "p_value": pooled_p,
+        "n": int(summary["n_donors"].max()) + len(table) if len(table) else 0,
+        "n_treated": len(table),
+        "treatment_kind": "binary",
+        "confidence": np.nan,
+        "p_value_method": method,
+    }
+    table = pd.concat([table, pd.DataFrame([mean_row])], ignore_index=True)
     return conform_effects(
-        table, False, estimand="mean post-label gap", p_value_method=table["inference"], unit=unit
+        table,
+        table["specification"] == MEAN_SPECIFICATION,
+        estimand="mean post-label gap",
+        unit=unit,
     )
 
 

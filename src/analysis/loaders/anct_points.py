@@ -14,6 +14,33 @@ from analysis.loaders._read import landing_page_and_title
 FABRIQUES_SOURCE = "anct_fabriques_territoire"
 MANUFACTURES_SOURCE = "anct_manufactures_proximite"
 
+_CONTACT_NOTE = re.compile(
+    r"\s*(?:\bbdd\b.*?)?(?:\b(?:modifier\s+)?(?:(?:e-?)?mail|courriel)\b\s*:?\s*)?"
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    re.IGNORECASE,
+)
+"""An e-mail address in a structure's name, with the database editor's note that comes
+with it (``… bdd h.s = modifier mail name@example.fr``). Names such as ``Le C@pitole`` or
+``StationW @ 153`` are not addresses and are kept."""
+CONTACT_REMOVED_NOTE = "adresse électronique (et note d'édition) retirée du nom publié par l'ANCT"
+"""The row's ``note`` when :func:`strip_contact` changed its name."""
+
+
+def strip_contact(name: str) -> tuple[str, bool]:
+    """A structure's name without the e-mail address (and editor's note) left in the source.
+
+    One ANCT Fabrique's ``lib_territoire`` carries a database note and a person's
+    e-mail address after the name; a name is not the place for contact data, so the
+    displayed name drops it. The raw file is untouched (it stays as published and
+    checksummed) and the row's ``note`` says what was removed.
+
+    Returns:
+        (the cleaned name — empty when it was only an address —, whether anything was
+        removed).
+    """
+    cleaned = " ".join(_CONTACT_NOTE.sub("", name).split()).strip(" ,;=-")
+    return (cleaned, True) if cleaned != name else (name, False)
+
 
 def anct_points_to_registry(
     geojson: dict,
@@ -32,7 +59,8 @@ def anct_points_to_registry(
     several ids sharing one name keep it (a note says so); anything else is an error.
     The wave comes from the id: ``manuprox-<round>-<n>`` gives
     ``manufacture_round<round>``; fabriques have one label: ``fabrique_label``.
-    The point is the commune's, not the structure's address.
+    The point is the commune's, not the structure's address. An e-mail address left
+    in a name is removed from it (:func:`strip_contact`), and the row's note says so.
     """
     records = []
     for number, feature in enumerate(geojson.get("features", []), start=1):
@@ -61,7 +89,10 @@ def anct_points_to_registry(
         geometry = feature.get("geometry") or {}
         if geometry.get("type") == "Point":
             longitude, latitude = (str(v) for v in geometry["coordinates"][:2])
-        for identifier, name in pairs:
+        for identifier, source_name in pairs:
+            name, had_contact = strip_contact(source_name)
+            name = name or identifier  # a name that was only an address: the structure's id
+            row_note = "; ".join(filter(None, [note, CONTACT_REMOVED_NOTE if had_contact else ""]))
             match = re.match(r"^manuprox-(\d+)-", identifier)
             wave = f"manufacture_round{match.group(1)}" if match else "fabrique_label"
             records.append(
@@ -82,7 +113,7 @@ def anct_points_to_registry(
                     "themes": "",
                     "source_url": source_url,
                     "source_title": source_title,
-                    "note": note,
+                    "note": row_note,
                     "source_id": source_id,
                     "feature": number,
                 }

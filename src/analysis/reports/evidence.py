@@ -2,7 +2,8 @@
 
 After a batch, :func:`write_evidence` reads the ``effects.csv`` each comparison
 run wrote in its ``figures/`` folder, keeps the primary specification's row
-(``is_primary``), adds the run's identity (title, notebook, level, shock,
+(``is_primary``) — and the synthetic control's mean gap, which has no interval —
+adds the run's identity (title, notebook, level, shock,
 indicator) and p-values adjusted over the batch for multiple comparisons
 (Holm; Benjamini–Hochberg) with :func:`analysis.estimation.adjust_p_values`.
 The columns are :data:`EVIDENCE_COLUMNS` (the site reads exactly these).
@@ -25,9 +26,12 @@ COMPARISON_NOTEBOOKS: frozenset[str] = frozenset(
     {"cooperation_and_resilience", "staggered_adoption", "dose_response"}
 )
 """Notebooks whose ``effects.csv`` has one ``is_primary`` row answering the run's
-question (comparison, Callaway–Sant'Anna overall ATT, dose slope with controls).
-``synthetic_control`` is left out: its effects (one gap per treated unit, placebo
-p-values) have no primary row with an interval."""
+question with an interval (comparison, Callaway–Sant'Anna overall ATT, dose slope with
+controls): the comparisons the batch's multiplicity sentence counts."""
+EVIDENCE_NOTEBOOKS: frozenset[str] = COMPARISON_NOTEBOOKS | {"synthetic_control"}
+"""Notebooks with a row in ``evidence.csv``: the comparisons, and the synthetic control
+(its primary row is the mean post-label gap over the treated units, with the placebo
+inference it has and empty interval columns)."""
 
 EVIDENCE_COLUMNS: tuple[str, ...] = (
     "run",
@@ -68,8 +72,17 @@ def comparison_runs(runs: Sequence[ReportRun]) -> list[ReportRun]:
     return [run for run in runs if run.notebook in COMPARISON_NOTEBOOKS]
 
 
+def evidence_runs(runs: Sequence[ReportRun]) -> list[ReportRun]:
+    """The runs of the batch with a row in ``evidence.csv`` (:data:`EVIDENCE_NOTEBOOKS`)."""
+    return [run for run in runs if run.notebook in EVIDENCE_NOTEBOOKS]
+
+
 def evidence_table(runs: Sequence[ReportRun], reports_dir: Path) -> tuple[pd.DataFrame, list[str]]:
-    """One row per comparison run with an ``effects.csv``: its primary specification.
+    """One row per evidence run with an ``effects.csv``: its primary specification.
+
+    A run without an interval (the synthetic control) keeps its estimate and
+    inference (``p_value``, ``p_value_method``) with empty ``ci_low``/``ci_high``;
+    a missing p-value stays out of the Holm and Benjamini–Hochberg family.
 
     Returns:
         ``(table with EVIDENCE_COLUMNS, warnings)``: a comparison run without
@@ -77,7 +90,7 @@ def evidence_table(runs: Sequence[ReportRun], reports_dir: Path) -> tuple[pd.Dat
     """
     rows: list[dict] = []
     warnings: list[str] = []
-    for run in comparison_runs(runs):
+    for run in evidence_runs(runs):
         path = Path(reports_dir) / run.name / FIGURES_DIR / EFFECTS_FILE
         if not path.exists():
             warnings.append(f"{run.name}: no {FIGURES_DIR}/{EFFECTS_FILE} (run it first)")

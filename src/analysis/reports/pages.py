@@ -4,7 +4,8 @@ What a reader never sees: code, prompts, the ``parameters`` cells, stream
 output (``print``, warnings, logs), cells tagged ``remove-cell`` (or
 ``hide-in-report``: the researcher's description with its placeholders), and
 headings left empty once all that is gone ("Chargement", "Calculs"). What a
-reader gets on top: a link back to the site, a table of contents when the
+reader gets on top: one title (the notebook's own, generated from its parameters,
+or else the run's title), a link back to the site, a table of contents when the
 report has several sections, and the files of the report — its tables (CSV),
 its figures (PNG, SVG, PDF) and its executed notebook for researchers.
 """
@@ -22,8 +23,8 @@ import jinja2
 import nbformat
 from nbconvert import HTMLExporter
 
+from analysis import labels
 from analysis.atomic import write_text_atomically
-from analysis.reports import words
 from analysis.reports.config import FIGURES_DIR
 
 REMOVE_CELL_TAGS = ("remove-cell", "hide-in-report", "parameters", "injected-parameters")
@@ -41,6 +42,8 @@ SIDECAR_SCHEMA_PREFIX = "ptce-figure/"
 _HEADING_ONLY = re.compile(r"^\s*(#{1,6})\s+\S.*$")
 _H2 = re.compile(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+_H1_LINE = re.compile(r"^#\s+\S")
+_HTML_H1 = re.compile(r"<h1[\s>]", re.IGNORECASE)
 
 PAGE_CSS = """
 body.jp-Notebook{max-width:60rem;margin:0 auto;padding:1rem 1.5rem 3rem;
@@ -146,6 +149,38 @@ def prepare_for_reading(notebook: nbformat.NotebookNode) -> nbformat.NotebookNod
     return notebook
 
 
+def _markdown_has_h1(text: str) -> bool:
+    return any(_H1_LINE.match(line) for line in text.splitlines())
+
+
+def has_title(notebook: nbformat.NotebookNode) -> bool:
+    """Whether the page shows a first-level heading of its own (a cell or a displayed output)."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and _markdown_has_h1(cell.source):
+            return True
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if _markdown_has_h1(str(data.get("text/markdown", ""))):
+                return True
+            if _HTML_H1.search(str(data.get("text/html", ""))):
+                return True
+    return False
+
+
+def add_title(notebook: nbformat.NotebookNode, title: str) -> nbformat.NotebookNode:
+    """Open the page with ``title`` as its heading, unless the notebook shows its own (in place).
+
+    A report notebook either shows a title generated from its parameters
+    (``labels.comparison_question``, ``labels.prose("shock_resilience_title")``, a fiche's
+    name) or hides its description cell and gets the run's title here: one heading, never two.
+    """
+    if title.strip() and not has_title(notebook):
+        heading = nbformat.v4.new_markdown_cell(f"# {html.escape(title.strip())}")
+        heading.metadata["tags"] = ["ptce-title"]
+        notebook.cells.insert(0, heading)
+    return notebook
+
+
 def figure_alt_texts(figures_dir: Path) -> list[str]:
     """Alt texts of the figures a run saved (their sidecars), in the order they were saved."""
     sidecars = []
@@ -204,7 +239,9 @@ def files_section(folder: Path, files: Sequence[str], notebook_file: str, lang: 
     items = []
     if tables:
         links = ", ".join(f'<a href="{_href(f)}">{html.escape(Path(f).name)}</a>' for f in tables)
-        items.append(f"<li>{html.escape(words.text('tables_files', lang))}&nbsp;: {links}</li>")
+        items.append(
+            f"<li>{html.escape(labels.site_text('tables_files', lang))}&nbsp;: {links}</li>"
+        )
     if by_figure:
         figures = "".join(
             "<li>"
@@ -217,15 +254,17 @@ def files_section(folder: Path, files: Sequence[str], notebook_file: str, lang: 
             + "</li>"
             for stem, formats in by_figure.items()
         )
-        items.append(f"<li>{html.escape(words.text('figures_files', lang))}<ul>{figures}</ul></li>")
+        items.append(
+            f"<li>{html.escape(labels.site_text('figures_files', lang))}<ul>{figures}</ul></li>"
+        )
     if notebook_file and (folder / notebook_file).is_file():
         items.append(
             f'<li><a href="{_href(notebook_file)}">'
-            f"{html.escape(words.text('download_notebook', lang))}</a></li>"
+            f"{html.escape(labels.site_text('download_notebook', lang))}</a></li>"
         )
     if not items:
         return ""
-    heading = html.escape(words.text("downloads_report", lang))
+    heading = html.escape(labels.site_text("downloads_report", lang))
     return f'<section class="ptce-files"><h2>{heading}</h2><ul>{"".join(items)}</ul></section>'
 
 
@@ -239,9 +278,17 @@ def table_of_contents(page: str, lang: str) -> str:
         for anchor, title in sections
     )
     return (
-        f'<nav class="ptce-toc"><strong>{html.escape(words.text("contents", lang))}</strong>'
+        f'<nav class="ptce-toc"><strong>{html.escape(labels.site_text("contents", lang))}</strong>'
         f"<ol>{entries}</ol></nav>"
     )
+
+
+def place_table_of_contents(page: str, lang: str) -> str:
+    """The page with its table of contents under its title (or at the top when it has none)."""
+    toc = table_of_contents(page, lang)
+    if toc and "</h1>" in page:
+        return page.replace(TOC_MARKER, "", 1).replace("</h1>", "</h1>" + toc, 1)
+    return page.replace(TOC_MARKER, toc, 1)
 
 
 def export_html(
@@ -258,7 +305,8 @@ def export_html(
     Args:
         notebook_path: The executed notebook.
         html_path: The page to write (its folder holds ``files``).
-        title: The page title.
+        title: The run's title: the page's ``<title>``, and its heading when the
+            notebook shows none of its own (:func:`add_title`).
         files: The report's files, relative to the page's folder (tables, figures).
         lang: Language of the words around the report.
         site_index: Link back to the site's index page ("" for none).
@@ -275,11 +323,12 @@ def export_html(
     notebook = prepare_for_reading(nbformat.read(notebook_path, as_version=4))
     if title:
         notebook.metadata["title"] = title
+        add_title(notebook, title)
     folder = Path(html_path).parent
     attach_alt_texts(notebook, figure_alt_texts(folder / FIGURES_DIR))
     back = (
         f'<nav class="ptce-back"><a href="{html.escape(site_index, quote=True)}">'
-        f"{html.escape(words.text('back_to_site', lang))}</a></nav>"
+        f"{html.escape(labels.site_text('back_to_site', lang))}</a></nav>"
         if site_index
         else ""
     )
@@ -291,5 +340,5 @@ def export_html(
         }
     }
     body, _ = exporter.from_notebook_node(notebook, resources=resources)
-    body = body.replace(TOC_MARKER, table_of_contents(body, lang), 1)
+    body = place_table_of_contents(body, lang)
     write_text_atomically(body, html_path)

@@ -7,7 +7,7 @@ a search box over every territorial fiche (plain JavaScript, no network), the
 figure gallery, the methods with their references, the data sources (from the
 catalogue) and the downloads. The run log (status, timings, parameters, cache)
 is ``runs.html``. French by default; ``index.en.html`` when the batch has
-English runs. Words come from :mod:`analysis.reports.words`; pages are jinja2
+English runs. Words come from :mod:`analysis.labels`; pages are jinja2
 templates with autoescape, so registry and user text is always escaped.
 
 Only published run folders appear: entries of ``reports/`` whose name starts
@@ -33,7 +33,6 @@ import pandas as pd
 from analysis import figures, gallery, labels, paths, sources
 from analysis.atomic import write_text_atomically
 from analysis.keys import LANGS
-from analysis.reports import words
 from analysis.reports.config import (
     FAILED_NOTEBOOK_FILE,
     FIGURES_DIR,
@@ -48,6 +47,7 @@ from analysis.reports.config import (
     ReportRun,
     read_run_record,
 )
+from analysis.reports.pdf import PDF_FILE
 
 
 def is_published(path: Path, reports_dir: Path) -> bool:
@@ -160,7 +160,7 @@ def _unit_word(unit: Any, value: float, lang: str) -> str:
     if unit in POINT_UNITS or not unit:
         # French: "point" below two in absolute value, English: "point" only for one.
         singular = abs(value) < 2 if lang == "fr" else abs(value) == 1
-        return words.text("point" if singular else "points", lang)
+        return labels.site_text("point" if singular else "points", lang)
     return unit
 
 
@@ -200,19 +200,19 @@ def headline(row: Mapping[str, Any], lang: str = "fr") -> str:
     n_treated = _number(row.get("n_treated"))
     n = _number(row.get("n"))
     if n_treated is not None:
-        counted = words.count_phrase(level, int(n_treated), lang, treated=True)
+        counted = labels.count_phrase(level, int(n_treated), lang, treated=True)
     elif n is not None:
-        counted = words.count_phrase(level, int(n), lang)
+        counted = labels.count_phrase(level, int(n), lang)
     else:
         counted = ""
     fmt = lambda x: labels.format_number(x, lang, decimals)  # noqa: E731 - local shorthand
-    sentence = words.text(
+    sentence = labels.site_text(
         "headline",
         lang,
-        shock=words.phrase("shock", str(row.get("shock")), lang),
-        level=words.phrase("level", level, lang),
-        treatment=words.phrase("treatment", str(row.get("treatment")), lang),
-        verdict=words.phrase("verdict", verdict(row), lang),
+        shock=labels.phrase("shock", str(row.get("shock")), lang),
+        level=labels.phrase("level", level, lang),
+        treatment=labels.phrase("treatment", str(row.get("treatment")), lang),
+        verdict=labels.phrase("verdict", verdict(row), lang),
         colon=f"{labels.NBSP}: " if lang == "fr" else ": ",
         semicolon=f"{labels.NBSP}; " if lang == "fr" else "; ",
         estimate=fmt(estimate),
@@ -330,7 +330,7 @@ def _sources(lang: str) -> list[dict[str, str]]:
 
 def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr") -> dict[str, Any]:
     """Everything ``site.html.j2`` shows, in ``lang`` (plain data, escaped by the template)."""
-    words.check_lang(lang)
+    labels.check_lang(lang)
     records = _records(runs, reports_dir)
     evidence = read_evidence(reports_dir)
     evidence_rows: dict[str, list[dict[str, Any]]] = {}
@@ -358,7 +358,9 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
             "alt": thumbs[0]["alt"] if thumbs else "",
             "figure": "",
             "interval": "",
-            "sentence": words.text("no_sentence" if evidence is not None else "card_pending", lang),
+            "sentence": labels.site_text(
+                "no_sentence" if evidence is not None else "card_pending", lang
+            ),
         }
         if rows:
             first = rows[0]
@@ -377,7 +379,7 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
                         f"[{labels.format_number(low, lang, decimals)}"
                         f"{labels.NBSP + '; ' if lang == 'fr' else '; '}"
                         f"{labels.format_number(high, lang, decimals)}], "
-                        + words.text("interval", lang)
+                        + labels.site_text("interval", lang)
                     )
             card["sentence"] = headline(first, lang) + "."
         cards.append(card)
@@ -401,8 +403,10 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
             names_by_level[level] = territory_names(level) if level else {}
         name = names_by_level[level].get(code) or run.title or run.name
         folder = reports_dir / run.name
-        pdf = (record or {}).get("pdf")
-        level_word = words.phrase("level_short", level, lang)
+        # The printed fiche sits beside its page: linked whenever the file is there, even
+        # when the run's record does not name it (a PDF printed after the run was recorded).
+        pdf = (record or {}).get("pdf") or PDF_FILE
+        level_word = labels.phrase("level_short", level, lang)
         fiches.append(
             {
                 "name": name,
@@ -418,13 +422,13 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
     has_other = any(_run_lang(run, records[run.name]) == other for run in runs) or other == "fr"
     return {
         "lang": lang,
-        "t": {key: words.text(key, lang) for key in _TEXT_KEYS},
+        "t": {key: labels.site_text(key, lang) for key in _TEXT_KEYS},
         "headlines": headlines,
         "cards": cards,
         "fiches": fiches,
         "gallery": gallery[:GALLERY_PREVIEW],
         "gallery_href": GALLERY_PAGE if (reports_dir / GALLERY_PAGE).is_file() else "",
-        "methods": words.methods(lang),
+        "methods": labels.methods(lang),
         "sources": _sources(lang),
         "deck_href": _href(decks[0]) if decks else "",
         "evidence_href": EVIDENCE_FILE if evidence is not None else "",
@@ -462,7 +466,7 @@ def runs_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
             "title": run.title or (record or {}).get("title") or "",
             "notebook": run.notebook,
             "parameters": [],
-            "status": words.text("not_run", lang),
+            "status": labels.site_text("not_run", lang),
             "css": "not-run",
             "links": [],
             "images": [],
@@ -495,7 +499,7 @@ def runs_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
                 cache_key=str(record.get("cache_key") or "")[:12],
                 reason=str(record.get("rerun_reason") or ""),
                 links=[
-                    {"label": words.text(label, lang), "href": _href(run.name, str(file))}
+                    {"label": labels.site_text(label, lang), "href": _href(run.name, str(file))}
                     for label, file in links
                     if _existing(folder, file)
                 ],
@@ -504,7 +508,7 @@ def runs_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
         rows.append(row)
     return {
         "lang": lang,
-        "t": {key: words.text(key, lang) for key in _TEXT_KEYS},
+        "t": {key: labels.site_text(key, lang) for key in _TEXT_KEYS},
         "rows": rows,
         "index_page": INDEX_FILE,
     }
