@@ -332,5 +332,5 @@ def test_design_runs_effects_are_collected_by_their_primary_row(tmp_path):
     synth = table.loc[2]
     assert pd.isna(synth["ci_low"]) and pd.isna(synth["ci_high"]) and synth["n_treated"] == 3
     assert pd.isna(synth["p_value"]) and pd.isna(synth["p_holm"])  # no pooled test, no family
-    assert "2 of 3 units with p <= 0.05" in synth["p_value_method"]
+    assert "2 of 3 units with p <= 0.1" in synth["p_value_method"]
     assert synth["unit"] == "points"

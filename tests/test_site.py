@@ -249,6 +249,14 @@ def test_display_table_shows_codes_in_words():
     assert "contiguïté" in page and "loi de Fisher (F)" in page and ">other<" in page
     assert "gardé comme jamais traité" in page and "accueille un PTCE de date inconnue" in page
     assert "sans série « Taux de chômage » à la maille zone d&#39;emploi" in page
+    designs = pd.DataFrame(
+        {"dose": ["n_ptce_per_100k", "ess_share_salaried_jobs_pct"],
+         "inference": ["CRV1 clustered by reg_code", "HC1"], "mean_post_gap": [0.1, 0.2]}
+    )  # fmt: skip
+    designs_page = report_content.display_table(designs, lang="fr").to_html()
+    assert "PTCE pour 100" in designs_page and "n_ptce" not in designs_page
+    assert "regroupées par région" in designs_page and "(HC1)" in designs_page
+    assert ">Erreurs-types<" in designs_page and ">Écart moyen après le label<" in designs_page
     english = report_content.display_table(frame, lang="en").to_html()
     assert "Gardner&#39;s two-stage" in english and "kept as never treated" in english
     frame.to_csv(pd.io.common.StringIO())  # the frame itself keeps its codes

@@ -1720,6 +1720,18 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "date_precision": "Date connue par",
         "n_labels": "Nombre de labels",
         "wave": "Vague",
+        "dose": "Dose",
+        "inference": "Erreurs-types",
+        "name": "Nom",
+        "treatment_period": "Période du label",
+        "n_donors": "Territoires donneurs",
+        "n_pre_periods": "Périodes avant le label",
+        "n_post_periods": "Périodes après le label",
+        "rmspe_pre": "Écart quadratique avant (RMSPE)",
+        "rmspe_post": "Écart quadratique après (RMSPE)",
+        "rmspe_ratio": "Rapport après/avant",
+        "mean_post_gap": "Écart moyen après le label",
+        "top_donors": "Principaux donneurs (poids)",
     },
     "en": {
         "territory_code": "Code",
@@ -1780,6 +1792,18 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "date_precision": "Date known from",
         "n_labels": "Number of labels",
         "wave": "Wave",
+        "dose": "Dose",
+        "inference": "Standard errors",
+        "name": "Name",
+        "treatment_period": "Label period",
+        "n_donors": "Donor territories",
+        "n_pre_periods": "Periods before the label",
+        "n_post_periods": "Periods after the label",
+        "rmspe_pre": "Root mean squared gap before (RMSPE)",
+        "rmspe_post": "Root mean squared gap after (RMSPE)",
+        "rmspe_ratio": "After/before ratio",
+        "mean_post_gap": "Mean gap after the label",
+        "top_donors": "Main donors (weight)",
     },
 }
 """Words of common table columns (indicators and measures take their own labels)."""
@@ -1804,6 +1828,7 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "date_precision": {"wave": "la vague du label", "year": "l'année seulement"},
         "first_wave": WAVE_NAMES["fr"],
         "wave": WAVE_NAMES["fr"],
+        "inference": {"HC1": "robustes à l'hétéroscédasticité (HC1)"},
         "estimator": {
             "callaway_santanna": "Callaway et Sant'Anna",
             "did2s": "deux étapes de Gardner (did2s)",
@@ -1819,6 +1844,7 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "date_precision": {"wave": "the label's wave", "year": "the year only"},
         "first_wave": WAVE_NAMES["en"],
         "wave": WAVE_NAMES["en"],
+        "inference": {"HC1": "heteroskedasticity-robust (HC1)"},
         "estimator": {
             "callaway_santanna": "Callaway and Sant'Anna",
             "did2s": "Gardner's two-stage (did2s)",
@@ -1830,10 +1856,26 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
 :func:`analysis.report_content.display_table` shows these words, the CSV keeps the codes."""
 
 
+CLUSTERED_INFERENCE: dict[str, str] = {
+    "fr": "regroupées par {what}",
+    "en": "clustered by {what}",
+}
+"""An ``inference`` of ``analysis.dose_response`` (``CRV1 clustered by reg_code``) in words."""
+
+
 def value_label(column: str, value: Any, lang: str = "fr") -> Any:
-    """A code of a known column in words (:data:`VALUE_LABELS`); any other value unchanged."""
-    words = VALUE_LABELS[check_lang(lang)].get(column, {})
-    return words.get(value, value) if isinstance(value, str) else value
+    """A code of a known column in words (:data:`VALUE_LABELS`); any other value unchanged.
+
+    A clustered ``inference`` (``CRV1 clustered by reg_code``) reads ``regroupées par région``.
+    """
+    if not isinstance(value, str):
+        return value
+    if column == "inference":
+        found = re.fullmatch(r"CRV1 clustered by (\w+)", value)
+        if found:
+            what = SPECIFICATION_TEXT[check_lang(lang)].get(found[1], found[1])
+            return CLUSTERED_INFERENCE[lang].format(what=what)
+    return VALUE_LABELS[check_lang(lang)].get(column, {}).get(value, value)
 
 
 DROPPED_REASONS: dict[str, dict[str, str]] = {

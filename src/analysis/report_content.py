@@ -533,6 +533,12 @@ def display_table(
             shown[column] = values = values.map(
                 lambda v, c=str(column): labels.value_label(c, v, lang)
             )
+        if str(column) == "inference":
+            shown[column] = values = values.map(lambda v: labels.value_label("inference", v, lang))
+        if str(column) == "dose":  # n_ptce_per_100k → "PTCE pour 100 000 habitants"
+            shown[column] = values = values.map(
+                lambda v: labels.dose_label(v, lang) if isinstance(v, str) else v
+            )
         if str(column) == "reason":  # a left-out territory's reason, in the page's language
             shown[column] = values = values.map(
                 lambda v: labels.dropped_reason(v, lang) if isinstance(v, str) else v

@@ -29,6 +29,10 @@ from analysis.labels import format_number, sentence
 from analysis.models import conform_effects
 from analysis.resilience import period_to_time
 
+PLACEBO_ALPHA = 0.1
+"""Placebo p-value at or below which a treated unit's gap is said to stand out (the
+sentences and the evidence row use the same level)."""
+
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "unit",
     "treatment_period",
@@ -296,7 +300,7 @@ def synthetic_control_sentence(
     name: str,
     outcome: str,
     unit: str,
-    alpha: float = 0.1,
+    alpha: float = PLACEBO_ALPHA,
     decimals: int = 2,
 ) -> str:
     """One plain sentence for a row of :func:`synthetic_control_summary`.
@@ -326,7 +330,12 @@ def synthetic_control_sentence(
 
 
 def overall_sentence(
-    summary: pd.DataFrame, *, lang: str = "fr", unit: str, alpha: float = 0.1, decimals: int = 2
+    summary: pd.DataFrame,
+    *,
+    lang: str = "fr",
+    unit: str,
+    alpha: float = PLACEBO_ALPHA,
+    decimals: int = 2,
 ) -> str:
     """One sentence over every treated unit of :func:`synthetic_control_summary`."""
     gaps = summary["mean_post_gap"].astype(float)
@@ -349,7 +358,12 @@ MEAN_SPECIFICATION = "synthetic_control_mean"
 
 
 def effects_table(
-    summary: pd.DataFrame, *, outcome: str, treatment: str, unit: str = "", alpha: float = 0.05
+    summary: pd.DataFrame,
+    *,
+    outcome: str,
+    treatment: str,
+    unit: str = "",
+    alpha: float = PLACEBO_ALPHA,
 ) -> pd.DataFrame:
     """:func:`synthetic_control_summary` under the column names of the comparison's ``effects.csv``.
 
