@@ -68,11 +68,8 @@ def _make_thumbnails(figures: Path, thumbs: Path) -> list[str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         with Image.open(png) as image:
             image = image.convert("RGB")
-            ratio = THUMB_WIDTH_PX / max(image.width, 1)
-            if ratio < 1:
-                image = image.resize(
-                    (THUMB_WIDTH_PX, max(1, round(image.height * ratio))), Image.LANCZOS
-                )
+            # reduce by whole factors first (fast), then Lanczos the last step
+            image.thumbnail((THUMB_WIDTH_PX, image.height), Image.LANCZOS, reducing_gap=2.0)
             image.save(target, format="PNG", optimize=True)
         made.append(relative.as_posix())
     return made
@@ -197,6 +194,8 @@ def execute_run(task: Mapping[str, Any], kernel: WarmKernel | None = None) -> di
     except Exception as exc:  # a kernel that dies or cannot start: record, go on
         status, error = STATUS_FAILED, f"{error_summary(exc)}\n{traceback.format_exc(limit=3)}"
     duration = time.perf_counter() - started
+    timings = {"notebook": round(duration, 2)}
+    step_started = time.perf_counter()
     if executed.exists():
         try:
             pages.export_html(
@@ -213,12 +212,17 @@ def execute_run(task: Mapping[str, Any], kernel: WarmKernel | None = None) -> di
         except Exception as exc:  # noqa: BLE001 - an HTML failure must not hide the run's result
             status = STATUS_FAILED
             error = (error + "\n" if error else "") + f"HTML export failed: {error_summary(exc)}"
+    timings["html"] = round(time.perf_counter() - step_started, 2)
     if status == STATUS_OK and task["notebook"] in PDF_NOTEBOOKS:  # a fiche: print it too
+        step_started = time.perf_counter()
         try:
             print_pdf(build / HTML_FILE, build / PDF_FILE)
         except Exception as exc:  # noqa: BLE001 - recorded as the run's failure
             status, error = STATUS_FAILED, f"PDF printing failed: {error_summary(exc)}"
+        timings["pdf"] = round(time.perf_counter() - step_started, 2)
+    step_started = time.perf_counter()
     thumbs = _make_thumbnails(build / FIGURES_DIR, build / THUMBS_DIR)
+    timings["thumbnails"] = round(time.perf_counter() - step_started, 2)
     figures = sorted(
         p.relative_to(build).as_posix() for p in (build / FIGURES_DIR).rglob("*") if p.is_file()
     )
@@ -230,6 +234,7 @@ def execute_run(task: Mapping[str, Any], kernel: WarmKernel | None = None) -> di
         "status": status,
         "error": error,
         "duration_s": round(duration, 2),
+        "step_durations_s": timings,
         "executed_notebook": executed.name if executed.exists() else None,
         "html": HTML_FILE if (build / HTML_FILE).exists() else None,
         "pdf": PDF_FILE if (build / PDF_FILE).exists() else None,
