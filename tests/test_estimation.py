@@ -146,17 +146,6 @@ def test_equivalence_bound():
     assert math.isnan(e.equivalence_bound(np.nan, 0.5))
 
 
-def test_adjust_p_values_holm_and_bh_known_values():
-    table = pd.DataFrame({"run": list("abcde"), "p_value": [0.01, 0.04, 0.03, 0.005, np.nan]})
-    adjusted = e.adjust_p_values(table)
-    # Holm: sorted 0.005·4, 0.01·3, 0.03·2, 0.04·1 → 0.02, 0.03, 0.06, max(0.06, 0.04).
-    assert adjusted["p_value_holm"].iloc[:4].tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    # BH: p·m/rank = 0.02, 0.02, 0.04, 0.04 (ranks 1..4), then running minimum from the top.
-    assert adjusted["p_value_bh"].iloc[:4].tolist() == pytest.approx([0.02, 0.04, 0.04, 0.02])
-    assert adjusted[["p_value_holm", "p_value_bh"]].iloc[4].isna().all()
-    assert adjusted.attrs["n_comparisons"] == 4
-
-
 def test_joint_pretrend_test_rejects_a_planted_pretrend_not_a_flat_one():
     trending = synthetic.synthetic_event_panel(11, effect=1.0, pretrend_slope=0.3)
     fit = e.event_study_regression(trending, outcome="outcome", treatment=TREATMENT)

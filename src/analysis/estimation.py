@@ -48,7 +48,6 @@ import pandas as pd
 import pyfixest as pf
 import spreg
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from analysis.checks import require_columns
 
@@ -612,26 +611,6 @@ def equivalence_bound(ci_low: float, ci_high: float) -> float:
     if not (np.isfinite(low) and np.isfinite(high)):
         return float("nan")
     return max(abs(low), abs(high))
-
-
-# --------------------------------------------------------------------------- multiplicity
-def adjust_p_values(table: pd.DataFrame, *, p_column: str = "p_value") -> pd.DataFrame:
-    """Add ``p_value_holm`` and ``p_value_bh`` (Benjamini–Hochberg) over the rows of a batch.
-
-    The family is every row with a p-value (missing ones stay missing and do
-    not count). Uses ``statsmodels.stats.multitest.multipletests``.
-    """
-    require_columns(table, [p_column], "adjust_p_values")
-    out = table.copy()
-    out["p_value_holm"] = np.nan
-    out["p_value_bh"] = np.nan
-    present = out[p_column].notna().to_numpy()
-    if present.any():
-        p = out.loc[present, p_column].astype(float).to_numpy()
-        out.loc[present, "p_value_holm"] = multipletests(p, method="holm")[1]
-        out.loc[present, "p_value_bh"] = multipletests(p, method="fdr_bh")[1]
-    out.attrs["n_comparisons"] = int(present.sum())
-    return out
 
 
 # --------------------------------------------------------------------------- event study
