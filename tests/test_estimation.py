@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from wildboottest.wildboottest import WildboottestCL
 
 import synthetic
 from analysis import estimation as e
@@ -163,3 +164,23 @@ def test_joint_pretrend_test_rejects_a_planted_pretrend_not_a_flat_one():
     chi2 = e.joint_pretrend_test(series, flat_fit.covariance)
     assert chi2["distribution"] == "chi2"
     assert chi2["statistic"] == pytest.approx(5 * e.joint_pretrend_test(flat_fit)["statistic"])
+
+
+def test_wild_bootstrap_kernel_compiled_once_gives_the_library_numbers(monkeypatch):
+    assert WildboottestCL.get_denom is e._wild_bootstrap_denominators
+    options = dict(outcome="outcome", treatment="is_ptce_territory", controls=["x1", "x2"])
+    ours = [
+        e.primary_specification(
+            synthetic.synthetic_territories(seed, effect=0.4), seed=seed, n_bootstrap=99, **options
+        ).iloc[0]
+        for seed in range(3)
+    ]
+    monkeypatch.setattr(WildboottestCL, "get_denom", e._LIBRARY_GET_DENOM)
+    for seed, row in enumerate(ours):
+        library = e.primary_specification(
+            synthetic.synthetic_territories(seed, effect=0.4), seed=seed, n_bootstrap=99, **options
+        ).iloc[0]
+        assert row["p_value_method"] == library["p_value_method"] == e.P_VALUE_WILD_BOOTSTRAP
+        assert row["p_value"] == library["p_value"]
+        assert row["ci_low"] == pytest.approx(library["ci_low"], rel=1e-12)
+        assert row["ci_high"] == pytest.approx(library["ci_high"], rel=1e-12)
