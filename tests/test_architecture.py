@@ -59,6 +59,7 @@ FLOORS: dict[str, str] = {
     "build": "build",
     "exports": "build",
     "resilience": "methods",
+    "multiplicity": "methods",
     "models": "methods",
     "report_content": "methods",  # pure helpers of report content; datasets feeds them
     "fiche_content": "methods",  # pure tables of a territory's fiche
@@ -92,8 +93,7 @@ LOADING_FLOORS: frozenset[str] = frozenset({"intake", "build", "analysis input"}
 LOADING_GROUND: frozenset[str] = frozenset({"paths", "atomic"})
 """Ground modules that touch the disk (folders, atomic writes)."""
 
-KNOWN_VIOLATIONS: dict[tuple[str, str, str], str] = {
-}
+KNOWN_VIOLATIONS: dict[tuple[str, str, str], str] = {}
 
 
 @dataclass(frozen=True)

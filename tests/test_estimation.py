@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from wildboottest.wildboottest import WildboottestCL
 
 import synthetic
 from analysis import estimation as e
@@ -146,17 +147,6 @@ def test_equivalence_bound():
     assert math.isnan(e.equivalence_bound(np.nan, 0.5))
 
 
-def test_adjust_p_values_holm_and_bh_known_values():
-    table = pd.DataFrame({"run": list("abcde"), "p_value": [0.01, 0.04, 0.03, 0.005, np.nan]})
-    adjusted = e.adjust_p_values(table)
-    # Holm: sorted 0.005·4, 0.01·3, 0.03·2, 0.04·1 → 0.02, 0.03, 0.06, max(0.06, 0.04).
-    assert adjusted["p_value_holm"].iloc[:4].tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    # BH: p·m/rank = 0.02, 0.02, 0.04, 0.04 (ranks 1..4), then running minimum from the top.
-    assert adjusted["p_value_bh"].iloc[:4].tolist() == pytest.approx([0.02, 0.04, 0.04, 0.02])
-    assert adjusted[["p_value_holm", "p_value_bh"]].iloc[4].isna().all()
-    assert adjusted.attrs["n_comparisons"] == 4
-
-
 def test_joint_pretrend_test_rejects_a_planted_pretrend_not_a_flat_one():
     trending = synthetic.synthetic_event_panel(11, effect=1.0, pretrend_slope=0.3)
     fit = e.event_study_regression(trending, outcome="outcome", treatment=TREATMENT)
@@ -174,3 +164,23 @@ def test_joint_pretrend_test_rejects_a_planted_pretrend_not_a_flat_one():
     chi2 = e.joint_pretrend_test(series, flat_fit.covariance)
     assert chi2["distribution"] == "chi2"
     assert chi2["statistic"] == pytest.approx(5 * e.joint_pretrend_test(flat_fit)["statistic"])
+
+
+def test_wild_bootstrap_kernel_compiled_once_gives_the_library_numbers(monkeypatch):
+    assert WildboottestCL.get_denom is e._wild_bootstrap_denominators
+    options = dict(outcome="outcome", treatment="is_ptce_territory", controls=["x1", "x2"])
+    ours = [
+        e.primary_specification(
+            synthetic.synthetic_territories(seed, effect=0.4), seed=seed, n_bootstrap=99, **options
+        ).iloc[0]
+        for seed in range(3)
+    ]
+    monkeypatch.setattr(WildboottestCL, "get_denom", e._LIBRARY_GET_DENOM)
+    for seed, row in enumerate(ours):
+        library = e.primary_specification(
+            synthetic.synthetic_territories(seed, effect=0.4), seed=seed, n_bootstrap=99, **options
+        ).iloc[0]
+        assert row["p_value_method"] == library["p_value_method"] == e.P_VALUE_WILD_BOOTSTRAP
+        assert row["p_value"] == library["p_value"]
+        assert row["ci_low"] == pytest.approx(library["ci_low"], rel=1e-12)
+        assert row["ci_high"] == pytest.approx(library["ci_high"], rel=1e-12)

@@ -291,6 +291,48 @@ def test_a_missing_chromium_is_a_clear_error(monkeypatch, tmp_path):
         pdf.find_chromium()
 
 
+A4_PAGE = """<!doctype html><html lang="fr"><head><meta charset="utf-8"><style>
+@page { size: A4; margin: 12mm; } body { font-family: sans-serif; }
+</style></head><body><h1>{title}</h1><p>Une page imprimée.</p></body></html>"""
+
+
+def _a4_pages(path) -> list[tuple[float, float]]:
+    reader = pypdf.PdfReader(path)
+    return [(float(p.mediabox.width), float(p.mediabox.height)) for p in reader.pages]
+
+
+@pytest.mark.slow
+def test_a_kept_browser_prints_many_pages_and_falls_back_without_chromedriver(
+    tmp_path, monkeypatch
+):
+    if shutil.which("chromium") is None or pdf.find_chromedriver() is None:
+        pytest.skip("needs Debian's chromium and chromium-driver")
+    pages = []
+    for name in ("Calvados", "Orne"):
+        page = tmp_path / f"{name}.html"
+        page.write_text(A4_PAGE.replace("{title}", name), encoding="utf-8")
+        pages.append(page)
+    with pdf.PagePrinter() as printer:
+        for page in pages:
+            printer.print_pdf(page, page.with_suffix(".pdf"))
+        driver = printer.driver
+        assert driver is not None and not printer.fallback and printer.pages == 2
+    assert printer.driver is None  # closed on leaving the block
+    for page in pages:
+        sizes = _a4_pages(page.with_suffix(".pdf"))
+        assert len(sizes) == 1
+        assert all(abs(a - b) < 2 for a, b in zip(sizes[0], A4_POINTS, strict=True)), sizes
+        assert page.stem in pypdf.PdfReader(page.with_suffix(".pdf")).pages[0].extract_text()
+    # no ChromeDriver: each page gets its own browser, same PDF
+    monkeypatch.setenv("PTCE_CHROMEDRIVER", str(tmp_path / "no-chromedriver"))
+    with pdf.PagePrinter() as printer:
+        out = printer.print_pdf(pages[0], tmp_path / "fallback.pdf")
+        assert printer.fallback and printer.driver is None
+    assert _a4_pages(out) == _a4_pages(pages[0].with_suffix(".pdf"))
+    with pytest.raises(FileNotFoundError, match="no HTML page"):
+        pdf.PagePrinter().print_pdf(tmp_path / "missing.html", tmp_path / "x.pdf")
+
+
 @pytest.mark.integration
 def test_an_unknown_territory_is_a_clear_error(backbone):
     with pytest.raises(ValueError, match="not a epci code"):

@@ -811,13 +811,9 @@ def test_indicator_source_ids_follow_the_levels_shown():
             ],
         }
     )
-    by_dep = ind.indicator_source_ids(
-        "unemployment_rate", ["dep", "fr"], panel=synthetic_panel
-    )
+    by_dep = ind.indicator_source_ids("unemployment_rate", ["dep", "fr"], panel=synthetic_panel)
     assert by_dep == ("insee_unemployment_dep_reg",)
-    by_zone = ind.indicator_source_ids(
-        "unemployment_rate", ["ze2020", "fr"], panel=synthetic_panel
-    )
+    by_zone = ind.indicator_source_ids("unemployment_rate", ["ze2020", "fr"], panel=synthetic_panel)
     assert by_zone == ("insee_unemployment_ze", "insee_unemployment_dep_reg")
     nothing = ind.indicator_source_ids("unemployment_rate", ["epci"], panel=synthetic_panel)
     assert nothing == tuple(ind.indicator_info("unemployment_rate")["source_ids"])

@@ -1,6 +1,6 @@
 """``python -m analysis`` runs the ``ptce`` command."""
 
-from analysis.cli import app
+from analysis.cli import main
 
 if __name__ == "__main__":
-    app()
+    main()

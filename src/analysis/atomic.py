@@ -13,20 +13,36 @@ a missing, truncated or otherwise unreadable table raises
 data build``). It is a ``FileNotFoundError`` (the table the command needs is not
 there in usable form), so every ``ptce`` command that already reports a missing
 processed table prints it as one line, without a traceback.
+
+Reads are remembered for the life of the process (:data:`READ_MEMO_SIZE` tables):
+a batch worker's kernel makes 119 fiches from the same tables, and reading the
+communes' geometries and the indicator panel again for each costs more than the
+fiche itself. A remembered table is found again only while the file is the same
+file (path, inode, size, modification time in nanoseconds: a rebuilt table is
+written to a new file and renamed, so it is read afresh), and each caller gets
+its own copy, so no caller sees another's changes.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 READ_ERRORS = (OSError, ValueError, pa.ArrowException)
 """What reading a damaged Parquet file raises (truncated: ``ArrowInvalid``; else ``OSError``)."""
+
+READ_MEMO_SIZE = 24
+"""Processed tables a process remembers (least recently used forgotten first)."""
+
+_read_memo: OrderedDict[Hashable, Any] = OrderedDict()
 
 
 class ProcessedDataError(FileNotFoundError):
@@ -103,11 +119,42 @@ def read_processed_parquet(
         ProcessedDataError: naming the file and the fix, when it is missing or unreadable.
     """
     path = Path(path)
-    if not path.exists():
-        raise ProcessedDataError(path, what, "is missing")
     try:
-        return reader(path, **kwargs)
+        stat = path.stat()
+    except FileNotFoundError:
+        raise ProcessedDataError(path, what, "is missing") from None
+    key = (
+        str(path.resolve()),
+        stat.st_ino,
+        stat.st_size,
+        stat.st_mtime_ns,
+        reader,
+        repr(sorted(kwargs.items())),
+    )
+    if key in _read_memo:
+        _read_memo.move_to_end(key)
+        return _own_copy(_read_memo[key])
+    try:
+        table = reader(path, **kwargs)
     except READ_ERRORS as error:
         raise ProcessedDataError(
             path, what, f"cannot be read ({type(error).__name__}: {error})"
         ) from error
+    _read_memo[key] = table
+    while len(_read_memo) > READ_MEMO_SIZE:
+        _read_memo.popitem(last=False)
+    return _own_copy(table)
+
+
+def forget_reads() -> None:
+    """Forget every remembered table (the next reads go to the files)."""
+    _read_memo.clear()
+
+
+def _own_copy(table: Any) -> Any:
+    """A copy the caller may change (Arrow tables are immutable: shared as they are)."""
+    if isinstance(table, pa.Table):
+        return table
+    if isinstance(table, pd.DataFrame):
+        return table.copy(deep=True)
+    return copy.deepcopy(table)

@@ -28,6 +28,14 @@ Conventions:
 * The **raw difference** (:func:`raw_difference`) is the same regression with
   no control and no fixed effect, clustered the same way; it is descriptive
   (``is_descriptive`` is True) and never a headline.
+* ``wildboottest`` 0.3.2 (the latest release) defines its numba kernel for
+  the CRV1 bootstrap denominators inside ``WildboottestCL.get_denom``, so
+  numba compiles it again on every call: about one second per bootstrap,
+  85 % of a primary estimate's time. This module replaces that method by
+  :func:`_wild_bootstrap_denominators`: the same arithmetic, the kernel
+  compiled once per process (and cached on disk), the ``G × G`` loop of
+  matrix products written as one product. ``tests/test_estimation.py``
+  checks it gives the library's numbers.
 * Pyfixest 0.60 (the installed version) offers no Conley (distance-based)
   standard errors, so spatial robustness is a spatial error model
   (:func:`spatial_error_model`, ``spreg.GM_Error_Het`` with a k-nearest
@@ -47,8 +55,9 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 import spreg
+from numba import njit
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
+from wildboottest.wildboottest import WildboottestCL
 
 from analysis.checks import require_columns
 
@@ -150,6 +159,47 @@ def _adjustment_matrix(data: pd.DataFrame, n_controls: int) -> np.ndarray:
 def _formula(n_controls: int, fixed_effects: bool) -> str:
     right = " + ".join(["d", *(f"x{k}" for k in range(n_controls))])
     return f"y ~ {right}" + (" | fe" if fixed_effects else "")
+
+
+# --------------------------------------------------------------------------- wild bootstrap kernel
+@njit(cache=True)
+def _wild_cluster_denominators(
+    cluster_scores: np.ndarray, leverage: np.ndarray, weights: np.ndarray, ssc: float
+) -> np.ndarray:
+    """Squared bootstrap standard-error numerators of each draw (wildboottest's CRV1 kernel)."""
+    n_clusters, n_draws = weights.shape
+    denominators = np.zeros(n_draws)
+    for b in range(n_draws):
+        total = 0.0
+        for g in range(n_clusters):
+            shared = 0.0
+            for h in range(n_clusters):
+                shared += weights[h, b] * leverage[g, h]
+            z = cluster_scores[g] * weights[g, b] - shared
+            total += z * z
+        denominators[b] = ssc * total
+    return denominators
+
+
+_LIBRARY_GET_DENOM = WildboottestCL.get_denom
+
+
+def _wild_bootstrap_denominators(self: WildboottestCL) -> None:
+    """``WildboottestCL.get_denom`` with its CRV1 kernel compiled once (see the module notes)."""
+    if self.crv_type != "crv1":
+        _LIBRARY_GET_DENOM(self)
+        return
+    left = np.stack([self.R @ self.tXXinv @ block @ self.tXXinv for block in self.tXgXg_list])
+    leverage = left @ self.scores_mat
+    self.denom = _wild_cluster_denominators(
+        np.asarray(self.Cg, dtype=np.float64).reshape(-1),
+        np.ascontiguousarray(leverage, dtype=np.float64),
+        np.ascontiguousarray(self.v, dtype=np.float64),
+        float(self.ssc),
+    )
+
+
+WildboottestCL.get_denom = _wild_bootstrap_denominators
 
 
 # --------------------------------------------------------------------------- primary
@@ -612,26 +662,6 @@ def equivalence_bound(ci_low: float, ci_high: float) -> float:
     if not (np.isfinite(low) and np.isfinite(high)):
         return float("nan")
     return max(abs(low), abs(high))
-
-
-# --------------------------------------------------------------------------- multiplicity
-def adjust_p_values(table: pd.DataFrame, *, p_column: str = "p_value") -> pd.DataFrame:
-    """Add ``p_value_holm`` and ``p_value_bh`` (Benjamini–Hochberg) over the rows of a batch.
-
-    The family is every row with a p-value (missing ones stay missing and do
-    not count). Uses ``statsmodels.stats.multitest.multipletests``.
-    """
-    require_columns(table, [p_column], "adjust_p_values")
-    out = table.copy()
-    out["p_value_holm"] = np.nan
-    out["p_value_bh"] = np.nan
-    present = out[p_column].notna().to_numpy()
-    if present.any():
-        p = out.loc[present, p_column].astype(float).to_numpy()
-        out.loc[present, "p_value_holm"] = multipletests(p, method="holm")[1]
-        out.loc[present, "p_value_bh"] = multipletests(p, method="fdr_bh")[1]
-    out.attrs["n_comparisons"] = int(present.sum())
-    return out
 
 
 # --------------------------------------------------------------------------- event study

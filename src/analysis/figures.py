@@ -56,7 +56,7 @@ from scipy import stats
 
 from analysis import indicators, paths, sources
 from analysis.atomic import write_atomically
-from analysis.keys import KINDS
+from analysis.keys import FIGURE_FORMATS, FIGURE_SIDECAR_SCHEMA, KINDS, SLIDE_SIZE_INCHES
 from analysis.labels import (
     ALT_TEXT,
     NBSP,
@@ -80,6 +80,7 @@ from analysis.labels import (
     specification_label,
     text,
 )
+from analysis.paths import default_figures_dir
 from analysis.resilience import period_to_time
 
 # --- Colours -----------------------------------------------------------------
@@ -145,10 +146,7 @@ SERIES_COLOURS: dict[str, str] = {
 
 # --- Output settings ----------------------------------------------------------
 
-FIGURE_FORMATS = ("png", "svg", "pdf", "slide_png")
 PNG_DPI = 300
-SLIDE_SIZE_INCHES = (13.333, 7.5)
-"""16:9, the size of a PowerPoint widescreen slide."""
 SLIDE_DPI = 150
 SLIDE_FONT_SCALE = 1.8
 """Slide fonts are the figure's times this (10 pt body text → 18 pt)."""
@@ -156,7 +154,7 @@ SLIDE_MIN_FONT_PT = 14.0
 SLIDE_LINE_SCALE = 1.5
 """Slide lines and markers are this much thicker (data lines; not ticks, grid or map edges)."""
 SOURCE_LINE_FONT_PT = 7.5
-SIDECAR_SCHEMA = "ptce-figure/1"
+SIDECAR_SCHEMA = FIGURE_SIDECAR_SCHEMA
 MAX_LEGEND_SERIES = 8
 DETERMINISTIC_RC = {"svg.hashsalt": "ptce-resilience", "path.simplify": True}
 _FIGURE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -1313,11 +1311,6 @@ def plot_synthetic_gaps(
 # --- Saving ----------------------------------------------------------------------------
 
 
-def default_figures_dir() -> Path:
-    """``reports/figures``: where figures go unless told otherwise."""
-    return paths.reports_dir() / "figures"
-
-
 def _check_name(name: str) -> str:
     if not _FIGURE_NAME.match(name) or name.endswith(".slide"):
         raise ValueError(
@@ -1478,6 +1471,7 @@ def save_figure(
     caption: str | None = None,
     date: dt.date | str | None = None,
     title_on_figure: bool = True,
+    formats: Sequence[str] = FIGURE_FORMATS,
 ) -> dict[str, Path]:
     """Write a figure in every format with its source line, plus a JSON sidecar.
 
@@ -1501,15 +1495,24 @@ def save_figure(
         caption: Longer caption for the gallery and the slide notes.
         date: Date or vintage printed after the processing credit.
         title_on_figure: Draw the title on the standalone files.
+        formats: Which of :data:`FIGURE_FORMATS` to write (``png`` always); a
+            fiche, printed whole to PDF, skips each figure's own PDF.
 
     Returns:
-        Paths by format: ``png``, ``svg``, ``pdf``, ``slide_png``, ``json``.
+        Paths by format written (``png``, ``svg``, ``pdf``, ``slide_png``) and ``json``.
 
     Raises:
-        ValueError: bad name, no source, or no alt text given nor recorded.
+        ValueError: bad name, no source, no alt text given nor recorded, or an
+            unknown format.
     """
     check_lang(lang)
     _check_name(name)
+    unknown = sorted(set(formats) - set(FIGURE_FORMATS))
+    if unknown or "png" not in formats:
+        raise ValueError(
+            f"figure {name!r}: formats {list(formats)!r} must include 'png' and be among "
+            f"{', '.join(FIGURE_FORMATS)} (unknown: {', '.join(unknown) or 'none'})."
+        )
     line = source_line(sources, lang, date=date)
     description = alt_text or figure_alt_text(fig)
     if not description:
@@ -1520,10 +1523,14 @@ def save_figure(
     out = Path(out_dir) if out_dir is not None else default_figures_dir()
     out.mkdir(parents=True, exist_ok=True)
     files = {
-        "png": out / f"{name}.png",
-        "svg": out / f"{name}.svg",
-        "pdf": out / f"{name}.pdf",
-        "slide_png": out / f"{name}.slide.png",
+        key: out / f"{name}{suffix}"
+        for key, suffix in (
+            ("png", ".png"),
+            ("svg", ".svg"),
+            ("pdf", ".pdf"),
+            ("slide_png", ".slide.png"),
+        )
+        if key in formats
     }
     common = {"Title": title} if title else {}
     with style_context():
@@ -1536,40 +1543,49 @@ def save_figure(
             PNG_DPI,
             {**common, "Description": description, "Software": None},
         )
-        _save(
-            fig,
-            files["svg"],
-            "svg",
-            72,
-            {**common, "Description": description, "Date": None, "Language": lang, "Source": line},
-        )
-        _save(
-            fig,
-            files["pdf"],
-            "pdf",
-            72,
-            {
-                **common,
-                "Subject": description,
-                "Keywords": line,
-                "CreationDate": None,
-                "ModDate": None,
-                "Creator": None,
-                "Producer": None,
-            },
-        )
-        with _SlideVersion(fig) as slide:
-            _place_title(slide, title, False)
-            _place_source_line(
-                slide, line, max(SOURCE_LINE_FONT_PT * SLIDE_FONT_SCALE, SLIDE_MIN_FONT_PT)
-            )
+        if "svg" in files:
             _save(
-                slide,
-                files["slide_png"],
-                "png",
-                SLIDE_DPI,
-                {**common, "Description": description, "Software": None},
+                fig,
+                files["svg"],
+                "svg",
+                72,
+                {
+                    **common,
+                    "Description": description,
+                    "Date": None,
+                    "Language": lang,
+                    "Source": line,
+                },
             )
+        if "pdf" in files:
+            _save(
+                fig,
+                files["pdf"],
+                "pdf",
+                72,
+                {
+                    **common,
+                    "Subject": description,
+                    "Keywords": line,
+                    "CreationDate": None,
+                    "ModDate": None,
+                    "Creator": None,
+                    "Producer": None,
+                },
+            )
+        if "slide_png" in files:
+            with _SlideVersion(fig) as slide:
+                _place_title(slide, title, False)
+                _place_source_line(
+                    slide, line, max(SOURCE_LINE_FONT_PT * SLIDE_FONT_SCALE, SLIDE_MIN_FONT_PT)
+                )
+                _save(
+                    slide,
+                    files["slide_png"],
+                    "png",
+                    SLIDE_DPI,
+                    {**common, "Description": description, "Software": None},
+                )
         # back to the standalone version (a notebook shows the figure as saved)
         _place_title(fig, title, title_on_figure)
         _place_source_line(fig, line, SOURCE_LINE_FONT_PT)

@@ -22,8 +22,10 @@ from pptx.util import Emu, Inches, Pt
 
 from analysis import paths
 from analysis.atomic import write_atomically
-from analysis.figures import FIGURE_FORMATS, SIDECAR_SCHEMA, SLIDE_SIZE_INCHES, default_figures_dir
+from analysis.keys import FIGURE_FORMATS, SLIDE_SIZE_INCHES
+from analysis.keys import FIGURE_SIDECAR_SCHEMA as SIDECAR_SCHEMA
 from analysis.labels import check_lang, colon, text
+from analysis.paths import default_figures_dir
 
 
 @dataclass(frozen=True)

@@ -1159,9 +1159,8 @@ def get(
         raise KeyError(f"unknown level {level!r}; levels: {', '.join(LEVELS)}")
     if panel is None:
         panel = load_indicators(levels=[level], indicators=[indicator])
-    rows = panel[
-        (panel["level"].astype(str) == level) & (panel["indicator"].astype(str) == indicator)
-    ]
+    # compared as they are (categories, strings): no cast of the whole panel
+    rows = panel[(panel["level"] == level) & (panel["indicator"] == indicator)]
     rows = rows.assign(code=rows["code"].astype(str), period=rows["period"].astype(str))
     if periods is not None:
         rows = rows[rows["period"].isin(list(periods))]

@@ -70,3 +70,13 @@ LANGS: tuple[str, ...] = ("fr", "en")
 
 FICHE_LEVELS: tuple[str, ...] = ("reg", "dep", "ze2020", "epci")
 """Levels a territory fiche can be made for (the report batch makes ``reg`` and ``dep``)."""
+
+
+FIGURE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf", "slide_png")
+"""Files a saved figure can have: print PNG (300 dpi), SVG, PDF, 16:9 slide PNG."""
+
+FIGURE_SIDECAR_SCHEMA = "ptce-figure/1"
+"""``schema`` of the JSON written beside each saved figure (read by the gallery and the site)."""
+
+SLIDE_SIZE_INCHES: tuple[float, float] = (13.333, 7.5)
+"""16:9, the size of a PowerPoint widescreen slide."""

@@ -51,6 +51,11 @@ def reports_dir() -> Path:
     return Path(os.environ.get("PTCE_REPORTS_DIR", PROJECT_ROOT / "reports"))
 
 
+def default_figures_dir() -> Path:
+    """``reports/figures``: where figures go unless told otherwise."""
+    return reports_dir() / "figures"
+
+
 def raw_source_dir(source_id: str) -> Path:
     """Folder of one source in ``data/raw``."""
     return raw_dir() / source_id

@@ -30,6 +30,8 @@ RESERVED_RUN_NAMES = frozenset({"figures", "index", "interactive"})
 # --- the layout of a run folder: reports/<run>/ --------------------------------
 RUN_FILE = "run.json"
 HTML_FILE = "report.html"
+PDF_FILE = "fiche.pdf"
+"""A fiche's printed page, beside its ``report.html`` (printed by ``analysis.reports.pdf``)."""
 FIGURES_DIR = "figures"
 THUMBS_DIR = "thumbs"
 FAILED_NOTEBOOK_FILE = "last-failure.ipynb"

@@ -5,7 +5,7 @@ run wrote in its ``figures/`` folder, keeps the primary specification's row
 (``is_primary``) — and the synthetic control's mean gap, which has no interval —
 adds the run's identity (title, notebook, level, shock,
 indicator) and p-values adjusted over the batch for multiple comparisons
-(Holm; Benjamini–Hochberg) with :func:`analysis.estimation.adjust_p_values`.
+(Holm; Benjamini–Hochberg) with :func:`analysis.multiplicity.adjust_p_values`.
 The columns are :data:`EVIDENCE_COLUMNS` (the site reads exactly these).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.atomic import write_text_atomically
-from analysis.estimation import adjust_p_values
+from analysis.multiplicity import adjust_p_values
 from analysis.reports.config import FIGURES_DIR, ReportRun
 
 EVIDENCE_FILE = "evidence.csv"

@@ -4,15 +4,30 @@ The fiche notebook carries its own print stylesheet (``@page`` A4, margins,
 figure heights); :func:`print_pdf` only drives the browser. Debian's
 ``chromium`` package is the one used (``apt-get install chromium``);
 ``PTCE_CHROMIUM`` names another binary.
+
+One page is printed by :func:`print_pdf` (``chromium --print-to-pdf``: a
+browser started for it, about a second). A batch prints its 119 fiches with a
+:class:`PagePrinter`: one browser per worker, kept open and driven through
+Selenium and ChromeDriver (Debian's ``chromium-driver``), each page printed by
+DevTools' ``Page.printToPDF`` with the same settings as the command line (the
+page's own paper size, backgrounds, no header or footer) in about 0.6 s.
+Without ChromeDriver the printer falls back to :func:`print_pdf`.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+
+from analysis.atomic import write_bytes_atomically
 
 PDF_NOTEBOOKS = frozenset({"territory_fiche"})
 """Notebooks whose report page is also printed to PDF after its HTML export."""
@@ -24,6 +39,21 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 """Executables looked for on ``PATH`` (after ``PTCE_CHROMIUM``)."""
 
 PRINT_TIMEOUT_S = 120
+
+CHROMEDRIVER_NAMES = ("chromedriver",)
+"""ChromeDriver executables looked for on ``PATH`` (after ``PTCE_CHROMEDRIVER``)."""
+
+BROWSER_ARGUMENTS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-extensions",
+    "--no-first-run",
+)
+"""Chromium's switches, for the command line and the kept browser alike."""
+
+PRINT_SETTINGS = {"preferCSSPageSize": True, "printBackground": True, "displayHeaderFooter": False}
+"""DevTools ``Page.printToPDF`` settings: what ``--print-to-pdf --no-pdf-header-footer`` does."""
 
 
 class ChromiumMissing(RuntimeError):
@@ -77,11 +107,7 @@ def print_pdf(
         target = Path(scratch) / pdf_path.name
         command = [
             chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-extensions",
-            "--no-first-run",
+            *BROWSER_ARGUMENTS,
             f"--user-data-dir={Path(scratch) / 'profile'}",
             "--no-pdf-header-footer",
             f"--print-to-pdf={target}",
@@ -102,3 +128,82 @@ def print_pdf(
             )
         os.replace(target, pdf_path)
     return pdf_path
+
+
+def find_chromedriver() -> str | None:
+    """ChromeDriver: ``PTCE_CHROMEDRIVER``, else one of :data:`CHROMEDRIVER_NAMES`, else None."""
+    chosen = os.environ.get("PTCE_CHROMEDRIVER", "")
+    if chosen:
+        return shutil.which(chosen)
+    for name in CHROMEDRIVER_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+class PagePrinter:
+    """A headless Chromium kept open to print many pages to PDF (a worker's fiches).
+
+    The browser starts on the first page; :meth:`close` (or leaving a ``with``
+    block) stops it. Without ChromeDriver, or when the kept browser fails to
+    start, every page goes through :func:`print_pdf` (a browser per page): the
+    batch is slower, never wrong.
+    """
+
+    def __init__(self) -> None:
+        self.driver: webdriver.Chrome | None = None
+        self.fallback = False
+        self.pages = 0
+
+    def __enter__(self) -> PagePrinter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _start(self) -> webdriver.Chrome | None:
+        driver_path = find_chromedriver()
+        if driver_path is None:
+            return None
+        options = webdriver.ChromeOptions()
+        options.binary_location = find_chromium()
+        for argument in BROWSER_ARGUMENTS:
+            options.add_argument(argument)
+        try:
+            # an explicit driver path: Selenium Manager must not try to download one
+            return webdriver.Chrome(service=Service(driver_path), options=options)
+        except WebDriverException:
+            return None
+
+    def print_pdf(self, html_path: Path | str, pdf_path: Path | str) -> Path:
+        """Print ``html_path`` to ``pdf_path`` (atomically); same errors as :func:`print_pdf`."""
+        html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
+        if not html_path.is_file():
+            raise FileNotFoundError(f"{html_path}: no HTML page to print")
+        if self.driver is None and not self.fallback:
+            self.driver = self._start()
+            self.fallback = self.driver is None
+        if self.fallback:
+            return print_pdf(html_path, pdf_path)
+        try:
+            self.driver.get(html_path.as_uri())
+            printed = self.driver.execute_cdp_cmd("Page.printToPDF", dict(PRINT_SETTINGS))
+        except WebDriverException as error:
+            self.close()  # a broken browser: the next page starts a new one
+            raise RuntimeError(f"Chromium could not print {html_path}: {error.msg}") from None
+        content = base64.b64decode(printed["data"])
+        if content[:5] != b"%PDF-":
+            raise RuntimeError(f"Chromium wrote no PDF for {html_path}")
+        write_bytes_atomically(content, pdf_path)
+        self.pages += 1
+        return pdf_path
+
+    def close(self) -> None:
+        """Stop the browser (if one was started)."""
+        if self.driver is not None:
+            try:
+                self.driver.quit()
+            except WebDriverException:
+                pass
+            self.driver = None

@@ -30,15 +30,16 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from analysis import figures, gallery, labels, paths, sources
+from analysis import gallery, labels, paths, sources
 from analysis.atomic import write_text_atomically
-from analysis.keys import LANGS
+from analysis.keys import FIGURE_SIDECAR_SCHEMA, LANGS
 from analysis.reports.config import (
     FAILED_NOTEBOOK_FILE,
     FIGURES_DIR,
     GALLERY_PAGE,
     HIDDEN_PREFIX,
     INDEX_FILE,
+    PDF_FILE,
     RUN_FILE,
     STATUS_OK,
     STATUS_SKIPPED,
@@ -47,7 +48,6 @@ from analysis.reports.config import (
     ReportRun,
     read_run_record,
 )
-from analysis.reports.pdf import PDF_FILE
 
 
 def is_published(path: Path, reports_dir: Path) -> bool:
@@ -72,7 +72,7 @@ def published_figures(reports_dir: Path) -> tuple[list[gallery.FigureRecord], li
             head = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, OSError):
             continue
-        if not isinstance(head, dict) or head.get("schema") != figures.SIDECAR_SCHEMA:
+        if not isinstance(head, dict) or head.get("schema") != FIGURE_SIDECAR_SCHEMA:
             continue
         try:
             records.append(gallery.read_sidecar(path))

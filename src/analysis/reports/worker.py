@@ -54,7 +54,7 @@ from analysis.reports.execute import (
     relative_label,
 )
 from analysis.reports.kernels import WarmKernel
-from analysis.reports.pdf import PDF_FILE, PDF_NOTEBOOKS, print_pdf
+from analysis.reports.pdf import PDF_FILE, PDF_NOTEBOOKS, PagePrinter, print_pdf
 
 
 def _make_thumbnails(figures: Path, thumbs: Path) -> list[str]:
@@ -68,11 +68,8 @@ def _make_thumbnails(figures: Path, thumbs: Path) -> list[str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         with Image.open(png) as image:
             image = image.convert("RGB")
-            ratio = THUMB_WIDTH_PX / max(image.width, 1)
-            if ratio < 1:
-                image = image.resize(
-                    (THUMB_WIDTH_PX, max(1, round(image.height * ratio))), Image.LANCZOS
-                )
+            # reduce by whole factors first (fast), then Lanczos the last step
+            image.thumbnail((THUMB_WIDTH_PX, image.height), Image.LANCZOS, reducing_gap=2.0)
             image.save(target, format="PNG", optimize=True)
         made.append(relative.as_posix())
     return made
@@ -139,7 +136,11 @@ def _keep_last_good(build: Path, final: Path, record: dict[str, Any]) -> dict[st
     return stale
 
 
-def execute_run(task: Mapping[str, Any], kernel: WarmKernel | None = None) -> dict[str, Any]:
+def execute_run(
+    task: Mapping[str, Any],
+    kernel: WarmKernel | None = None,
+    printer: PagePrinter | None = None,
+) -> dict[str, Any]:
     """Execute one run and publish its folder; never raises for a failing notebook.
 
     The run is built in a hidden folder ``reports/.build-<run>-…`` and swapped
@@ -155,6 +156,8 @@ def execute_run(task: Mapping[str, Any], kernel: WarmKernel | None = None) -> di
             catalogue, git), ``timeout``.
         kernel: A warm kernel to execute in (reset first); ``None``: a new
             kernel for this run only.
+        printer: The worker's kept browser for a fiche's PDF; ``None``: a
+            browser started for this page.
 
     Returns:
         The ``run.json`` content now in ``reports/<run>/``.
@@ -197,6 +200,8 @@ def execute_run(task: Mapping[str, Any], kernel: WarmKernel | None = None) -> di
     except Exception as exc:  # a kernel that dies or cannot start: record, go on
         status, error = STATUS_FAILED, f"{error_summary(exc)}\n{traceback.format_exc(limit=3)}"
     duration = time.perf_counter() - started
+    timings = {"notebook": round(duration, 2)}
+    step_started = time.perf_counter()
     if executed.exists():
         try:
             pages.export_html(
@@ -213,12 +218,19 @@ def execute_run(task: Mapping[str, Any], kernel: WarmKernel | None = None) -> di
         except Exception as exc:  # noqa: BLE001 - an HTML failure must not hide the run's result
             status = STATUS_FAILED
             error = (error + "\n" if error else "") + f"HTML export failed: {error_summary(exc)}"
+    timings["html"] = round(time.perf_counter() - step_started, 2)
     if status == STATUS_OK and task["notebook"] in PDF_NOTEBOOKS:  # a fiche: print it too
+        step_started = time.perf_counter()
         try:
-            print_pdf(build / HTML_FILE, build / PDF_FILE)
+            (printer.print_pdf if printer is not None else print_pdf)(
+                build / HTML_FILE, build / PDF_FILE
+            )
         except Exception as exc:  # noqa: BLE001 - recorded as the run's failure
             status, error = STATUS_FAILED, f"PDF printing failed: {error_summary(exc)}"
+        timings["pdf"] = round(time.perf_counter() - step_started, 2)
+    step_started = time.perf_counter()
     thumbs = _make_thumbnails(build / FIGURES_DIR, build / THUMBS_DIR)
+    timings["thumbnails"] = round(time.perf_counter() - step_started, 2)
     figures = sorted(
         p.relative_to(build).as_posix() for p in (build / FIGURES_DIR).rglob("*") if p.is_file()
     )
@@ -230,6 +242,7 @@ def execute_run(task: Mapping[str, Any], kernel: WarmKernel | None = None) -> di
         "status": status,
         "error": error,
         "duration_s": round(duration, 2),
+        "step_durations_s": timings,
         "executed_notebook": executed.name if executed.exists() else None,
         "html": HTML_FILE if (build / HTML_FILE).exists() else None,
         "pdf": PDF_FILE if (build / PDF_FILE).exists() else None,
@@ -256,15 +269,18 @@ def worker_main(lines: Sequence[str] | None = None) -> int:
     for fd in filter(None, os.environ.pop(LOCK_FD_ENV, "").split(",")):
         os.set_inheritable(int(fd), False)
     kernel = WarmKernel()  # one kernel for every run of this worker, reset in between
+    printer = PagePrinter()  # one browser for every fiche of this worker
     try:
         for line in lines if lines is not None else sys.stdin:
             task_path = Path(line.strip())
             if not line.strip():
                 continue
-            record = execute_run(json.loads(task_path.read_text(encoding="utf-8")), kernel)
+            task = json.loads(task_path.read_text(encoding="utf-8"))
+            record = execute_run(task, kernel, printer)
             result_path = task_path.with_name(task_path.name + ".result")
             write_text_atomically(json.dumps(record, default=str), result_path)
             print(f"{WORKER_DONE} {task_path}", flush=True)
     finally:
         kernel.shutdown()
+        printer.close()
     return 0
