@@ -567,3 +567,18 @@ def test_tzcld_sentences_carry_their_own_caveats(planted):
     assert "PTCE" not in covid, "a TZCLD sentence must not speak of PTCE"
     before = m.summary_sentence(row, lang="en", shock="recession_2008")
     assert "No zero-long-term-unemployment territory was authorised" in before
+
+
+def test_controls_sentence_names_the_controls_in_words():
+    from types import SimpleNamespace
+
+    evidence = SimpleNamespace(
+        controls_used=["pre_shock_unemployment_rate", "log_population"],
+        controls_dropped=["rural_population_share_pct"],
+    )
+    french = m.controls_sentence(evidence, {"pre_shock_unemployment_rate": "2019-Q1..2019-Q4"})
+    assert "taux de chômage avant le choc (2019-Q1..2019-Q4), population (logarithme)" in french
+    assert "part de la population en communes rurales" in french
+    assert "_" not in french  # no column name left
+    english = m.controls_sentence(evidence, lang="en")
+    assert "pre-shock unemployment rate, population (log)" in english and "_" not in english

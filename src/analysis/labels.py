@@ -1221,6 +1221,17 @@ def measure_label(measure: str, lang: str = "fr") -> str:
     return measure if outcome is None else str(outcome[f"label_{lang}"])
 
 
+def variable_label(name: str, lang: str = "fr") -> str:
+    """A measure's or an indicator's label (a model covariate, a control); else the name."""
+    measure = measure_label(name, lang)
+    if measure != name:
+        return measure
+    try:
+        return label(name, lang)
+    except (KeyError, ValueError):
+        return name
+
+
 def outcome_phrase(outcome: str, lang: str = "fr") -> str:
     """An outcome's label inside a sentence (``l'indice de résistance (Lagravinese)``)."""
     return OUTCOME_LABELS.get(outcome, {}).get(check_lang(lang), outcome)

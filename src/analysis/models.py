@@ -1647,15 +1647,25 @@ def headline_sentence(evidence: Evidence, lang: str = "fr", *, shock: str | None
 
 
 def controls_sentence(evidence: Evidence, periods: dict | None = None, lang: str = "fr") -> str:
-    """The controls the primary specification used (with their periods), and those left out."""
+    """The controls the primary specification used (with their periods), and those left out.
+
+    Controls read as words (``labels.variable_label``: "taux de chômage avant le choc");
+    the ``controls`` column of ``effects.csv`` keeps their names.
+    """
     periods = periods or {}
-    used = [f"{c} ({periods[c]})" if c in periods else c for c in evidence.controls_used]
+
+    def words(control: str) -> str:
+        return labels.lower_first(labels.variable_label(control, lang))
+
+    used = [
+        f"{words(c)} ({periods[c]})" if c in periods else words(c) for c in evidence.controls_used
+    ]
     none = labels.evidence_sentence("none", lang)
     return labels.evidence_sentence(
         "controls",
         lang,
         used=", ".join(used) or none,
-        dropped=", ".join(evidence.controls_dropped) or none,
+        dropped=", ".join(map(words, evidence.controls_dropped)) or none,
     )
 
 

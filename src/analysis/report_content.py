@@ -425,14 +425,11 @@ def column_label(column: str, lang: str = "fr") -> str:
     known = COLUMN_LABELS[lang].get(column)
     if known:
         return known
-    measure = labels.measure_label(column, lang)
-    if measure != column:
-        return measure
-    try:
-        return labels.label(column, lang)
-    except (KeyError, ValueError):
-        phrase = column.replace("_", " ").strip()
-        return phrase[:1].upper() + phrase[1:]
+    words = labels.variable_label(column, lang)
+    if words != column:
+        return words
+    phrase = column.replace("_", " ").strip()
+    return phrase[:1].upper() + phrase[1:]
 
 
 def column_decimals(values: pd.Series) -> int:
