@@ -12,10 +12,10 @@ import papermill
 
 from analysis import paths, territories
 from analysis.keys import FICHE_LEVELS
-from analysis.reports.config import FIGURES_DIR, HTML_FILE
+from analysis.reports.config import FIGURES_DIR, HTML_FILE, PDF_FILE
 from analysis.reports.execute import install_kernelspec
 from analysis.reports.pages import export_html
-from analysis.reports.pdf import PDF_FILE, print_pdf
+from analysis.reports.pdf import print_pdf
 
 FICHE_NOTEBOOK = "territory_fiche"
 """The notebook of a fiche (the one ``config/reports.yml``'s ``fiches`` rule runs)."""

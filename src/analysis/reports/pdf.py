@@ -32,9 +32,6 @@ from analysis.atomic import write_bytes_atomically
 PDF_NOTEBOOKS = frozenset({"territory_fiche"})
 """Notebooks whose report page is also printed to PDF after its HTML export."""
 
-PDF_FILE = "fiche.pdf"
-"""File name of the printed page in a run's folder."""
-
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 """Executables looked for on ``PATH`` (after ``PTCE_CHROMIUM``)."""
 

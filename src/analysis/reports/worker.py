@@ -35,6 +35,7 @@ from analysis.reports.config import (
     FAILED_NOTEBOOK_FILE,
     FIGURES_DIR,
     HTML_FILE,
+    PDF_FILE,
     RUN_FILE,
     STATUS_FAILED,
     STATUS_OK,
@@ -54,7 +55,7 @@ from analysis.reports.execute import (
     relative_label,
 )
 from analysis.reports.kernels import WarmKernel
-from analysis.reports.pdf import PDF_FILE, PDF_NOTEBOOKS, PagePrinter, print_pdf
+from analysis.reports.pdf import PDF_NOTEBOOKS, PagePrinter, print_pdf
 
 
 def _make_thumbnails(figures: Path, thumbs: Path) -> list[str]:
