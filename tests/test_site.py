@@ -106,6 +106,21 @@ def test_headline_reads_in_plain_french():
     assert site.verdict({**better, "ci_low": 0.1, "ci_high": 0.3}) == "worse"
 
 
+def test_answer_summary_counts_verdicts_holm_and_the_detectable_effects():
+    rows = pd.read_csv(pd.io.common.StringIO(EVIDENCE_CSV)).to_dict("records")
+    summary = site.answer_summary(rows, "fr")
+    assert "sur 2 comparaisons nationales" in summary
+    assert "favorable aux territoires coopératifs dans 1, défavorable dans 0" in summary
+    assert "contient zéro (aucune différence établie) dans 1" in summary
+    assert "Après correction de Holm sur les 2 tests du lot" in summary
+    assert summary.count("significatives au seuil de 5\u00a0% : 1") == 1  # p_holm 0.02
+    assert "écart de 0,15 à 0,20 point" in summary  # the MDEs of the two shock comparisons
+    # an unadjusted p-value under 5 % whose Holm p-value is not: not counted significant
+    rows[1]["p_holm"] = 0.2
+    assert "significant at 5%: 0" in site.answer_summary(rows, "en")
+    assert site.answer_summary([], "fr") == ""
+
+
 def test_index_answers_the_question_from_the_evidence_table(small_site):
     reports_dir, runs = small_site
     (reports_dir / "evidence.csv").write_text(EVIDENCE_CSV)
@@ -115,6 +130,7 @@ def test_index_answers_the_question_from_the_evidence_table(small_site):
         "écart ajusté"
     )
     assert page.count('<li><a href="national-covid/report.html">Pour le choc du Covid-19') == 1
+    assert page.index('class="summary">En bref, sur 2 comparaisons') < page.index("<ul>")
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page  # escaped
     for section in ("answer", "findings", "territories", "gallery", "methods", "sources",
                     "downloads"):  # fmt: skip

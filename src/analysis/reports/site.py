@@ -225,6 +225,56 @@ def headline(row: Mapping[str, Any], lang: str = "fr") -> str:
     return sentence[:1].upper() + sentence[1:]
 
 
+SUMMARY_ALPHA = 0.05
+"""Level at which the summary counts Holm-adjusted comparisons as significant."""
+
+
+def answer_summary(rows: Sequence[Mapping[str, Any]], lang: str = "fr") -> str:
+    """The answer in two sentences: how the batch's comparisons came out, corrected and sized.
+
+    Counts the rows with an interval by :func:`verdict` (an advantage of the
+    cooperative territories established, a disadvantage, no difference), the
+    Holm-adjusted p-values under :data:`SUMMARY_ALPHA` over the rows with a
+    p-value, and gives the range of minimum detectable effects of the
+    shock comparisons (in points of unemployment rise). Empty without rows.
+    """
+    with_interval = [r for r in rows if _number(r.get("ci_low")) is not None]
+    if not with_interval:
+        return ""
+    verdicts = [verdict(r) for r in with_interval]
+    tested = [r for r in rows if _number(r.get("p_value")) is not None]
+    significant = sum(1 for r in tested if (_number(r.get("p_holm")) or 1.0) < SUMMARY_ALPHA)
+    fmt_count = lambda n: labels.format_number(n, lang, 0)  # noqa: E731 - local shorthand
+    text = labels.site_text(
+        "answer_summary",
+        lang,
+        n=fmt_count(len(with_interval)),
+        better=fmt_count(verdicts.count("better")),
+        worse=fmt_count(verdicts.count("worse")),
+        none=fmt_count(verdicts.count("no_difference")),
+        n_tested=fmt_count(len(tested)),
+        significant=fmt_count(significant),
+        alpha=labels.format_percent(100 * SUMMARY_ALPHA, lang, 0),
+    )
+    detectable = [
+        _number(r.get("mde"))
+        for r in with_interval
+        if str(r.get("notebook")) in SHOCK_COMPARISON_NOTEBOOKS
+        and str(r.get("unit") or "") in (*POINT_UNITS, "")
+        and _number(r.get("mde")) is not None
+    ]
+    if detectable:
+        low, high = min(detectable), max(detectable)
+        text += " " + labels.site_text(
+            "answer_detectable",
+            lang,
+            low=labels.format_number(low, lang, 2),
+            high=labels.format_number(high, lang, 2),
+            unit=_unit_word("points", high, lang),
+        )
+    return text
+
+
 def search_key(*parts: Any) -> str:
     """Lower case, accents removed: what the search box compares typed words with."""
     joined = " ".join(str(p) for p in parts if p)
@@ -424,6 +474,9 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
         "lang": lang,
         "t": {key: labels.site_text(key, lang) for key in _TEXT_KEYS},
         "headlines": headlines,
+        "summary": answer_summary(
+            [row for run in national for row in evidence_rows.get(run.name, [])], lang
+        ),
         "cards": cards,
         "fiches": fiches,
         "gallery": gallery[:GALLERY_PREVIEW],
