@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 import re
 import shutil
@@ -11,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pypdf
 import pytest
+from PIL import Image
 
 from analysis import fiche_content, figures, maps, reports
 from analysis.keys import LEVEL_PRECISIONS
@@ -385,7 +388,7 @@ def squares():
     ).to_crs(2154)
 
 
-def test_territory_map_draws_points_by_kind_and_describes_them(squares):
+def test_territory_map_draws_points_by_kind_and_describes_them(squares, tmp_path):
     plt = pytest.importorskip("matplotlib.pyplot")
     initiatives = pd.DataFrame(
         {
@@ -406,6 +409,19 @@ def test_territory_map_draws_points_by_kind_and_describes_them(squares):
     page = figures.figure_html(fig, dpi=40)
     assert page.startswith('<img class="ptce-figure" src="data:image/png;base64,')
     assert 'alt="Carte de 3 initiatives' in page
+    # the page can show the saved print PNG, reduced, instead of drawing the figure again
+    saved = figures.save_figure(fig, "squares_map", sources=["registry"], out_dir=tmp_path,
+                                formats=("png",))  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["squares_map.json", "squares_map.png"]
+    reused = figures.figure_html(fig, dpi=60, css_class="ptce-map", png=saved["png"])
+    assert reused.startswith('<img class="ptce-figure ptce-map" src="data:image/png;base64,')
+    assert 'alt="Carte de 3 initiatives' in reused
+    encoded = reused.split("base64,", 1)[1].split('"', 1)[0]
+    with Image.open(io.BytesIO(base64.b64decode(encoded))) as shown, Image.open(saved["png"]) as p:
+        assert shown.size == (round(p.width * 60 / figures.PNG_DPI), round(p.height * 60 / 300))
+    with pytest.raises(ValueError, match="must include 'png'"):
+        figures.save_figure(fig, "squares_map", sources=["registry"], out_dir=tmp_path,
+                            formats=("svg",))  # fmt: skip
     plt.close(fig)
 
 
