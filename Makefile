@@ -27,8 +27,23 @@ setup: $(VENV)/.installed ## Create .venv and install the project with its dev e
 data: setup ## Fetch every raw source into data/raw (from the DATA_MIRROR folder when set), verified
 	$(PTCE) data fetch
 
-build: data ## Build data/processed: backbone, indicators, cooperation (skips what is current)
+# The build's own record doubles as make's stamp: when it is newer than the catalogue,
+# every raw file, the registry and the package's code, `make build` (and so `make
+# report`, `make test`) skips the fetch and the build without starting Python. Any of
+# those files changing, or the record missing, runs both (`ptce data build` itself
+# then redoes only the steps whose inputs changed).
+DATA_DIR := $(or $(PTCE_DATA_DIR),data)
+BUILD_STAMP := $(DATA_DIR)/processed/build_state.json
+BUILD_INPUTS := data/sources.toml $(wildcard $(DATA_DIR)/raw/*/*) \
+	$(wildcard $(DATA_DIR)/registry/*.csv) \
+	$(shell find src/analysis -name '*.py' -o -name '*.toml' 2>/dev/null)
+
+$(BUILD_STAMP): $(VENV)/.installed $(BUILD_INPUTS)
+	$(PTCE) data fetch
 	$(PTCE) data build
+	@touch $@
+
+build: $(BUILD_STAMP) ## Build data/processed: backbone, indicators, cooperation (skips what is current)
 
 report: build ## Build everything and regenerate the reports (only those whose inputs changed)
 	$(PTCE) report --jobs $(JOBS)

@@ -297,6 +297,34 @@ def test_morans_i_detects_spatial_pattern_and_drops_islands():
     assert first["p_value"] == second["p_value"] and first["z_sim"] == second["z_sim"]
 
 
+def test_neighbour_weights_are_built_once_per_territories_and_shapes(monkeypatch):
+    territories = (
+        grid_territories().set_index("territory_code").loc[lambda g: g.index.str[0] == "G"]
+    )
+    built = []
+    queen = m.lpw.Queen.from_dataframe
+
+    def counting(frame, **kwargs):
+        built.append(len(frame))
+        return queen(frame, **kwargs)
+
+    monkeypatch.setattr(m.lpw.Queen, "from_dataframe", counting)
+    m._weights_memo.clear()
+    first = m._neighbour_weights(territories, "queen", 5)
+    again = m._neighbour_weights(territories, "queen", 5)
+    assert built == [36] and again is not first and again.neighbors == first.neighbors
+    again.transform = "r"  # a caller's change stays its own
+    assert m._neighbour_weights(territories, "queen", 5).transform == "O"
+    moved = territories.copy()
+    moved.geometry = moved.geometry.translate(50_000, 0)  # other shapes, same codes
+    m._neighbour_weights(moved, "queen", 5)
+    m._neighbour_weights(territories.iloc[:30], "queen", 5)  # other territories
+    assert built == [36, 36, 30]
+    with pytest.raises(ValueError, match="contiguity must be"):
+        m._neighbour_weights(territories, "rook", 5)
+    m._weights_memo.clear()
+
+
 def test_morans_i_random_values_not_significant():
     territories = grid_territories()
     rng = np.random.default_rng(0)

@@ -20,6 +20,11 @@ def sha256_file(path: Path | str) -> str:
     return digest.hexdigest()
 
 
+def sha256_bytes(content: bytes) -> str:
+    """Hex sha256 of bytes."""
+    return hashlib.sha256(content).hexdigest()
+
+
 def sha256_text(text: str) -> str:
     """Hex sha256 of a text (UTF-8)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -57,13 +57,18 @@ from analysis.reports.execute import (
 from analysis.reports.kernels import WarmKernel
 from analysis.reports.pdf import PDF_NOTEBOOKS, PagePrinter, print_pdf
 
+FICHE_THUMBNAILS = 1
+"""Thumbnails of a fiche in the run log (its map): 119 fiches × 3 would make the log heavy."""
 
-def _make_thumbnails(figures: Path, thumbs: Path) -> list[str]:
-    """PNG thumbnails of the run's figures for the index (deterministic)."""
-    made = []
+
+def _make_thumbnails(figures: Path, thumbs: Path, limit: int | None = None) -> list[str]:
+    """PNG thumbnails of the run's figures for the index (deterministic), the first ``limit``."""
+    made: list[str] = []
     for png in sorted(figures.rglob("*.png")):
         if png.name.endswith(SLIDE_SUFFIX):
             continue  # the 16:9 slide version of a figure already thumbnailed
+        if limit is not None and len(made) >= limit:
+            break
         relative = png.relative_to(figures)
         target = thumbs / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -230,7 +235,11 @@ def execute_run(
             status, error = STATUS_FAILED, f"PDF printing failed: {error_summary(exc)}"
         timings["pdf"] = round(time.perf_counter() - step_started, 2)
     step_started = time.perf_counter()
-    thumbs = _make_thumbnails(build / FIGURES_DIR, build / THUMBS_DIR)
+    thumbs = _make_thumbnails(
+        build / FIGURES_DIR,
+        build / THUMBS_DIR,
+        limit=FICHE_THUMBNAILS if task["notebook"] in PDF_NOTEBOOKS else None,
+    )
     timings["thumbnails"] = round(time.perf_counter() - step_started, 2)
     figures = sorted(
         p.relative_to(build).as_posix() for p in (build / FIGURES_DIR).rglob("*") if p.is_file()
