@@ -86,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     fiche = pick_fiche()
     bare_out = workspace / "bare"
     bare_out.mkdir()
+    # -r: a raw string parameter (with -p, papermill reads the code "14" as the number 14)
     parameters = [x for k, v in fiche.parameters.items() if k != "output_dir"
-                  for x in ("-p", k, str(v))]  # fmt: skip
+                  for x in ("-r" if isinstance(v, str) else "-p", k, str(v))]  # fmt: skip
     steps = [
         ("cold build", [python, "-c", "from analysis import build; build.build_all(force=True)"]),
         ("cold report batch", [*ptce, "report", "--jobs", str(args.jobs)]),
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         ("bare papermill", [python, "-m", "papermill", "--no-progress-bar",
                             str(ROOT / "notebooks" / f"{fiche.notebook}.ipynb"),
                             str(bare_out / "out.ipynb"), *parameters,
-                            "-p", "output_dir", str(bare_out)]),
+                            "-r", "output_dir", str(bare_out)]),
         ("on-demand fiche", [*ptce, "fiche", "--level", ON_DEMAND_FICHE[0],
                              "--code", ON_DEMAND_FICHE[1], "--out", str(workspace / "on-demand")]),
     ]  # fmt: skip
