@@ -14,8 +14,8 @@ to the project's verified ``data/raw``:
    which no batch makes; HTML and PDF).
 
 Targets on a 2-core machine (issue 16): batch cold < 5 min, no-change < 3 s, one
-forced fiche ≤ 1.5 × bare papermill, one on-demand fiche < 4 s, peak memory < 2 GB. Peak memory is the
-largest resident set of the step's process tree (``wait4`` maximum RSS: the
+forced fiche ≤ 1.5 × bare papermill, one on-demand fiche < 4 s, peak memory < 2 GB.
+Peak memory is the largest resident set of the step's process tree (``wait4`` maximum RSS: the
 biggest single process, e.g. a kernel).
 
 Usage: ``python benchmarks/bench_reports.py [--jobs N] [--keep]`` (``make bench``).

@@ -61,9 +61,8 @@ def main() -> int:
     )
     print("\n| script | wall (s) | status |\n|---|---|---|")
     for result in results:
-        print(
-            f"| {result['script']} | {result['wall_s']} | {'ok' if result['returncode'] == 0 else 'FAILED'} |"
-        )
+        status = "ok" if result["returncode"] == 0 else "FAILED"
+        print(f"| {result['script']} | {result['wall_s']} | {status} |")
     return 1 if any(r["returncode"] for r in results) else 0
 
 
