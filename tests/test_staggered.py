@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from analysis import models, staggered
+from analysis import models, staggered, territories
 from analysis.cli import app
 
 PERIODS = [f"{year}-Q{quarter}" for year in range(2010, 2018) for quarter in range(1, 5)]
@@ -290,6 +290,9 @@ def test_ptce_did_on_the_real_zone_panel(tmp_path, indicators_built, cooperation
     # Overseas zones start in 2014 (incomplete series); undated PTCE zones are named.
     assert dropped["reason"].str.contains("missing").any()
     assert dropped["reason"].str.contains("unknown date").any()
+    # every territory named beside its code (the report's tables show the names)
+    official = territories.territory_names("ze2020")
+    assert dropped["territory_name"].tolist() == [official[u] for u in dropped["unit"]]
 
 
 def null_panel(seed: int, n_units: int = 120, rho: float = 0.7) -> pd.DataFrame:

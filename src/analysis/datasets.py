@@ -995,6 +995,15 @@ def compute_staggered(
         [result.dropped, pd.DataFrame(extra, columns=["unit", "first_treated", "reason"])],
         ignore_index=True,
     )
+    # a reader meets territories by their names, next to their codes
+    names = territories.territory_names(level)
+    timing = timing.copy()
+    timing.insert(
+        timing.columns.get_loc("territory_code") + 1,
+        "territory_name",
+        timing["territory_code"].astype(str).map(names),
+    )
+    dropped.insert(1, "territory_name", dropped["unit"].astype(str).map(names))
     return result, timing, dropped
 
 
