@@ -404,6 +404,13 @@ def test_territory_map_draws_points_by_kind_and_describes_them(squares, tmp_path
         alt.startswith("Carte de 3 initiatives") and "PTCE 1" in alt and "garage_solidaire 1" in alt
     )
     assert "non représentées faute de localisation : 1" in alt
+    # the legend lies inside the saved figure (beside an equal-aspect map it was cut off)
+    fig.set_size_inches(7.5, 5.2)
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    canvas = fig.bbox
+    assert canvas.x0 <= legend.x0 and legend.x1 <= canvas.x1
+    assert canvas.y0 <= legend.y0 and legend.y1 <= canvas.y1
     xmin, _ymin, xmax, _ymax = squares.total_bounds
     assert ax.get_xlim()[0] < xmin and ax.get_xlim()[1] > xmax
     page = figures.figure_html(fig, dpi=40)

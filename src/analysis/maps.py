@@ -435,7 +435,11 @@ def plot_territory_initiatives(
         )
         details.append(f"{name} {format_number(counts[kind], lang, 0)}")
     if kinds:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        # Below the map, not beside it: an equal-aspect map is drawn smaller than the box
+        # the layout gave it, and a legend beside it was cut off in the saved files.
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False, borderaxespad=0.2
+        )
     xmin, ymin, xmax, ymax = boundaries.total_bounds
     margin = 0.03 * max(xmax - xmin, ymax - ymin)
     ax.set_xlim(xmin - margin, xmax + margin)
