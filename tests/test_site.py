@@ -413,3 +413,18 @@ def test_small_batch_site_has_no_broken_link_and_the_search_finds_calvados(tmp_p
     assert not seen["broken_images"]
     assert {p.name for p in seen["screenshots"]} >= {"site.png", "national-report.png", "fiche.png"}
     shutil.rmtree(reports_dir / check.SCREENSHOTS_DIR)
+
+
+def test_files_section_names_figures_by_their_title_escaped(tmp_path):
+    figures_dir = tmp_path / "figures"
+    figures_dir.mkdir()
+    for name in ("rise_map.png", "rise_map.svg", "rise_map.slide.png", "other_plot.png"):
+        (figures_dir / name).write_bytes(b"x")
+    (figures_dir / "rise_map.json").write_text(
+        json.dumps({"title": "<Carte> de la hausse"}), encoding="utf-8"
+    )
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in figures_dir.iterdir())
+    section = pages.files_section(tmp_path, files, "", "fr")
+    assert "&lt;Carte&gt; de la hausse — " in section and "<Carte>" not in section
+    assert "other plot — " in section  # no sidecar: the file name in words
+    assert "slide" not in section and 'href="figures/rise_map.svg"' in section

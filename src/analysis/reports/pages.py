@@ -228,6 +228,15 @@ def _href(relative: str) -> str:
     return html.escape(urllib.parse.quote(relative), quote=True)
 
 
+def _figure_name(folder: Path, stem: str) -> str:
+    """A figure's title from its JSON sidecar (``save_figure``), else its file name in words."""
+    try:
+        title = json.loads((folder / f"{stem}.json").read_text(encoding="utf-8")).get("title")
+    except (OSError, ValueError, AttributeError):
+        title = None
+    return str(title) if title else Path(stem).name.replace("_", " ")
+
+
 def files_section(folder: Path, files: Sequence[str], notebook_file: str, lang: str) -> str:
     """HTML list of a report's tables, figures (each format) and executed notebook."""
     tables = sorted(f for f in files if f.endswith(".csv"))
@@ -245,7 +254,7 @@ def files_section(folder: Path, files: Sequence[str], notebook_file: str, lang: 
     if by_figure:
         figures = "".join(
             "<li>"
-            + html.escape(Path(stem).name.replace("_", " "))
+            + html.escape(_figure_name(folder, stem))
             + " — "
             + " · ".join(
                 f'<a href="{_href(f)}">{html.escape(f.rsplit(".", 1)[1].upper())}</a>'
