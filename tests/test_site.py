@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pandas as pd
+import pypdf
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
@@ -428,3 +429,22 @@ def test_files_section_names_figures_by_their_title_escaped(tmp_path):
     assert "&lt;Carte&gt; de la hausse — " in section and "<Carte>" not in section
     assert "other plot — " in section  # no sidecar: the file name in words
     assert "slide" not in section and 'href="figures/rise_map.svg"' in section
+
+
+def test_report_check_flags_a_fiche_of_three_pages_or_not_a4(tmp_path):
+    for name, sizes in {
+        "fiche-dep-14": [(595.3, 841.9)] * 2,
+        "fiche-reg-84": [(595.3, 841.9)] * 3,
+        "fiche-dep-61": [(612, 792)],
+    }.items():
+        writer = pypdf.PdfWriter()
+        for width, height in sizes:
+            writer.add_blank_page(width=width, height=height)
+        (tmp_path / name).mkdir()
+        with open(tmp_path / name / "fiche.pdf", "wb") as handle:
+            writer.write(handle)
+    problems = check.pdf_problems(tmp_path)
+    assert problems == [
+        "fiche-dep-61/fiche.pdf: a page of 612 x 792 pt, not A4",
+        "fiche-reg-84/fiche.pdf: 3 pages (one or two expected)",
+    ]

@@ -452,7 +452,7 @@ img.ptce-series { max-width: 900px; }
 @media print {
   body, .jp-RenderedHTMLCommon, .jp-RenderedMarkdown { font-size: 8pt !important;
     line-height: 1.3 !important; }
-  main { padding: 0 !important; }
+  main, body.jp-Notebook { padding: 0 !important; margin: 0 !important; }
   .jp-Cell, .jp-Cell-outputWrapper, .jp-OutputArea-child, .jp-OutputArea-output,
   .jp-RenderedHTMLCommon { padding: 0 !important; margin: 0 !important; }
   .jp-RenderedHTMLCommon h1 { font-size: 15pt; margin: 0 0 3pt; }

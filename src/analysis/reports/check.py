@@ -6,8 +6,9 @@ relative link or image that leads nowhere, an image without alt text, ``NaN``,
 ``<NA>``, a ``...`` truncation or an ``In [`` prompt in the text.
 :func:`browse` opens the site, a national report and a fiche in headless
 Chromium, writes screenshots to ``reports/_screenshots/`` and types in the
-territory search box. Selenium comes with the ``dev`` extra; this module is
-only imported by ``python -m analysis.reports.check [REPORTS_DIR]`` (``make report-check``).
+territory search box. :func:`pdf_problems` reads every printed fiche back
+(one or two A4 pages). Only ``python -m analysis.reports.check [REPORTS_DIR]``
+(``make report-check``) imports this module.
 """
 
 from __future__ import annotations
@@ -20,17 +21,21 @@ import urllib.parse
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pypdf
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from analysis import paths
-from analysis.reports.config import HIDDEN_PREFIX, HTML_FILE, INDEX_FILE
+from analysis.reports.config import HIDDEN_PREFIX, HTML_FILE, INDEX_FILE, PDF_FILE
 
 SCREENSHOTS_DIR = "_screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 WINDOW_SIZE = (1300, 2400)
+A4_POINTS = (595.3, 841.9)
+MAX_FICHE_PAGES = 2
+"""A fiche handed out at a seminar prints on one sheet, both sides."""
 SEARCH_PROBES = ("Calvados", "14")
 """What the territory search box must find (a name and a code)."""
 
@@ -128,6 +133,26 @@ def page_problems(reports_dir: Path) -> list[str]:
     return problems
 
 
+def pdf_problems(reports_dir: Path) -> list[str]:
+    """Every printed fiche: one or two A4 pages (an overflow prints a third, often blank)."""
+    problems = []
+    for pdf in sorted(Path(reports_dir).glob(f"*/{PDF_FILE}")):
+        name = pdf.relative_to(reports_dir).as_posix()
+        try:
+            sheets = pypdf.PdfReader(pdf).pages
+        except (OSError, pypdf.errors.PyPdfError) as error:
+            problems.append(f"{name}: unreadable PDF ({error})")
+            continue
+        if not 1 <= len(sheets) <= MAX_FICHE_PAGES:
+            problems.append(f"{name}: {len(sheets)} pages (one or two expected)")
+        for sheet in sheets:
+            size = (float(sheet.mediabox.width), float(sheet.mediabox.height))
+            if any(abs(a - b) > 2 for a, b in zip(size, A4_POINTS, strict=True)):
+                problems.append(f"{name}: a page of {size[0]:.0f} x {size[1]:.0f} pt, not A4")
+                break
+    return problems
+
+
 def _driver(profile: Path) -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
@@ -205,7 +230,7 @@ def browse(reports_dir: Path) -> dict[str, object]:
 def main(argv: list[str]) -> int:
     """Check the pages under ``reports/`` (or ``argv[0]``), then browse; 1 on any problem."""
     reports_dir = Path(argv[0]) if argv else paths.reports_dir()
-    problems = page_problems(reports_dir)
+    problems = page_problems(reports_dir) + pdf_problems(reports_dir)
     seen = browse(reports_dir)
     for probe, found in seen["search"].items():
         print(f"search {probe!r}: {len(found)} fiche(s): {'; '.join(found[:3])}")
