@@ -421,9 +421,18 @@ def test_files_section_names_figures_by_their_title_escaped(tmp_path):
     figures_dir.mkdir()
     for name in ("rise_map.png", "rise_map.svg", "rise_map.slide.png", "other_plot.png"):
         (figures_dir / name).write_bytes(b"x")
-    (figures_dir / "rise_map.json").write_text(
-        json.dumps({"title": "<Carte> de la hausse"}), encoding="utf-8"
-    )
+    sidecar = {  # as figures.save_figure writes it
+        "schema": "ptce-figure/1",
+        "name": "rise_map",
+        "title": "<Carte> de la hausse",
+        "caption": None,
+        "alt_text": "Carte.",
+        "sources": ["registry"],
+        "source_line": "Sources : registre",
+        "lang": "fr",
+        "files": {"png": "rise_map.png", "svg": "rise_map.svg"},
+    }
+    (figures_dir / "rise_map.json").write_text(json.dumps(sidecar), encoding="utf-8")
     files = sorted(p.relative_to(tmp_path).as_posix() for p in figures_dir.iterdir())
     section = pages.files_section(tmp_path, files, "", "fr")
     assert "&lt;Carte&gt; de la hausse — " in section and "<Carte>" not in section

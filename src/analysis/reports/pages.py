@@ -25,6 +25,8 @@ from nbconvert import HTMLExporter
 
 from analysis import labels
 from analysis.atomic import write_text_atomically
+from analysis.gallery import read_sidecar
+from analysis.keys import FIGURE_SIDECAR_SCHEMA
 from analysis.reports.config import FIGURES_DIR
 
 REMOVE_CELL_TAGS = ("remove-cell", "hide-in-report", "parameters", "injected-parameters")
@@ -36,8 +38,8 @@ TOC_MIN_SECTIONS = 3
 FIGURE_EXTENSIONS = (".png", ".svg", ".pdf")
 SLIDE_SUFFIX = ".slide.png"
 TOC_MARKER = "<!--ptce-toc-->"
-SIDECAR_SCHEMA_PREFIX = "ptce-figure/"
-"""Schema of the JSON sidecar ``figures.save_figure`` writes beside each figure."""
+SIDECAR_SCHEMA_PREFIX = FIGURE_SIDECAR_SCHEMA.rsplit("/", 1)[0] + "/"
+"""Any version of the JSON sidecar ``figures.save_figure`` writes beside each figure."""
 
 _HEADING_ONLY = re.compile(r"^\s*(#{1,6})\s+\S.*$")
 _H2 = re.compile(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', re.DOTALL)
@@ -229,10 +231,10 @@ def _href(relative: str) -> str:
 
 
 def _figure_name(folder: Path, stem: str) -> str:
-    """A figure's title from its JSON sidecar (``save_figure``), else its file name in words."""
+    """A figure's title from its sidecar (``gallery.read_sidecar``), else its file name in words."""
     try:
-        title = json.loads((folder / f"{stem}.json").read_text(encoding="utf-8")).get("title")
-    except (OSError, ValueError, AttributeError):
+        title = read_sidecar(folder / f"{stem}.json").title
+    except (OSError, ValueError):
         title = None
     return str(title) if title else Path(stem).name.replace("_", " ")
 

@@ -82,6 +82,18 @@ def find_chromium() -> str:
     )
 
 
+def _page_to_print(html_path: Path | str) -> Path:
+    """The page's absolute path (a browser opens it by URI).
+
+    Raises:
+        FileNotFoundError: the page does not exist.
+    """
+    page = Path(html_path).resolve()
+    if not page.is_file():
+        raise FileNotFoundError(f"{page}: no HTML page to print")
+    return page
+
+
 def print_pdf(
     html_path: Path | str, pdf_path: Path | str, *, timeout: float = PRINT_TIMEOUT_S
 ) -> Path:
@@ -95,9 +107,7 @@ def print_pdf(
         FileNotFoundError: ``html_path`` does not exist.
         RuntimeError: Chromium failed or wrote no PDF (with its last output lines).
     """
-    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
-    if not html_path.is_file():
-        raise FileNotFoundError(f"{html_path}: no HTML page to print")
+    html_path, pdf_path = _page_to_print(html_path), Path(pdf_path)
     chromium = find_chromium()
     pdf_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".pdf-", dir=pdf_path.parent) as scratch:
@@ -175,9 +185,7 @@ class PagePrinter:
 
     def print_pdf(self, html_path: Path | str, pdf_path: Path | str) -> Path:
         """Print ``html_path`` to ``pdf_path`` (atomically); same errors as :func:`print_pdf`."""
-        html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
-        if not html_path.is_file():
-            raise FileNotFoundError(f"{html_path}: no HTML page to print")
+        html_path, pdf_path = _page_to_print(html_path), Path(pdf_path)
         if self.driver is None and not self.fallback:
             self.driver = self._start()
             self.fallback = self.driver is None

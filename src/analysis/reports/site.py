@@ -256,13 +256,13 @@ def answer_summary(rows: Sequence[Mapping[str, Any]], lang: str = "fr") -> str:
         significant=fmt_count(significant),
         alpha=labels.format_percent(100 * SUMMARY_ALPHA, lang, 0),
     )
-    detectable = [
+    mdes = (
         _number(r.get("mde"))
         for r in with_interval
         if str(r.get("notebook")) in SHOCK_COMPARISON_NOTEBOOKS
         and str(r.get("unit") or "") in (*POINT_UNITS, "")
-        and _number(r.get("mde")) is not None
-    ]
+    )
+    detectable = [mde for mde in mdes if mde is not None]
     if detectable:
         low, high = min(detectable), max(detectable)
         text += " " + labels.site_text(
