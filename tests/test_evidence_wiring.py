@@ -296,8 +296,13 @@ def test_design_runs_effects_are_collected_by_their_primary_row(tmp_path):
             "ci_high": [0.9, -0.1, 1.0, -0.2],
             "p_value": [0.01, 0.001, 0.01, 0.001],
             "n": 290,
+            "p_value_method": "cluster-robust t",
             "n_treated": [15, 120, 15, 120],
-            "inference": "CRV1 clustered by reg_code",
+            "n_clusters": 93,
+            "mde": [0.6, 0.15, 0.6, 0.15],
+            "equivalence_bound": [0.9, 0.3, 1.0, 0.4],
+            "controls": "unemployment_rate_pre_shock",
+            "inference": "cluster-robust t, clustered by cluster_code, fixed effects reg_code",
         }
     )
     units = pd.DataFrame(
@@ -328,7 +333,8 @@ def test_design_runs_effects_are_collected_by_their_primary_row(tmp_path):
     ]  # fmt: skip
     assert list(table["treatment"]) == ["ptce", "initiatives_per_100k", "ptce"]
     assert table["estimate"].tolist() == pytest.approx([-0.4, -0.2, -0.2])  # mean of 3 gaps
-    assert table.loc[1, "p_value_method"] == "CRV1 clustered by reg_code"
+    assert table.loc[1, "p_value_method"] == "cluster-robust t"
+    assert table.loc[1, "mde"] == pytest.approx(0.15) and table.loc[1, "n_clusters"] == 93
     synth = table.loc[2]
     assert pd.isna(synth["ci_low"]) and pd.isna(synth["ci_high"]) and synth["n_treated"] == 3
     assert pd.isna(synth["p_value"]) and pd.isna(synth["p_holm"])  # no pooled test, no family

@@ -100,6 +100,21 @@ def _as_binary(series: pd.Series, name: str) -> np.ndarray:
     return values.to_numpy(dtype=float)
 
 
+def _as_continuous(series: pd.Series, name: str) -> np.ndarray:
+    values = pd.to_numeric(series, errors="coerce").astype("float64")
+    bad = series[~np.isfinite(values)]
+    if len(bad):
+        raise ValueError(
+            f"treatment {name!r} must be a finite number; row {bad.index[0]!r} holds "
+            f"{bad.iloc[0]!r}: recode it before estimating"
+        )
+    return values.to_numpy(dtype=float)
+
+
+TREATMENT_KINDS: dict[str, object] = {"binary": _as_binary, "continuous": _as_continuous}
+"""How a treatment column is read: 0/1 (a label) or a number (a dose: the effect is a slope)."""
+
+
 def _complete(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     columns = list(dict.fromkeys(columns))
     return frame.loc[frame[columns].notna().all(axis=1), columns].copy()
@@ -117,8 +132,13 @@ def _model_frame(
     controls: Sequence[str],
     fixed_effects: str | None,
     cluster: str | None,
+    treatment_kind: str = "binary",
 ) -> tuple[pd.DataFrame, list[str]]:
     """Complete rows renamed to formula-safe names: y, d, x0…, fe, cl."""
+    if treatment_kind not in TREATMENT_KINDS:
+        raise ValueError(
+            f"treatment_kind must be one of {sorted(TREATMENT_KINDS)}, got {treatment_kind!r}"
+        )
     columns = [outcome, treatment, *controls]
     columns += [c for c in (fixed_effects, cluster) if c]
     require_columns(frame, columns, "estimation")
@@ -134,7 +154,7 @@ def _model_frame(
     safe = pd.DataFrame(
         {
             "y": data[outcome].astype(float).to_numpy(),
-            "d": _as_binary(data[treatment], treatment),
+            "d": TREATMENT_KINDS[treatment_kind](data[treatment], treatment),
         },
         index=data.index,
     )
@@ -217,6 +237,7 @@ def primary_specification(
     n_bootstrap: int = 9999,
     confidence: float = 0.95,
     specification: str = "primary",
+    treatment_kind: str = "binary",
 ) -> pd.DataFrame:
     """The declared primary estimate: OLS + région FE, clustered, wild bootstrap if few clusters.
 
@@ -244,6 +265,9 @@ def primary_specification(
         seed, n_bootstrap: bootstrap seed and draws.
         confidence: interval level.
         specification: label written in the ``specification`` column.
+        treatment_kind: ``"binary"`` (0/1, the effect is a gap) or
+            ``"continuous"`` (a dose, the effect is a slope per unit; "treated"
+            then counts territories and clusters with a positive dose).
 
     Returns:
         One row with :data:`ESTIMATE_COLUMNS`.
@@ -252,18 +276,23 @@ def primary_specification(
         KeyError: a column is missing. ValueError: non-binary treatment, no
         treated or no untreated territory, fewer than two clusters.
     """
-    data, used = _model_frame(frame, outcome, treatment, controls, fixed_effects, cluster)
-    n_treated = int(data["d"].sum())
-    if n_treated == 0 or n_treated == len(data):
+    data, used = _model_frame(
+        frame, outcome, treatment, controls, fixed_effects, cluster, treatment_kind
+    )
+    treated = data["d"] > 0
+    n_treated = int(treated.sum())
+    if treatment_kind == "binary" and (n_treated == 0 or n_treated == len(data)):
         raise ValueError(
             f"{treatment!r} must have treated and untreated rows among the {len(data)} complete"
             f" rows (treated: {n_treated})"
         )
+    if treatment_kind == "continuous" and data["d"].nunique() < 2:
+        raise ValueError(f"the dose {treatment!r} does not vary: no slope to estimate")
     n_clusters = int(data["cl"].nunique())
     if n_clusters < 2:
         raise ValueError(f"need at least two clusters in {cluster!r}, got {n_clusters}")
-    n_treated_clusters = int(data.loc[data["d"] == 1, "cl"].nunique())
-    n_untreated_clusters = int(data.loc[data["d"] == 0, "cl"].nunique())
+    n_treated_clusters = int(data.loc[treated, "cl"].nunique())
+    n_untreated_clusters = int(data.loc[~treated, "cl"].nunique())
     use_bootstrap = (
         n_clusters < wild_bootstrap_below
         or min(n_treated_clusters, n_untreated_clusters) < wild_bootstrap_below_treated

@@ -583,10 +583,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         "différentes)",
         "dose_response": "Dans les {n} territoires étudiés (dont {n_treated} avec une dose non "
         "nulle), une hausse d'une unité de « {dose} » va de pair avec une variation de "
-        "{estimate}{unit} de {outcome}, à contrôles égaux (IC à 95{nbsp}% : [{low} ; {high}] ; "
-        "erreurs-types {inference}). {verdict}",
-        "dose_inference_clustered": "regroupées en {n_clusters} groupes",
-        "dose_inference_robust": "robustes (HC1)",
+        "{estimate}{unit} de {outcome}, à caractéristiques d'avant-choc et région égales "
+        "(IC à 95{nbsp}% : [{low} ; {high}] ; {p} par {p_method}, {n_clusters} grappes). "
+        "{verdict} Pente minimale détectable (puissance 80{nbsp}%, seuil 5{nbsp}%) : {mde} ; "
+        "les données excluent une pente supérieure à {bound} en valeur absolue.",
         "dose_verdict_excludes": "L'intervalle exclut zéro : la pente se distingue de zéro ; "
         "c'est une association, pas un effet causal.",
         "dose_verdict_includes": "L'intervalle contient zéro : les données ne distinguent pas "
@@ -654,10 +654,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         "problem_pretrend": "gaps already exist before the shock",
         "dose_response": "Across the {n} territories studied ({n_treated} with a non-zero "
         "dose), a one-unit increase in '{dose}' goes with a change of {estimate}{unit} in "
-        "{outcome}, controls held equal (95% CI [{low}, {high}]; {inference} standard errors). "
-        "{verdict}",
-        "dose_inference_clustered": "clustered in {n_clusters} groups",
-        "dose_inference_robust": "heteroskedasticity-robust (HC1)",
+        "{outcome}, pre-shock characteristics and région held equal (95% CI [{low}, {high}]; "
+        "{p} by {p_method}, {n_clusters} clusters). {verdict} Minimum detectable slope (80% "
+        "power, 5% level): {mde}; the data exclude a slope larger than {bound} in absolute "
+        "value.",
         "dose_verdict_excludes": "The interval excludes zero: the slope is distinguishable from "
         "zero; this is an association, not a causal effect.",
         "dose_verdict_includes": "The interval includes zero: the data cannot tell this slope "
