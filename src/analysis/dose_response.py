@@ -262,7 +262,12 @@ def dose_response_sentence(
         mde=format_number(float(row["mde"]), lang, decimals),
         bound=format_number(float(row["equivalence_bound"]), lang, decimals),
         verdict=sentence(
-            "dose_verdict_excludes" if excludes_zero else "dose_verdict_includes", lang
+            "dose_verdict_excludes"
+            if excludes_zero
+            else "dose_verdict_borderline"
+            if float(row["p_value"]) < 0.05
+            else "dose_verdict_includes",
+            lang,
         ),
     )
 

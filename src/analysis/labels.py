@@ -591,6 +591,9 @@ SENTENCES: dict[str, dict[str, str]] = {
         "c'est une association, pas un effet causal.",
         "dose_verdict_includes": "L'intervalle contient zéro : les données ne distinguent pas "
         "cette pente de zéro.",
+        "dose_verdict_borderline": "L'intervalle contient zéro alors que la p-valeur est sous "
+        "5{nbsp}% (le test et l'intervalle du bootstrap ne coïncident pas exactement) : une pente "
+        "à la limite, que les données ne permettent pas d'établir.",
         "synthetic_control": "{name} : après le label ({period}), {outcome} s'écarte en moyenne "
         "de {gap}{unit} de son contrôle synthétique ({n_donors} territoires donneurs) ; le "
         "rapport des écarts après/avant le label se classe {rank}e sur {n_units} (p = {p}). "
@@ -662,6 +665,9 @@ SENTENCES: dict[str, dict[str, str]] = {
         "zero; this is an association, not a causal effect.",
         "dose_verdict_includes": "The interval includes zero: the data cannot tell this slope "
         "from zero.",
+        "dose_verdict_borderline": "The interval includes zero while the p-value is below 5% "
+        "(the bootstrap's test and interval do not coincide exactly): a borderline slope the "
+        "data do not establish.",
         "synthetic_control": "{name}: after the label ({period}), {outcome} is on average "
         "{gap}{unit} away from its synthetic control ({n_donors} donor territories); the "
         "post/pre gap ratio ranks {rank} of {n_units} (p = {p}). {verdict}",
@@ -780,6 +786,9 @@ EVIDENCE_SENTENCES: dict[str, dict[str, str]] = {
         "excludes": "l'intervalle de confiance exclut zéro.",
         "includes": "l'intervalle de confiance inclut zéro : les données ne permettent pas de"
         " conclure à une différence.",
+        "includes_borderline": "l'intervalle de confiance inclut zéro alors que la p-valeur"
+        " est sous 5{nbsp}% (le test et l'intervalle du bootstrap ne coïncident pas exactement) :"
+        " un résultat à la limite, que les données ne permettent pas d'établir.",
         "pretrend_none": "Pas de tendance préalable détectée (test joint des {k} coefficients"
         " d'avant-choc, {p}).",
         "pretrend_detected": "Tendance préalable détectée (test joint des {k} coefficients"
@@ -842,6 +851,9 @@ EVIDENCE_SENTENCES: dict[str, dict[str, str]] = {
         "excludes": "the confidence interval excludes zero.",
         "includes": "the confidence interval includes zero: the data do not establish a"
         " difference.",
+        "includes_borderline": "the confidence interval includes zero while the p-value is"
+        " below 5% (the bootstrap's test and interval do not coincide exactly): a borderline"
+        " result the data do not establish.",
         "pretrend_none": "No pre-trend detected (joint test of the {k} pre-shock coefficients,"
         " {p}).",
         "pretrend_detected": "Pre-trend detected (joint test of the {k} pre-shock coefficients,"

@@ -1660,7 +1660,13 @@ def headline_sentence(evidence: Evidence, lang: str = "fr", *, shock: str | None
         n=int(row["n"]),
         n_treated=int(row["n_treated"]),
         n_clusters=int(row["n_clusters"]),
-        ci_verdict=words("excludes" if excludes else "includes"),
+        ci_verdict=words(
+            "excludes"
+            if excludes
+            else "includes_borderline"
+            if float(row["p_value"]) < 0.05
+            else "includes"
+        ),
         pretrend=pretrend_text,
         mde=_with_unit(float(row["mde"]), outcome, lang, decimals),
         bound=_with_unit(float(row["equivalence_bound"]), outcome, lang, decimals),
