@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import estimation
-from analysis.labels import OUTCOME_UNIT_KEYS, evidence_sentence, format_number, format_p, sentence
-from analysis.models import P_VALUE_METHOD_KEYS, conform_effects
+from analysis.labels import OUTCOME_UNIT_KEYS, format_number, format_p, sentence
+from analysis.models import conform_effects, p_value_method_words
 
 ALL_KINDS_DOSE = "initiatives_per_100k"
 """The density of every kind of initiative together (the primary dose when present)."""
@@ -239,12 +239,6 @@ def dose_response_sentence(
     row = dict(row)
     excludes_zero = bool(row["ci_low"] > 0 or row["ci_high"] < 0)
     number = lambda x: format_number(x, lang, decimals, sign=True)  # noqa: E731
-    method = str(row["p_value_method"])
-    method_words = (
-        evidence_sentence(P_VALUE_METHOD_KEYS[method], lang)
-        if method in P_VALUE_METHOD_KEYS
-        else method
-    )
     return sentence(
         "dose_response",
         lang,
@@ -257,7 +251,7 @@ def dose_response_sentence(
         low=number(row["ci_low"]),
         high=number(row["ci_high"]),
         p=format_p(float(row["p_value"]), lang),
-        p_method=method_words,
+        p_method=p_value_method_words(row["p_value_method"], lang),
         n_clusters=int(row["n_clusters"]),
         mde=format_number(float(row["mde"]), lang, decimals),
         bound=format_number(float(row["equivalence_bound"]), lang, decimals),
