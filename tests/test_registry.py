@@ -986,6 +986,20 @@ def test_cli_locate_neutralises_formulas_and_writes_real_excel(cli, tmp_path):
     assert sheet["name"].iloc[0].startswith("'=")
 
 
+def test_cli_check_counts_its_formula_warnings_in_the_last_line(cli, tmp_path):
+    path = _write(
+        tmp_path / "r.csv",
+        "a,=1+2,ptce,w1,https://e.org,St Etienne,42",
+        "b,@SUM(A1),tzcld,w2,https://e.org,,42",
+    )
+    result = cli("check", str(path))
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last == f"{path}: 2 rows, no problem; 2 warning(s) above."
+    clean = _write(tmp_path / "clean.csv", "a,A,ptce,w1,https://e.org,St Etienne,42")
+    assert cli("check", str(clean)).output.strip().endswith("1 rows, no problem.")
+
+
 def test_cli_locate_refuses_an_unknown_suffix(cli, tmp_path):
     path = _write(tmp_path / "r.csv", "a,A,ptce,w1,https://e.org,St Etienne,42")
     out = tmp_path / "located.txt"

@@ -50,10 +50,8 @@ def _load_backbone(console: Console):
     try:
         return registry.load_backbone()
     except FileNotFoundError as error:
-        console.print(
-            f"[red]{escape(str(error))}[/red]\nBuild the territories first: `ptce data build`."
-        )
-        raise typer.Exit(2) from error
+        console.print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)  # it says the fix
+        raise typer.Exit(2) from None
 
 
 def _check(file: Path | None, console: Console):
@@ -72,12 +70,14 @@ def _check(file: Path | None, console: Console):
     return path, (communes, crosswalk, former_names), problems
 
 
-def _print_formula_warnings(path: Path, console: Console) -> None:
+def _print_formula_warnings(path: Path, console: Console) -> int:
+    """Print the cells a spreadsheet would run as formulas; their count."""
     warnings = registry.formula_warnings(registry.read_registry(path))
     if warnings:
         console.print(
             _problem_table(warnings, f"{path}: {len(warnings)} warning(s), text read as a formula")
         )
+    return len(warnings)
 
 
 @registry_app.command("check")
@@ -91,9 +91,18 @@ def check(file: Path | None = FILE_ARGUMENT) -> None:
             f"[red]{len(problems)} problem(s)[/red] in {escape(str(path))}.", soft_wrap=True
         )
         raise typer.Exit(1)
-    _print_formula_warnings(path, console)
+    warned = _print_formula_warnings(path, console)
     rows = len(registry.read_registry(path))
-    console.print(f"[green]{escape(str(path))}: {rows} rows, no problem.[/green]")
+    if warned:
+        console.print(
+            f"[green]{escape(str(path))}: {rows} rows, no problem;[/green] "
+            f"[yellow]{warned} warning(s) above.[/yellow]",
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            f"[green]{escape(str(path))}: {rows} rows, no problem.[/green]", soft_wrap=True
+        )
 
 
 @registry_app.command("locate")
