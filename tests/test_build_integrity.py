@@ -173,6 +173,41 @@ def test_case1_truncated_processed_table_gives_clean_error(tmp_path, monkeypatch
     assert _says(result.output, str(paths.communes_table()), "run `ptce data build`")
 
 
+def _truncated_table(path: Path) -> Path:
+    """A small Parquet table cut in half, as a killed copy leaves it."""
+    frame = pd.DataFrame({"territory_code": ["61"], "territory_name": ["Orne"]})
+    atomic.write_parquet_atomically(frame, path)
+    with open(path, "r+b") as handle:
+        handle.truncate(path.stat().st_size // 2)
+    return path
+
+
+def test_case1_fiche_on_a_truncated_layer_is_a_clean_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PTCE_DATA_DIR", str(tmp_path))
+    layer = _truncated_table(paths.territory_layer("dep"))
+    out = tmp_path / "fiche"
+    result = _run("fiche", "--level", "dep", "--code", "61", "--out", str(out), "--no-pdf")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "ProcessedDataError" not in result.output
+    assert _says(result.output, str(layer), "cannot be read", "run `ptce data build`")
+    assert not (out / "territory_fiche.ipynb").exists()
+
+
+def test_case1_registry_check_on_a_truncated_backbone_says_it_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("PTCE_DATA_DIR", str(tmp_path))
+    communes = _truncated_table(paths.communes_table())
+    registry_file = tmp_path / "r.csv"
+    registry_file.write_text(
+        "initiative_id,name,kind,wave,source_url,dep_code\na,A,ptce,w1,https://e.org,61\n",
+        encoding="utf-8",
+    )
+    result = _run("registry", "check", str(registry_file))
+    assert result.exit_code == 2, result.output
+    assert _says(result.output, str(communes), "run `ptce data build`")
+    assert "Build the territories first" not in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
 # --------------------------------------------------------------------------- case 2
 
 
@@ -194,6 +229,25 @@ def test_case2_unreadable_cached_part_is_rebuilt(raw_data, tmp_path, monkeypatch
     assert any("itdd: cached file unreadable" in m and "rebuilding" in m for m in messages)
     assert any(m.startswith("indicators part itdd: built") for m in messages)
     pd.testing.assert_frame_equal(ind.load_indicators(), expected)
+
+
+def test_case2_a_step_s_own_rebuild_note_reaches_the_cli(toy, monkeypatch):
+    """``build_indicators(log=…)`` says when it rebuilds an unreadable cached part: shown."""
+    original = toy.make_a
+
+    def make_a_with_notes(force=False, log=None):
+        log("rebuilding toy part a1: cached file unreadable (ArrowInvalid: truncated)")
+        log("toy part a1: built, 2 rows (0.0 s)")
+        original(force=force)
+
+    monkeypatch.setattr(toy, "make_a", make_a_with_notes)
+    result = _run("data", "build")
+    assert result.exit_code == 0, result.output
+    assert _says(result.output, "! a: rebuilding toy part a1: cached file unreadable")
+    assert _says(result.output, "a: toy part a1: built, 2 rows", "✓ a: built")
+    seen: list[tuple[str, str]] = []
+    build.build_all(force=True, report=lambda name, state, _: seen.append((name, state)))
+    assert ("a", "rebuilding toy part a1: cached file unreadable (ArrowInvalid: truncated)") in seen
 
 
 # --------------------------------------------------------------------------- case 7

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -40,7 +41,8 @@ from analysis.atomic import READ_ERRORS, write_text_atomically
 from analysis.hashing import sha256_file, sha256_json
 
 Report = Callable[[str, str, float], None]
-"""Called with (step, state, seconds); state is "up to date", "built" or "rebuilding: <why>"."""
+"""Called with (step, state, seconds); state is "up to date", "built", "rebuilding: <why>" or
+a note of the step's own (a cached part it rebuilds, and why: starting with "rebuilding")."""
 
 
 class BuildError(RuntimeError):
@@ -348,10 +350,11 @@ def _run_step(name: str, reason: str, *, force: bool, report: Report | None) -> 
     started = time.perf_counter()
     module = importlib.import_module(step.module)
     function = getattr(module, step.function)
-    if "force" in inspect.signature(function).parameters:
-        function(force=force)
-    else:
-        function()
+    accepted = inspect.signature(function).parameters
+    options: dict[str, Any] = {"force": force} if "force" in accepted else {}
+    if "log" in accepted and report:  # the step's own notes (a cache it rebuilds, and why)
+        options["log"] = lambda message: report(name, message, 0.0)
+    function(**options)
     missing = [str(path) for path in step.outputs() if not path.exists()]
     if missing:
         raise BuildError(f"build step '{name}' did not write {', '.join(missing)}")

@@ -953,8 +953,8 @@ def _read_cached_part(part_file: Path, report_file: Path, say: Callable[[str], N
         return pd.read_parquet(part_file), pd.read_parquet(report_file)
     except READ_ERRORS as error:
         say(
-            f"indicators part {part_file.stem}: cached file unreadable "
-            f"({type(error).__name__}: {error}); rebuilding it"
+            f"rebuilding indicators part {part_file.stem}: cached file unreadable "
+            f"({type(error).__name__}: {error})"
         )
         return None
 

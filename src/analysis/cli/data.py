@@ -197,6 +197,9 @@ def build(
         if state.startswith("rebuilding"):
             console.print(f"[yellow]![/yellow] {escape(name)}: {escape(state)}")
             return
+        if state not in ("built", "up to date"):  # a step's own progress note
+            console.print(f"  [dim]{escape(name)}: {escape(state)}[/dim]")
+            return
         suffix = f" in {seconds:.1f} s" if state == "built" else ""
         console.print(f"[green]✓[/green] {escape(name)}: {escape(state)}{suffix}")
 

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from analysis.atomic import ProcessedDataError
 from analysis.keys import FICHE_LEVELS, LANGS
 from analysis.reports import fiches, pdf
 
@@ -40,6 +41,9 @@ def fiche(
         made = fiches.make_fiche(
             level, code, out, lang=lang, registry_path=str(registry or ""), pdf=not no_pdf
         )
+    except ProcessedDataError as error:  # a damaged table: the message names it and the fix
+        error_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(2) from None
     except (ValueError, pdf.ChromiumMissing, RuntimeError) as error:
         error_console.print(f"[bold red]error:[/] {escape(str(error))}")
         raise typer.Exit(1) from None

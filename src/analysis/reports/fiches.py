@@ -75,21 +75,27 @@ def make_fiche(
         # the batch's kernel: this interpreter, byte-stable figures, no tqdm warning
         mock.patch.dict(os.environ, install_kernelspec(Path(kernel_folder))),
     ):
-        papermill.execute_notebook(
-            str(paths.NOTEBOOKS_DIR / f"{FICHE_NOTEBOOK}.ipynb"),
-            str(executed),
-            parameters={
-                "level": level,
-                "territory_code": code,
-                "lang": lang,
-                "registry_path": registry_path,
-                "output_dir": FIGURES_DIR,
-            },
-            kernel_name="python3",
-            cwd=str(folder),
-            progress_bar=False,
-            log_output=False,
-        )
+        try:
+            papermill.execute_notebook(
+                str(paths.NOTEBOOKS_DIR / f"{FICHE_NOTEBOOK}.ipynb"),
+                str(executed),
+                parameters={
+                    "level": level,
+                    "territory_code": code,
+                    "lang": lang,
+                    "registry_path": registry_path,
+                    "output_dir": FIGURES_DIR,
+                },
+                kernel_name="python3",
+                cwd=str(folder),
+                progress_bar=False,
+                log_output=False,
+            )
+        except papermill.PapermillExecutionError as error:
+            raise RuntimeError(
+                f"the fiche's notebook failed: {error.ename}: {error.evalue} "
+                f"(the executed notebook, with the full traceback: {executed})"
+            ) from None
     executed_at = time.perf_counter()
     page = folder / HTML_FILE
     export_html(executed, page, title=f"{name} ({code})", site_index="")  # not in the site
