@@ -141,3 +141,37 @@ def test_default_gallery_covers_every_report(saved_figures, monkeypatch):
     content = page.read_text(encoding="utf-8")
     assert content.count("<figure") == 3
     assert 'src="../territory_x/figures/kinds_en.png"' in content
+
+
+def test_case4_hidden_build_folders_stay_out_of_the_gallery_and_the_deck(
+    saved_figures, tmp_path, monkeypatch
+):
+    """A killed batch leaves ``reports/.build-<run>-…`` with a whole figure: never shown."""
+    from pptx import Presentation
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    figures.save_figure(
+        figures.plot_kind_counts(pd.Series({"ptce": 1})).figure,
+        "half_built",
+        sources=["registry"],
+        out_dir=saved_figures / ".build-x" / "figures",
+        title="Half built",
+    )
+    assert (saved_figures / ".build-x" / "figures" / "half_built.json").is_file()
+    monkeypatch.setenv("PTCE_REPORTS_DIR", str(saved_figures))
+    runner = CliRunner()
+    result = runner.invoke(app, ["gallery"])
+    assert result.exit_code == 0, result.output
+    content = (saved_figures / "figures" / "index.html").read_text(encoding="utf-8")
+    assert content.count("<figure") == 3 and "half_built" not in content
+    assert ".build-x" not in content and "Half built" not in content
+    for option in (["--report", "*"], ["--all"], []):
+        out = tmp_path / f"deck{len(option)}.pptx"
+        result = runner.invoke(app, ["deck", *option, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert len(Presentation(str(out)).slides) == 3, option
+    result = runner.invoke(app, ["deck", "--report", ".build-*", "--out", str(tmp_path / "h.pptx")])
+    assert result.exit_code != 0 and not (tmp_path / "h.pptx").exists()
+    assert "no report matches" in result.output

@@ -94,13 +94,17 @@ def read_sidecar(path: Path | str) -> FigureRecord:
 
 
 def find_figures(root: Path | str, *, recursive: bool = True) -> list[FigureRecord]:
-    """Every figure saved under ``root`` (sidecars with the figure schema), in path order."""
+    """Every figure saved under ``root`` (sidecars with the figure schema), in path order.
+
+    Hidden folders and files (a name starting with ``.``, such as the
+    ``.build-<run>-…`` folder a killed batch leaves) are skipped: never published.
+    """
     root = Path(root).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder of figures.")
     pattern = "**/*.json" if recursive else "*.json"
     records = []
-    for path in sorted(root.glob(pattern)):
+    for path in sorted(p for p in root.glob(pattern) if not paths.is_hidden(p, root)):
         try:
             head = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):

@@ -105,3 +105,14 @@ def cooperation_territories_table() -> Path:
 def cooperation_report() -> Path:
     """Public-list rows the cooperation build could not place."""
     return processed_dir() / "cooperation_report.csv"
+
+
+HIDDEN_PREFIX = "."
+"""A file or folder whose name starts with this is bookkeeping, never content (a killed
+batch's ``.build-<run>-…`` folder, the lock, checksums): never listed, shown or published."""
+
+
+def is_hidden(path: Path | str, root: Path | str) -> bool:
+    """Whether any part of ``path`` below ``root`` starts with :data:`HIDDEN_PREFIX`."""
+    relative = Path(path).relative_to(root)
+    return any(part.startswith(HIDDEN_PREFIX) for part in relative.parts)

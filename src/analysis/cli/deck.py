@@ -28,7 +28,11 @@ def _figure_roots(
     if not reports:
         return [paths.reports_dir()]
     known = (
-        sorted(p.name for p in paths.reports_dir().iterdir() if p.is_dir())
+        sorted(
+            p.name
+            for p in paths.reports_dir().iterdir()
+            if p.is_dir() and not paths.is_hidden(p, paths.reports_dir())  # a killed build
+        )
         if paths.reports_dir().is_dir()
         else []
     )

@@ -38,7 +38,7 @@ FAILED_NOTEBOOK_FILE = "last-failure.ipynb"
 """The executed notebook of a failed rerun, kept beside the last good report."""
 INDEX_FILE = "index.html"
 GALLERY_PAGE = "figures/index.html"
-HIDDEN_PREFIX = "."
+HIDDEN_PREFIX = paths.HIDDEN_PREFIX
 """Entries of ``reports/`` starting with this are bookkeeping (build folders,
 the lock, checksums): never published."""
 

@@ -37,7 +37,6 @@ from analysis.reports.config import (
     FAILED_NOTEBOOK_FILE,
     FIGURES_DIR,
     GALLERY_PAGE,
-    HIDDEN_PREFIX,
     INDEX_FILE,
     PDF_FILE,
     RUN_FILE,
@@ -52,8 +51,7 @@ from analysis.reports.config import (
 
 def is_published(path: Path, reports_dir: Path) -> bool:
     """Whether a path under ``reports/`` may be shown: no part of it is hidden."""
-    relative = path.relative_to(reports_dir)
-    return not any(part.startswith(HIDDEN_PREFIX) for part in relative.parts)
+    return not paths.is_hidden(path, reports_dir)
 
 
 def published_figures(reports_dir: Path) -> tuple[list[gallery.FigureRecord], list[str]]:
