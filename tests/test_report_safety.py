@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from analysis import reports
+from analysis import paths, reports
 from analysis.cli import app
 from analysis.reports import execute, site
 from test_reports import _batch, fixed_inputs, write_tiny_notebook  # noqa: F401 - a fixture
@@ -67,23 +67,71 @@ def test_case13_notebook_outside_the_notebook_folder_is_refused(tmp_path, monkey
     config = tmp_path / "cfg" / "reports.yml"
     config.parent.mkdir()
     config.write_text(
-        "notebooks_dir: ../nb\nruns:\n"
+        "runs:\n"
         "  - {name: fine, notebook: tiny}\n"
-        "  - {name: sneaky, notebook: ../somewhere/evil}\n",
+        "  - {name: sneaky, notebook: ../somewhere/evil}\n"
+        f"  - {{name: absolute, notebook: {evil}}}\n"
+        "  - {name: back, notebook: '..\\somewhere\\evil'}\n",
         encoding="utf-8",
     )
     with pytest.raises(reports.ReportConfigError) as caught:
-        reports.resolve_runs(reports.load_report_config(config), territory_codes=None)
+        reports.load_report_config(config, notebooks_dir=tmp_path / "nb")
     message = str(caught.value)
-    assert "sneaky: notebook '../somewhere/evil.ipynb' resolves to" in message
-    assert str(evil) in message and "outside the notebook folder" in message
-    assert "without '..'" in message  # the fix
-    assert "fine:" not in message
+    assert "run #2 (sneaky): notebook '../somewhere/evil' is a path, not a notebook name" in message
+    assert f"run #3 (absolute): notebook '{str(evil).removesuffix('.ipynb')}' is a path" in message
+    assert "run #4 (back): notebook '..\\somewhere\\evil' is a path" in message
+    assert "without folder, '..' or .ipynb (e.g. notebook: territory_fiche)" in message  # the fix
+    assert "(fine)" not in message
 
-    result = CliRunner().invoke(app, ["report", "--config", str(config)])
+    result = CliRunner().invoke(
+        app, ["report", "--config", str(config), "--notebooks-dir", str(tmp_path / "nb")]
+    )
     assert result.exit_code == 2, result.output
-    assert "sneaky" in result.output and "outside the notebook folder" in result.output
+    assert "sneaky" in result.output and "is a path" in result.output
+    assert "Traceback" not in result.output
     assert not (tmp_path / "rep" / "sneaky").exists() and not (tmp_path / "rep" / "fine").exists()
+
+
+def test_case13_a_run_made_in_python_with_a_path_is_refused_before_anything_runs(tmp_path):
+    """``../notebooks/territorial_overview`` once ran, its executed copy outside the run folder."""
+    project_notebook = f"../{paths.NOTEBOOKS_DIR.name}/territorial_overview"
+    runs = [
+        reports.ReportRun("escape", project_notebook),
+        reports.ReportRun("absolute", str(tmp_path / "evil")),
+    ]
+    with pytest.raises(reports.ReportConfigError) as caught:
+        reports.run_batch(runs, reports_dir=tmp_path / "rep", territory_codes=None)
+    message = str(caught.value)
+    assert message.startswith("2 run(s) cannot execute; nothing was run")
+    assert f"escape: notebook {project_notebook!r} is a path" in message
+    assert "absolute: notebook" in message and "Traceback" not in message
+    assert not any(p.name in {"escape", "absolute"} for p in (tmp_path / "rep").iterdir())
+
+
+def test_case13_a_batch_file_may_not_choose_a_notebook_folder_outside_notebooks(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PTCE_REPORTS_DIR", str(tmp_path / "rep"))
+    write_tiny_notebook(tmp_path / "nb")
+    config = tmp_path / "reports.yml"
+    config.write_text("notebooks_dir: nb\nruns:\n  - {name: x, notebook: tiny}\n")
+    with pytest.raises(reports.ReportConfigError) as caught:
+        reports.load_report_config(config)
+    message = str(caught.value)
+    assert str(config) in message and f"resolves to {tmp_path / 'nb'}" in message
+    assert "`ptce report --notebooks-dir DIR`" in message  # the fix
+    result = CliRunner().invoke(app, ["report", "--config", str(config)])
+    assert result.exit_code == 2 and "outside the project's notebook folder" in result.output
+    assert not (tmp_path / "rep" / "x").exists()
+    # the project's own folder (or one inside it) is fine; so is a folder given explicitly
+    config.write_text(
+        f"notebooks_dir: {paths.NOTEBOOKS_DIR}\nruns:\n"
+        "  - {name: x, notebook: territorial_overview}\n"
+    )
+    (run,) = reports.load_report_config(config)
+    assert run.notebooks_dir == str(paths.NOTEBOOKS_DIR.resolve())
+    (run,) = reports.load_report_config(config, notebooks_dir=tmp_path / "nb")
+    assert run.notebooks_dir == str(tmp_path / "nb")
 
 
 def test_case13_a_link_leading_out_of_the_notebook_folder_is_refused(tmp_path):
@@ -106,14 +154,16 @@ def test_report_cli_prints_user_text_verbatim_not_as_markup(tmp_path, monkeypatc
     write_tiny_notebook(tmp_path / "nb")
     config = tmp_path / "reports.yml"
     config.write_text(
-        "notebooks_dir: nb\nruns:\n"
-        "  - {name: x, notebook: tiny, parameters: {points: '[red]many[/red]'}}\n",
+        "runs:\n  - {name: x, notebook: tiny, parameters: {points: '[red]many[/red]'}}\n",
         encoding="utf-8",
     )
     runner = CliRunner()
-    invalid = runner.invoke(app, ["report", "--config", str(config)])
+    folder = ["--notebooks-dir", str(tmp_path / "nb")]
+    invalid = runner.invoke(app, ["report", "--config", str(config), *folder])
     assert invalid.exit_code == 2 and "'[red]many[/red]' is str" in invalid.output
-    unmatched = runner.invoke(app, ["report", "--config", str(config), "--only", "[bold]y"])
+    unmatched = runner.invoke(
+        app, ["report", "--config", str(config), *folder, "--only", "[bold]y"]
+    )
     assert unmatched.exit_code == 2 and "--only [bold]y matches no run" in unmatched.output
 
 

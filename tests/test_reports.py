@@ -175,10 +175,10 @@ def test_config_defaults_apply_only_to_notebooks_declaring_them(tmp_path):
     write_tiny_notebook(tmp_path / "nb")
     path = _write_config(
         tmp_path,
-        "notebooks_dir: nb\ndefaults: {points: 5, lang: en}\n"
+        "defaults: {points: 5, lang: en}\n"
         "runs:\n  - name: a\n    notebook: tiny\n    parameters: {scale: 2.0}\n",
     )
-    runs = reports.load_report_config(path)
+    runs = reports.load_report_config(path, notebooks_dir=tmp_path / "nb")
     (resolved,) = reports.resolve_runs(runs, territory_codes=None)
     assert resolved.parameters["points"] == 5 and resolved.parameters["scale"] == 2.0
     assert "lang" not in resolved.parameters  # tiny has no lang parameter
@@ -355,19 +355,20 @@ def test_cli_report_exit_codes(tmp_path, fixed_inputs, monkeypatch):
     write_tiny_notebook(tmp_path / "nb")
     config = _write_config(
         tmp_path,
-        "notebooks_dir: nb\nruns:\n"
+        "runs:\n"
         "  - {name: fine, notebook: tiny}\n"
         "  - {name: broken, notebook: tiny, parameters: {fail: true}}\n",
     )
     runner = CliRunner()
-    failed = runner.invoke(app, ["report", "--config", str(config), "--jobs", "2"])
+    folder = ["--notebooks-dir", str(tmp_path / "nb")]
+    failed = runner.invoke(app, ["report", "--config", str(config), *folder, "--jobs", "2"])
     assert failed.exit_code == 1, failed.output
     assert "broken" in failed.output and "failed" in failed.output
-    only = runner.invoke(app, ["report", "--config", str(config), "--only", "fine"])
+    only = runner.invoke(app, ["report", "--config", str(config), *folder, "--only", "fine"])
     assert only.exit_code == 0 and "skipped" in only.output
-    bad = _write_config(tmp_path, "notebooks_dir: nb\nruns:\n  - {name: x, notebook: tiny, "
+    bad = _write_config(tmp_path, "runs:\n  - {name: x, notebook: tiny, "
                         "parameters: {points: many}}\n")  # fmt: skip
-    invalid = runner.invoke(app, ["report", "--config", str(bad)])
+    invalid = runner.invoke(app, ["report", "--config", str(bad), *folder])
     assert invalid.exit_code == 2 and "expected int" in invalid.output
     assert not (tmp_path / "rep" / "x").exists()
 

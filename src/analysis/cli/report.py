@@ -59,6 +59,15 @@ def report(
         Path | None,
         typer.Option("--config", help="Batch file (default config/reports.yml).", dir_okay=False),
     ] = None,
+    notebooks_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--notebooks-dir",
+            file_okay=False,
+            help="Run the notebooks of this folder instead of notebooks/ (the batch file's "
+            "own notebooks_dir may only point inside notebooks/).",
+        ),
+    ] = None,
     list_runs: Annotated[
         bool, typer.Option("--list", help="List the configured runs and exit.")
     ] = False,
@@ -80,10 +89,12 @@ def report(
     """
     console = Console(stderr=True)
     try:
-        all_runs = reports.load_report_config(config)
+        all_runs = reports.load_report_config(config, notebooks_dir=notebooks_dir)
         selected = reports.select_runs(all_runs, only)
     except reports.ReportConfigError as error:
-        console.print(f"[bold red]Invalid report configuration[/]\n{escape(str(error))}")
+        console.print(
+            f"[bold red]Invalid report configuration[/]\n{escape(str(error))}", soft_wrap=True
+        )
         raise typer.Exit(2) from None
     if list_runs:
         for run in selected:
@@ -140,7 +151,9 @@ def report(
                 on_event=on_event,
             )
     except reports.ReportConfigError as error:
-        console.print(f"[bold red]Invalid report parameters[/]\n{escape(str(error))}")
+        console.print(
+            f"[bold red]Invalid report parameters[/]\n{escape(str(error))}", soft_wrap=True
+        )
         raise typer.Exit(2) from None
     except reports.ReportBatchBusy as error:
         console.print(f"[bold red]Reports busy[/]\n{escape(str(error))}")

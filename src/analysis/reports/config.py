@@ -238,9 +238,9 @@ class ReportRun:
         title: Optional human title shown in the index.
         defaults: The configuration's ``defaults``, applied when the notebook
             declares them (unlike ``parameters``, unknown names are ignored).
-        notebooks_dir: Folder of the notebook when the configuration sets
-            ``notebooks_dir`` (relative to the configuration file); empty
-            means ``notebooks/``.
+        notebooks_dir: Folder of the notebook: the configuration's ``notebooks_dir``
+            (relative to the file, inside ``notebooks/``) or the folder given by
+            ``ptce report --notebooks-dir``; empty means ``notebooks/``.
     """
 
     name: str
@@ -341,14 +341,28 @@ def territory_names(levels: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
     return names
 
 
-def load_report_config(path: Path | None = None) -> list[ReportRun]:
+def load_report_config(
+    path: Path | None = None, *, notebooks_dir: Path | str | None = None
+) -> list[ReportRun]:
     """Read the batch configuration (``config/reports.yml``).
 
     The file has an optional ``defaults`` mapping (parameters applied to every
     run whose notebook declares them), an optional ``notebooks_dir`` (relative
     to the file; default ``notebooks/``) and a ``runs`` list, each run with
-    ``name``, ``notebook``, optional ``title`` and ``parameters``; an optional
-    ``fiches`` rule adds one run per territory of its levels (:func:`fiche_runs`).
+    ``name``, ``notebook`` (a notebook's name, no path: :func:`notebook_name_problem`),
+    optional ``title`` and ``parameters``; an optional ``fiches`` rule adds one
+    run per territory of its levels (:func:`fiche_runs`).
+
+    A batch file runs the project's notebooks only: its ``notebooks_dir`` must
+    lie inside the project's ``notebooks/`` folder (a sub-folder of drafts, say),
+    so a file received from someone else cannot run a notebook from elsewhere.
+    Another folder is chosen by the person running the batch, explicitly:
+    ``ptce report --notebooks-dir DIR`` or ``notebooks_dir=`` here.
+
+    Args:
+        path: The batch file (default ``config/reports.yml``).
+        notebooks_dir: A notebook folder chosen by the caller (any folder); it
+            takes the place of the file's ``notebooks_dir``.
 
     Raises:
         ReportConfigError: naming the file and every malformed run.
@@ -381,9 +395,10 @@ def load_report_config(path: Path | None = None) -> list[ReportRun]:
     defaults = content.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise ReportConfigError(f"{path}: 'defaults' must be a mapping of parameter: value.")
-    notebooks_dir = str(content.get("notebooks_dir") or "")
-    if notebooks_dir:
-        notebooks_dir = str((path.parent / notebooks_dir).resolve())
+    if notebooks_dir is not None:
+        notebooks_dir = str(Path(notebooks_dir).resolve())
+    else:
+        notebooks_dir = _configured_notebooks_dir(path, content.get("notebooks_dir"))
     problems: list[str] = []
     runs: list[ReportRun] = []
     seen: set[str] = set()
@@ -406,8 +421,9 @@ def load_report_config(path: Path | None = None) -> list[ReportRun]:
             problems.append(f"{label}: duplicate run name {name!r}.")
         seen.add(name)
         notebook = str(entry.get("notebook", "")).removesuffix(".ipynb")
-        if not notebook:
-            problems.append(f"{label}: missing 'notebook'.")
+        not_a_name = notebook_name_problem(notebook)
+        if not_a_name:
+            problems.append(f"{label}: {not_a_name}.")
         parameters = entry.get("parameters") or {}
         if not isinstance(parameters, dict):
             problems.append(f"{label}: 'parameters' must be a mapping.")
@@ -425,6 +441,26 @@ def load_report_config(path: Path | None = None) -> list[ReportRun]:
     if problems:
         raise ReportConfigError(f"{path}:\n  " + "\n  ".join(problems))
     return runs
+
+
+def _configured_notebooks_dir(path: Path, value: Any) -> str:
+    """The batch file's ``notebooks_dir``, resolved; refused outside the project's notebooks.
+
+    Raises:
+        ReportConfigError: the folder is not ``notebooks/`` or one of its sub-folders.
+    """
+    if not value:
+        return ""
+    folder = (path.parent / str(value)).resolve()
+    if not folder.is_relative_to(paths.NOTEBOOKS_DIR.resolve()):
+        raise ReportConfigError(
+            f"{path}: notebooks_dir {str(value)!r} resolves to {folder}, outside the project's "
+            f"notebook folder {paths.NOTEBOOKS_DIR}; a batch file runs the project's "
+            "notebooks only. Fix: remove notebooks_dir (or point it inside "
+            f"{paths.NOTEBOOKS_DIR}), or choose the folder yourself on the command line: "
+            "`ptce report --notebooks-dir DIR`."
+        )
+    return str(folder)
 
 
 def select_runs(runs: Sequence[ReportRun], only: Iterable[str] | None) -> list[ReportRun]:
@@ -463,6 +499,25 @@ def territory_code_lookup() -> Callable[[str], set[str]]:
     return lookup
 
 
+def notebook_name_problem(notebook: str) -> str:
+    """Why ``notebook`` is not a plain notebook name (empty when it is one).
+
+    A run names a notebook of the notebook folder by its file name, without
+    ``.ipynb``: ``territory_fiche``. A path (``../elsewhere/x``, ``/tmp/x``,
+    ``sub\\x``) could run code that is not part of the project, and its executed
+    copy would land outside the run folder.
+    """
+    if not notebook:
+        return "missing 'notebook' (e.g. notebook: territory_fiche)"
+    if "/" in notebook or "\\" in notebook or notebook.startswith("."):
+        return (
+            f"notebook '{notebook}' is a path, not a notebook name; give the name of a "
+            f"notebook of {paths.NOTEBOOKS_DIR.name}/ without folder, '..' or .ipynb "
+            "(e.g. notebook: territory_fiche), and put the notebook in that folder"
+        )
+    return ""
+
+
 def notebook_outside(folder: Path, notebook_path: Path) -> str:
     """Why a run's notebook may not execute because it lies outside the notebook folder.
 
@@ -477,9 +532,9 @@ def notebook_outside(folder: Path, notebook_path: Path) -> str:
     if target.is_relative_to(root):
         return ""
     return (
-        f"notebook {notebook_path.relative_to(folder).as_posix()!r} resolves to {target}, "
-        f"outside the notebook folder {root}; put the notebook in {root} and give its name "
-        "without '..' (e.g. notebook: territory_profile)"
+        f"notebook {notebook_path.name!r} resolves to {target}, "
+        f"outside the notebook folder {root}; put the notebook itself (not a link) in {root} "
+        "and give its name (e.g. notebook: territory_fiche)"
     )
 
 
@@ -532,6 +587,10 @@ def resolve_runs(
     resolved: list[ResolvedRun] = []
     declared_cache: dict[Path, dict[str, NotebookParameter] | str] = {}
     for run in runs:
+        not_a_name = notebook_name_problem(run.notebook)
+        if not_a_name:
+            problems.append(RunProblem(run.name, not_a_name))
+            continue
         folder = Path(run.notebooks_dir) if run.notebooks_dir else notebooks_dir
         notebook_path = folder / f"{run.notebook}.ipynb"
         outside = notebook_outside(folder, notebook_path)

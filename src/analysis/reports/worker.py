@@ -173,7 +173,7 @@ def execute_run(
     build = Path(tempfile.mkdtemp(prefix=f"{BUILD_PREFIX}{task['name']}-", dir=reports_dir))
     build.chmod(0o755)  # mkdtemp makes a private folder; the run folder is shared
     (build / FIGURES_DIR).mkdir()
-    executed = build / f"{task['notebook']}.ipynb"
+    executed = build / Path(task["notebook_path"]).name  # a plain name: stays in the run folder
     parameters = {**task["parameters"]}
     if "output_dir" in parameters:
         parameters["output_dir"] = FIGURES_DIR
