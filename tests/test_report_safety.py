@@ -246,12 +246,44 @@ def test_case14_a_failed_rerun_keeps_the_last_good_report_marked_stale(tmp_path)
     index = (reports_dir / "runs.html").read_text()  # the run log: status, error, links
     assert 'class="stale"' in index and "asked to fail" in index
     assert 'href="keep/report.html"' in index and 'href="keep/last-failure.ipynb"' in index
+    front = (reports_dir / "index.html").read_text()  # the site's card says so too
+    assert "rapport périmé : la dernière exécution a échoué" in front
 
     # A stale run is retried; once it succeeds the folder is whole again.
     again = _batch(tmp_path, [reports.ReportRun("keep", "figure", {"points": 4})])
     assert again.records[0]["status"] == "ok"
     assert again.records[0]["rerun_reason"] == "last run stale"
     assert not (folder / "last-failure.ipynb").exists()
+    assert "rapport périmé" not in (reports_dir / "index.html").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("fixed_inputs")
+def test_case14_the_cli_shows_the_failed_attempt_of_a_stale_run(tmp_path, monkeypatch):
+    """The stale line once showed the last good run's duration and reason (``— --force``)."""
+    monkeypatch.setenv("PTCE_REPORTS_DIR", str(tmp_path / "rep"))
+    write_figure_notebook(tmp_path / "nb")
+    config = tmp_path / "reports.yml"
+    command = ["report", "--config", str(config), "--notebooks-dir", str(tmp_path / "nb")]
+    config.write_text("runs:\n  - {name: keep, notebook: figure}\n")
+    runner = CliRunner()
+    good = runner.invoke(app, [*command, "--force"], terminal_width=200)
+    assert good.exit_code == 0, good.output
+    config.write_text("runs:\n  - {name: keep, notebook: figure, parameters: {fail: true}}\n")
+    failed = runner.invoke(app, command, terminal_width=200)
+    assert failed.exit_code == 1, failed.output
+    record = json.loads((tmp_path / "rep" / "keep" / "run.json").read_text())
+    attempt = record["failed_attempt"]
+    assert record["rerun_reason"] == "--force"  # the kept report's, not this attempt's
+    joined = " ".join(failed.output.split())  # rich wraps at 80 columns
+    line = joined[joined.index("✗ stale keep") :].split("Rapports")[0]
+    assert "AssertionError: this run was asked to fail" in line and "--force" not in line
+    assert "last good report kept" in line
+    (row,) = [row for row in failed.output.splitlines() if row.startswith("│ keep")]
+    tried, kept = f"{attempt['duration_s']:.1f} s", f"{record['duration_s']:.1f} s"
+    assert f"({tried})" in line and tried in row
+    if tried != kept:
+        assert kept not in line and kept not in row
 
 
 # --- case 5: missing or altered output files ----------------------------------

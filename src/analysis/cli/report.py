@@ -18,6 +18,19 @@ from analysis.reports.execute import DEFAULT_LOCK_WAIT_S
 STATUS_STYLES = {"ok": "green", "skipped": "cyan", "failed": "bold red", "stale": "bold yellow"}
 
 
+def _attempt(record: dict[str, Any]) -> tuple[float | None, str]:
+    """The duration and the note (reason, or error) of the attempt this batch made.
+
+    A stale run's record describes the last good report it kept (its duration,
+    its reason); the attempt that just failed is in ``failed_attempt``.
+    """
+    if record.get("status") == "stale":
+        attempt = record.get("failed_attempt") or {}
+        error = (record.get("error") or "").strip().splitlines()
+        return attempt.get("duration_s"), (error[0][:300] if error else "")
+    return record.get("duration_s"), record.get("rerun_reason") or ""
+
+
 def _summary_table(records: list[dict[str, Any]]) -> Table:
     table = Table(title="Rapports", show_lines=False)
     table.add_column("run", no_wrap=True)
@@ -26,7 +39,7 @@ def _summary_table(records: list[dict[str, Any]]) -> Table:
     table.add_column("message", overflow="fold")
     for record in records:
         status = record["status"]
-        duration = record.get("duration_s")
+        duration, _note = _attempt(record)
         message = (record.get("error") or "").strip().splitlines()
         first = message[0][:300] if message else ""
         if status == "stale":
@@ -132,10 +145,11 @@ def report(
             mark = {"ok": "[green]✓[/]", "stale": "[bold yellow]✗ stale[/]"}.get(
                 payload["status"], "[bold red]✗[/]"
             )
-            duration = payload.get("duration_s")
+            duration, note = _attempt(payload)
             took = f" ({duration:.1f} s)" if duration is not None else ""
-            reason = payload.get("rerun_reason") or ""
-            why = f" [dim]— {escape(reason)}[/]" if reason else ""
+            if payload["status"] == "stale":
+                note = f"{note}; last good report kept" if note else "last good report kept"
+            why = f" [dim]— {escape(note)}[/]" if note else ""
             progress.console.print(f"{mark} {escape(payload['run'])}{took}{why}")
             progress.advance(bar["id"])
 

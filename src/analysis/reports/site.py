@@ -309,6 +309,11 @@ def _records(runs: Sequence[ReportRun], reports_dir: Path) -> dict[str, dict[str
     return {run.name: read_run_record(reports_dir, run.name) for run in runs}
 
 
+def _is_stale(record: Mapping[str, Any] | None) -> bool:
+    """The last rerun failed: the report linked is the last good one."""
+    return bool(record) and record.get("status") == STATUS_STALE
+
+
 def _report_href(run: ReportRun, record: Mapping[str, Any] | None, reports_dir: Path) -> str:
     if record and _existing(reports_dir / run.name, record.get("html")):
         return _href(run.name, str(record["html"]))
@@ -402,6 +407,7 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
         card = {
             "title": run.title or (record or {}).get("title") or run.name,
             "href": href,
+            "stale": _is_stale(record),
             "thumb": thumbs[0]["src"] if thumbs else "",
             "alt": thumbs[0]["alt"] if thumbs else "",
             "figure": "",
@@ -461,6 +467,7 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
                 "code": code,
                 "level": level_word,
                 "href": _report_href(run, record, reports_dir),
+                "stale": _is_stale(record),
                 "pdf": _href(run.name, str(pdf)) if _existing(folder, pdf) else "",
                 "search": search_key(name, code, level_word, run.name),
             }
@@ -499,7 +506,7 @@ _TEXT_KEYS = (
     "downloads_heading", "download_deck", "download_evidence", "download_csvs", "runs_link",
     "other_language", "not_built", "runs_title", "runs_intro", "runs_back", "col_run",
     "col_notebook", "col_parameters", "col_status", "col_links", "col_figures", "col_cache",
-    "stale_note",
+    "stale_note", "stale_badge",
 )  # fmt: skip
 
 
