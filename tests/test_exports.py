@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -119,3 +120,57 @@ def test_case3_overview_tables_neutralise_formulas_from_the_registry(
         keep_default_na=False,
     )
     assert unlocated.set_index("initiative_id").loc["evil-unlocated", "name"] == "'-2+3"
+
+
+# ------------------------------------------------------------------- --out of resilience, did
+
+RESILIENCE = ["resilience", "--indicator", "unemployment_rate", "--level", "dep"]
+RESILIENCE += ["--shock", "covid_2020", "--no-cooperation"]
+DID = ["did", "--indicator", "unemployment_rate", "--level", "ze2020", "--treatment", "ptce"]
+
+
+@pytest.mark.parametrize("command", [RESILIENCE, DID], ids=["resilience", "did"])
+@pytest.mark.parametrize("name", ["r.txt", "r.xls", "r"])
+def test_table_commands_refuse_a_suffix_they_cannot_write(tmp_path, command, name):
+    out = tmp_path / name
+    result = CliRunner().invoke(app, [*command, "--out", str(out)], terminal_width=200)
+    assert result.exit_code == 2, result.output  # a usage error, before any work
+    assert ".csv or .xlsx" in " ".join(result.output.split())
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.integration
+def test_resilience_writes_a_real_workbook(tmp_path, indicators_built):
+    out = tmp_path / "r.xlsx"
+    result = CliRunner().invoke(app, [*RESILIENCE, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:2] == b"PK"  # a zip container: a real workbook, not CSV text
+    sheet = pd.read_excel(out, dtype={"territory_code": str}, engine="calamine")
+    assert "14" in set(sheet["territory_code"]) and "2A" in set(sheet["territory_code"])
+    assert pd.api.types.is_float_dtype(sheet["rise_vs_nation_pp"])
+
+
+def test_did_writes_every_table_in_the_format_asked(tmp_path, monkeypatch):
+    from analysis import datasets
+
+    overall = pd.DataFrame(
+        {"estimator": ["twfe"], "att": [0.1], "ci_low": [-0.2], "ci_high": [0.4]}
+    ).assign(pretrend_pvalue=0.5)
+    result = SimpleNamespace(
+        event_study=pd.DataFrame({"estimator": ["twfe"], "event_time": [0], "att": [0.1]}),
+        group_time=pd.DataFrame({"cohort": ["2014-Q1"], "att": [0.1]}),
+        overall=overall,
+    )
+    dropped = pd.DataFrame({"unit": ["0051"], "reason": ["-missing quarters"]})
+    monkeypatch.setattr(datasets, "load_initiatives", lambda registry=None: None)
+    monkeypatch.setattr(
+        datasets, "compute_staggered", lambda *a, **k: (result, pd.DataFrame({"u": [1]}), dropped)
+    )
+    out = tmp_path / "did.xlsx"
+    outcome = CliRunner().invoke(app, [*DID, "--out", str(out)])
+    assert outcome.exit_code == 0, outcome.output
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["did.dropped.xlsx", "did.group_time.xlsx", "did.overall.xlsx", "did.xlsx"]
+    assert all((tmp_path / name).read_bytes()[:2] == b"PK" for name in written)
+    sheet = pd.read_excel(tmp_path / "did.dropped.xlsx", dtype=str, engine="calamine")
+    assert sheet["unit"].tolist() == ["0051"] and sheet["reason"].tolist() == ["'-missing quarters"]

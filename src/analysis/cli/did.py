@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from analysis import datasets
-from analysis.atomic import write_csv_atomically
+from analysis.cli.tables import TABLE_OUT_HELP, checked_table_out
+from analysis.exports import write_table
 
 
 def register(app: typer.Typer) -> None:
@@ -29,8 +30,10 @@ def register(app: typer.Typer) -> None:
             Path,
             typer.Option(
                 "--out",
-                help="Event-study CSV; the group-time, overall and dropped tables are written "
-                "beside it (<out>.group_time.csv, <out>.overall.csv, <out>.dropped.csv).",
+                help=f"The event study. {TABLE_OUT_HELP} The group-time, overall and dropped "
+                "tables are written beside it in the same format (<out>.group_time.csv, "
+                "<out>.overall.csv, <out>.dropped.csv).",
+                callback=checked_table_out,
             ),
         ],
         control_group: Annotated[
@@ -65,7 +68,7 @@ def register(app: typer.Typer) -> None:
         except (KeyError, ValueError, FileNotFoundError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=1) from error
-        write_csv_atomically(result.event_study, out, index=False, float_format="%.6g")
+        write_table(result.event_study, out, sheet_name="event_study", float_format="%.6g")
         stem = out.with_suffix("")
         sidecars = {
             "group_time": result.group_time,
@@ -73,14 +76,17 @@ def register(app: typer.Typer) -> None:
             "dropped": dropped,
         }
         for name, table in sidecars.items():
-            write_csv_atomically(
-                table, stem.with_name(f"{stem.name}.{name}.csv"), index=False, float_format="%.6g"
+            write_table(
+                table,
+                stem.with_name(f"{stem.name}.{name}{out.suffix}"),
+                sheet_name=name,
+                float_format="%.6g",
             )
         kept = dropped["reason"].str.startswith("labelled after the panel ends")
         console.print(
             f"{len(timing)} {escape(treatment)} territories with a dated label; "
             f"{int((~kept).sum())} units dropped, {int(kept.sum())} labelled after the panel "
-            f"kept as never treated (see {escape(str(stem))}.dropped.csv)"
+            f"kept as never treated (see {escape(str(stem))}.dropped{escape(out.suffix)})"
         )
         for _, row in result.overall.iterrows():
             console.print(

@@ -9,7 +9,8 @@ import pandas as pd
 import typer
 
 from analysis import datasets, territories
-from analysis.atomic import write_csv_atomically
+from analysis.cli.tables import TABLE_OUT_HELP, checked_table_out
+from analysis.exports import write_table
 
 
 def resilience_table(
@@ -57,7 +58,12 @@ def register(app: typer.Typer) -> None:
         ],
         shock: Annotated[str, typer.Option("--shock", help="recession_2008 or covid_2020.")],
         out: Annotated[
-            Path, typer.Option("--out", help="CSV file to write (one row per territory).")
+            Path,
+            typer.Option(
+                "--out",
+                help=f"{TABLE_OUT_HELP} One row per territory.",
+                callback=checked_table_out,
+            ),
         ],
         registry: Annotated[
             Path | None,
@@ -103,7 +109,7 @@ def register(app: typer.Typer) -> None:
         except (KeyError, ValueError, FileNotFoundError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(code=1) from error
-        write_csv_atomically(table, out, float_format="%.6g")
+        write_table(table, out, sheet_name="resilience", float_format="%.6g")
         window = (
             table.iloc[0][["peak", "trough", "recovery_end", "window_source"]].to_dict()
             if len(table)
