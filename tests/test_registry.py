@@ -1015,3 +1015,43 @@ def test_cli_locate_says_which_commune_a_former_name_became(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert "is a former commune" in result.output and "99002" in result.output
     assert pd.read_csv(out, dtype=str)["location_method"].iloc[0] == "former_name"
+
+
+def test_near_miss_columns_are_warned_about_and_extra_columns_stay_allowed(tmp_path):
+    path = tmp_path / "typos.csv"
+    path.write_text(
+        "initiative_id,name,kind,wave,source_url,commune_name,dep_code,"
+        "lead_structur,Note,theme,source,my_extra\n"
+        "a,A,ptce,w1,https://e.org,St Etienne,42,Groupe,vu,emploi,site,x\n",
+        encoding="utf-8",
+    )
+    frame = registry.read_registry(path)
+    warnings = registry.column_warnings(frame)
+    assert [(w.column, w.message.split("looks like ")[1][:16]) for w in warnings] == [
+        ("lead_structur", "'lead_structure'"),
+        ("Note", "'note'; its valu"),
+        ("theme", "'themes'; its va"),
+    ]  # 'source' is not taken for source_url, which is there; my_extra is an extra column
+    assert "rename the column 'lead_structur' to 'lead_structure'" in warnings[0].fix
+    assert validate_problems(frame) == []  # warnings, not errors
+
+
+def test_a_misspelt_required_column_says_which_column_to_rename(tmp_path):
+    path = tmp_path / "nme.csv"
+    path.write_text(HEADER.replace(",name,", ",nme,") + "a,A,ptce,w1,https://e.org,,42\n")
+    (problem,) = registry.validate_registry(registry.read_registry(path))
+    assert problem.column == "name" and problem.fix == "rename the column 'nme' to 'name'."
+
+
+def test_cli_check_counts_column_warnings_too(cli, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        HEADER.strip() + ",lead_structur\na,A,ptce,w1,https://e.org,St Etienne,42,Groupe\n",
+        encoding="utf-8",
+    )
+    result = cli("check", str(path))
+    assert result.exit_code == 0, result.output
+    assert "lead_structur" in result.output and "lead_structure" in result.output
+    assert (
+        result.output.strip().splitlines()[-1].endswith("1 rows, no problem; 1 warning(s) above.")
+    )

@@ -15,8 +15,10 @@ first initiative line 2. Pure functions use the frame's index as the row number;
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -188,6 +190,7 @@ def read_registry(path: Path | str | None = None) -> pd.DataFrame:
             frame[column] = ""
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
     frame.attrs["path"] = str(path)
+    frame.attrs["header"] = header  # as written: before the missing columns were added
     return frame
 
 
@@ -321,15 +324,16 @@ def validate_registry(frame: pd.DataFrame) -> list[RegistryProblem]:
     """
     problems: list[RegistryProblem] = []
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    header = _header(frame)
+    misspelt = {likely_column(column, header): column for column in header}
     for column in missing:
+        fix = (
+            f"rename the column {misspelt[column]!r} to {column!r}."
+            if column in misspelt
+            else f"add a column named {column!r} (see data/registry/README.md)."
+        )
         problems.append(
-            RegistryProblem(
-                None,
-                column,
-                "",
-                f"the required column {column!r} is missing.",
-                f"add a column named {column!r} (see data/registry/README.md).",
-            )
+            RegistryProblem(None, column, "", f"the required column {column!r} is missing.", fix)
         )
     if missing:
         return problems
@@ -478,6 +482,57 @@ def _local_authority_problems(row: int, values: pd.Series) -> list[RegistryProbl
             )
         )
     return problems
+
+
+NEAR_MISS_CUTOFF = 0.8
+"""How alike (``difflib`` ratio, 0–1) an extra header name must be to a known column to be
+taken for a misspelling of it: ``lead_structur``, ``lead_stucture``, ``Note``, ``theme``."""
+
+
+def likely_column(name: str, present: Iterable[str] = ()) -> str | None:
+    """The registry column ``name`` was probably meant to be, or ``None``.
+
+    A header that differs from a known column by case or by a letter or two is a
+    likely typo; a known column already in the header (``present``) is not suggested.
+    """
+    if name in REGISTRY_COLUMNS:
+        return None
+    candidates = [c for c in REGISTRY_COLUMNS if c not in set(present)]
+    lowered = name.strip().lower().replace(" ", "_").replace("-", "_")
+    if lowered in candidates:
+        return lowered
+    close = difflib.get_close_matches(lowered, candidates, n=1, cutoff=NEAR_MISS_CUTOFF)
+    return close[0] if close else None
+
+
+def _header(frame: pd.DataFrame) -> list[str]:
+    """The header as the file wrote it (:func:`read_registry` adds missing columns after)."""
+    return [str(c) for c in frame.attrs.get("header", frame.columns)]
+
+
+def column_warnings(frame: pd.DataFrame) -> list[RegistryProblem]:
+    """Extra header names that look like a misspelt registry column (extra columns are allowed).
+
+    ``lead_structur`` would be read as an unknown extra column and ``lead_structure`` left
+    empty, silently: a warning names both.
+    """
+    columns = _header(frame)
+    warnings = []
+    for column in columns:
+        meant = likely_column(column, columns)
+        if meant is not None:
+            warnings.append(
+                RegistryProblem(
+                    None,
+                    column,
+                    "",
+                    f"the header's column {column!r} is not a registry column but looks like "
+                    f"{meant!r}; its values are not read as {meant}.",
+                    f"rename the column {column!r} to {meant!r} (or to a name further from it "
+                    "if it is an extra column of yours).",
+                )
+            )
+    return warnings
 
 
 def formula_warnings(frame: pd.DataFrame) -> list[RegistryProblem]:

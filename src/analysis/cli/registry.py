@@ -70,14 +70,19 @@ def _check(file: Path | None, console: Console):
     return path, (communes, crosswalk, former_names), problems
 
 
-def _print_formula_warnings(path: Path, console: Console) -> int:
-    """Print the cells a spreadsheet would run as formulas; their count."""
-    warnings = registry.formula_warnings(registry.read_registry(path))
-    if warnings:
-        console.print(
-            _problem_table(warnings, f"{path}: {len(warnings)} warning(s), text read as a formula")
-        )
-    return len(warnings)
+def _print_warnings(path: Path, console: Console) -> int:
+    """Print the misspelt-looking columns and the cells a spreadsheet would run as formulas;
+    their count."""
+    frame = registry.read_registry(path)
+    count = 0
+    for warnings, what in (
+        (registry.column_warnings(frame), "a column name that looks misspelt"),
+        (registry.formula_warnings(frame), "text read as a formula"),
+    ):
+        if warnings:
+            console.print(_problem_table(warnings, f"{path}: {len(warnings)} warning(s), {what}"))
+        count += len(warnings)
+    return count
 
 
 @registry_app.command("check")
@@ -91,7 +96,7 @@ def check(file: Path | None = FILE_ARGUMENT) -> None:
             f"[red]{len(problems)} problem(s)[/red] in {escape(str(path))}.", soft_wrap=True
         )
         raise typer.Exit(1)
-    warned = _print_formula_warnings(path, console)
+    warned = _print_warnings(path, console)
     rows = len(registry.read_registry(path))
     if warned:
         console.print(
@@ -127,7 +132,7 @@ def locate(
             _problem_table(problems, f"{path}: {len(problems)} problem(s); nothing written")
         )
         raise typer.Exit(1)
-    _print_formula_warnings(path, console)
+    _print_warnings(path, console)
     located = geocoding.locate(
         registry.read_registry(path), communes, crosswalk, former_names=former_names
     ).reset_index()
