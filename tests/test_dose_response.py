@@ -117,6 +117,8 @@ def test_several_doses_with_and_without_controls_and_the_effects_columns():
     assert effects.loc[effects["is_primary"], "specification"].item() == "dose_response_controls"
     assert effects["specification"].iloc[0] == "dose_response_controls"
     assert effects["effect"].tolist() == table["estimate"].tolist()
+    # The raw slope (no control, no fixed effect) is descriptive, never the answer.
+    assert effects["is_descriptive"].tolist() == [False, False, True, True]
 
 
 def test_sentence_says_plainly_whether_the_slope_differs_from_zero():

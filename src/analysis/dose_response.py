@@ -294,13 +294,15 @@ def effects_table(rows: pd.DataFrame, *, unit: str | None = None) -> pd.DataFram
     table = rows.rename(columns={"dose": "treatment", "estimate": "effect"})
     table = table.assign(
         specification="dose_response_" + table["specification"].astype(str),
+        # The slope without controls or fixed effects is descriptive, as the raw gap is.
+        is_descriptive=table["specification"].astype(str) == "no_controls",
         treatment_kind="continuous",
         confidence=0.95,
     )
     columns = [
         "outcome", "treatment", "specification", "effect", "ci_low", "ci_high", "p_value",
         "p_value_method", "n", "n_treated", "n_clusters", "mde", "equivalence_bound",
-        "controls", "treatment_kind", "confidence", "inference",
+        "controls", "is_descriptive", "treatment_kind", "confidence", "inference",
     ]  # fmt: skip
     table = table[columns].reset_index(drop=True)
     primary = (table["treatment"] == primary_dose(list(dict.fromkeys(table["treatment"])))) & (
