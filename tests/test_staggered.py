@@ -181,7 +181,7 @@ def test_units_labelled_before_the_panel_are_dropped_and_named():
 
 def test_bad_input_is_refused_with_the_fix():
     frame = planted_panel(n_units=8)
-    with pytest.raises(ValueError, match="lacks column"):
+    with pytest.raises(ValueError, match="missing column.*outcome.*Pass unit="):
         staggered.prepare_panel(frame.rename(columns={"outcome": "y"}))
     with pytest.raises(ValueError, match="duplicated"):
         staggered.prepare_panel(pd.concat([frame, frame.head(1)]))

@@ -36,7 +36,7 @@ import math
 import re
 import textwrap
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ from scipy import stats
 
 from analysis import indicators, paths, sources
 from analysis.atomic import write_atomically
+from analysis.checks import require_columns
 from analysis.keys import FIGURE_FORMATS, FIGURE_SIDECAR_SCHEMA, KINDS, SLIDE_SIZE_INCHES
 from analysis.labels import (
     ALT_TEXT,
@@ -340,15 +341,6 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float] | None = None) -> Axe
         return ax
     _, new = plt.subplots(figsize=figsize)
     return new
-
-
-def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise KeyError(
-            f"{what}: missing column(s) {', '.join(missing)}; "
-            f"columns present: {', '.join(map(str, frame.columns))}."
-        )
 
 
 def _value_label(indicator: str | None, value_label: str | None, lang: str, dictionary) -> str:

@@ -54,6 +54,7 @@ import pyfixest.estimation.FixestMulti_  # noqa: E402, F401  (see below)
 from csdid.att_gt import ATTgt  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from analysis.checks import require_columns  # noqa: E402
 from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS  # noqa: E402
 from analysis.labels import dropped_reason_text  # noqa: E402
 from analysis.models import conform_effects  # noqa: E402
@@ -189,11 +190,12 @@ def first_label_periods(
         neither treated at a known date nor clean controls.
     """
     column = LEVEL_CODE_COLUMN[level]
-    missing = [
-        c for c in ("kind", "wave", "year", "location_precision", column) if c not in initiatives
-    ]
-    if missing:
-        raise ValueError(f"the cooperation table lacks column(s) {missing}")
+    require_columns(
+        initiatives,
+        ("kind", "wave", "year", "location_precision", column),
+        "first_label_periods (the cooperation table)",
+        error=ValueError,
+    )
     rows = initiatives[
         (initiatives["kind"] == kind)
         & initiatives["location_precision"].isin(LEVEL_PRECISIONS[level])
@@ -323,12 +325,13 @@ def prepare_panel(
         ValueError: a missing column, a duplicated (unit, period) row, period
             labels of mixed frequency, or a label period of the wrong frequency.
     """
-    missing = [c for c in (unit, period, outcome, first_treated) if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"the panel lacks column(s) {missing}; it has {list(frame.columns)}"
-            " (pass unit=, period=, outcome=, first_treated= to name them)"
-        )
+    require_columns(
+        frame,
+        (unit, period, outcome, first_treated),
+        "prepare_panel",
+        fix="Pass unit=, period=, outcome=, first_treated= to name them.",
+        error=ValueError,
+    )
     data = frame[[unit, period, outcome, first_treated]].copy()
     data.columns = ["unit", "period", "y", "first_treated"]
     data["unit"] = data["unit"].astype(str)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.loaders._read import SourceFormatError
+from analysis.loaders._read import SourceFormatError, require_columns
 
 SOURCE = "urssaf_employment_ze"
 COLUMNS = {
@@ -23,14 +23,7 @@ def read_urssaf(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype={"code_zone_d_emploi": "str"})
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise SourceFormatError(path, f"cannot be parsed as CSV ({error})") from None
-    missing = [c for c in (*KEY_COLUMNS, *COLUMNS) if c not in frame.columns]
-    if missing:
-        raise SourceFormatError(
-            path,
-            f"required column(s) {', '.join(map(repr, missing))} not found "
-            f"(columns present: {', '.join(frame.columns)})",
-            column=", ".join(missing),
-        )
+    require_columns(frame, (*KEY_COLUMNS, *COLUMNS), path)
     for column in (*COLUMNS, "annee", "trimestre"):
         if not pd.api.types.is_numeric_dtype(frame[column]):
             raise SourceFormatError(path, "holds non-numeric values", column=column)

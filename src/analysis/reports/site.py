@@ -32,6 +32,7 @@ import pandas as pd
 
 from analysis import gallery, labels, paths, sources
 from analysis.atomic import write_text_atomically
+from analysis.checks import require_columns
 from analysis.keys import FIGURE_SIDECAR_SCHEMA, LANGS
 from analysis.reports.config import (
     FAILED_NOTEBOOK_FILE,
@@ -138,12 +139,13 @@ def read_evidence(reports_dir: Path) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     frame = pd.read_csv(path, dtype={"run": str, "level": str})
-    missing = [c for c in EVIDENCE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{path}: missing column(s) {', '.join(missing)}; the evidence table is written "
-            "by `ptce report` (delete the file and run it again)."
-        )
+    require_columns(
+        frame,
+        EVIDENCE_COLUMNS,
+        str(path),
+        fix="The evidence table is written by `ptce report` (delete the file and run it again).",
+        error=ValueError,
+    )
     return frame
 
 
