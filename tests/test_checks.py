@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from analysis.checks import require_columns
+from analysis.checks import is_number, require_columns
 
 
 def test_a_missing_column_is_named_with_the_columns_present():
@@ -17,3 +17,11 @@ def test_the_error_type_and_the_fix_are_the_callers():
     frame = pd.DataFrame({"code": ["01"]})
     with pytest.raises(ValueError, match=r"missing column\(s\) y, z;.*Name them\.$"):
         require_columns(frame, ["y", "z"], "g", fix="Name them.", error=ValueError)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("4.5", True), ("4,5", True), ("-1e3", True), ("12", True), ("s", False), ("", False)],
+)
+def test_a_text_cell_is_a_number_with_either_decimal_mark(text, expected):
+    assert is_number(text) is expected

@@ -1,4 +1,4 @@
-"""Small input checks shared by every floor: a missing column fails loudly, naming what is there."""
+"""Small input checks shared by every floor: missing columns named loudly; numbers in text cells."""
 
 from __future__ import annotations
 
@@ -35,3 +35,12 @@ def require_columns(
             f"columns present: {', '.join(map(str, frame.columns))}."
         )
         raise error(f"{message} {fix}".strip())
+
+
+def is_number(text: str) -> bool:
+    """Whether a text cell is a number (a decimal comma is accepted: ``"4,5"``)."""
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True

@@ -23,8 +23,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis import paths, territories
+from analysis.checks import is_number
 from analysis.exports import FORMULA_PREFIXES, is_formula_like
-from analysis.geocoding import COMMUNE_CODE, LOCATION_COLUMNS, is_number, locate_rows
+from analysis.geocoding import COMMUNE_CODE, LOCATION_COLUMNS, locate_rows
 from analysis.keys import KINDS
 from analysis.problems import RegistryError, RegistryProblem
 
