@@ -27,7 +27,13 @@ from analysis.cooperation import (
     load_cooperation,
 )
 from analysis.fiche_content import MISSING, SUB_LEVEL, children_of, indexed_series, rank_label
-from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS, NATIONAL_CODES, NATIONAL_NAMES
+from analysis.keys import (
+    FRANCE_CODE,
+    LEVEL_CODE_COLUMN,
+    LEVEL_PRECISIONS,
+    NATIONAL_CODES,
+    NATIONAL_NAMES,
+)
 from analysis.labels import dropped_reason_text, profile_note
 from analysis.models import prepare_analysis_table
 from analysis.report_content import (
@@ -912,7 +918,7 @@ def fiche_employment_series(profile: TerritoryProfile, lang: str = "fr") -> pd.D
     )
     wide = pd.DataFrame({role: panel.loc[code], "national": national}).T
     wide = indexed_series(wide.dropna(axis=1, how="all"))
-    wide.attrs["labels"] = {role: name, "national": NATIONAL_NAMES["FR"][lang]}
+    wide.attrs["labels"] = {role: name, "national": NATIONAL_NAMES[FRANCE_CODE][lang]}
     return wide
 
 

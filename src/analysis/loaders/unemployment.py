@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.keys import FRANCE_CODE, METROPOLE_CODE
 from analysis.loaders._read import (
     SourceFormatError,
     clean_code,
@@ -25,7 +26,7 @@ REG_SHEET = "Région"
 
 _ZE_QUARTER = re.compile(r"^(\d{4})-T([1-4])$")
 _DEP_QUARTER = re.compile(r"^T([1-4])_(\d{4})$")
-FRANCE_LABELS = {"FRANCE (HORS MAYOTTE)": "FR", "FRANCE METROPOLITAINE": "FRM"}
+FRANCE_LABELS = {"FRANCE (HORS MAYOTTE)": FRANCE_CODE, "FRANCE METROPOLITAINE": METROPOLE_CODE}
 """The two national rows of the régions sheet and the ``fr``-level code each gets."""
 
 

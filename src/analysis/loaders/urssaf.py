@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.keys import FRANCE_CODE
 from analysis.loaders._read import SourceFormatError, require_columns
 
 SOURCE = "urssaf_employment_ze"
@@ -45,7 +46,7 @@ def tidy_urssaf(frame: pd.DataFrame) -> pd.DataFrame:
         period=frame["annee"].astype(int).astype(str) + "-Q" + frame["trimestre"].astype(str),
     )
     zones = frame.groupby(["code", "period"], as_index=False)[list(COLUMNS)].sum()
-    national = zones.groupby("period", as_index=False)[list(COLUMNS)].sum().assign(code="FR")
+    national = zones.groupby("period", as_index=False)[list(COLUMNS)].sum().assign(code=FRANCE_CODE)
     parts = []
     for level, table in (("ze2020", zones), ("fr", national)):
         long = table.melt(id_vars=["code", "period"], var_name="indicator", value_name="value")

@@ -107,7 +107,6 @@ EVIDENCE_FILE = "evidence.csv"
 """The batch's evidence table: one row per comparison run and primary specification."""
 RUNS_PAGE = "runs.html"
 DECK_PATTERN = "*.pptx"
-FICHE_LEVELS_SHOWN = ("reg", "dep", "ze2020", "epci")
 GALLERY_PREVIEW = 8
 """Figures previewed on the index page (the gallery page shows them all)."""
 EVIDENCE_COLUMNS = ("run", "shock", "level", "treatment", "estimate", "ci_low", "ci_high")
