@@ -262,3 +262,26 @@ def test_the_checker_sees_what_it_must(tmp_path, monkeypatch):
         ("in function", "paths"),
         ("loads", "paths"),
     }
+
+
+NATIONAL_LITERALS = frozenset({"FR", "FRM"})
+"""The national codes: spelled once, in :mod:`analysis.keys` (FRANCE_CODE, METROPOLE_CODE)."""
+
+
+def national_literals_in(source: str) -> list[int]:
+    """Lines of ``source`` where a national code is written as a string literal."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Constant) and node.value in NATIONAL_LITERALS
+    ]
+
+
+@pytest.mark.parametrize("name", [name for name in MODULES if name != "keys"])
+def test_national_codes_come_from_keys(name):
+    lines = national_literals_in(_source_path(name).read_text(encoding="utf-8"))
+    assert not lines, f"{name}: lines {lines} spell 'FR'/'FRM'; import them from analysis.keys"
+
+
+def test_the_national_code_check_sees_a_literal():
+    assert national_literals_in('x = "FR"\ny = {"M": "FRM"}\n"""Docs may say "FR"."""\n') == [1, 2]
