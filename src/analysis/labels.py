@@ -591,6 +591,19 @@ SENTENCES: dict[str, dict[str, str]] = {
         "c'est une association, pas un effet causal.",
         "dose_verdict_includes": "L'intervalle contient zéro : les données ne distinguent pas "
         "cette pente de zéro.",
+        # staggered.overall_sentence
+        "staggered": "Selon {name}, après leur premier label {treatment}, {outcome} des "
+        "{n_treated} territoires concernés a évolué de {att} {unit} par rapport aux territoires "
+        "témoins (IC à 95 % : [{low} ; {high}], qui {verdict} zéro) ; {pretrend} (p = {p}).",
+        "staggered_excludes": "exclut",
+        "staggered_includes": "contient",
+        "staggered_pretrend_rejects": "le test conjoint des écarts avant le label rejette des "
+        "tendances parallèles",
+        "staggered_pretrend_holds": "le test conjoint des écarts avant le label ne rejette pas "
+        "des tendances parallèles",
+        "estimator_callaway_santanna": "l'estimateur de Callaway et Sant'Anna",
+        "estimator_did2s": "l'estimateur en deux étapes de Gardner",
+        "estimator_twfe": "la régression à effets fixes naïve (biaisée)",
         "synthetic_control": "{name} : après le label ({period}), {outcome} s'écarte en moyenne "
         "de {gap}{unit} de son contrôle synthétique ({n_donors} territoires donneurs) ; le "
         "rapport des écarts après/avant le label se classe {rank}e sur {n_units} (p = {p}). "
@@ -662,6 +675,19 @@ SENTENCES: dict[str, dict[str, str]] = {
         "zero; this is an association, not a causal effect.",
         "dose_verdict_includes": "The interval includes zero: the data cannot tell this slope "
         "from zero.",
+        # staggered.overall_sentence
+        "staggered": "According to {name}, after their first {treatment} label, {outcome} in "
+        "the {n_treated} territories concerned changed by {att} {unit} relative to the "
+        "comparison territories (95% CI [{low}, {high}], which {verdict} zero); {pretrend} "
+        "(p = {p}).",
+        "staggered_excludes": "excludes",
+        "staggered_includes": "includes",
+        "staggered_pretrend_rejects": "the joint test of pre-label gaps rejects parallel trends",
+        "staggered_pretrend_holds": "the joint test of pre-label gaps does not reject parallel "
+        "trends",
+        "estimator_callaway_santanna": "the Callaway and Sant'Anna estimator",
+        "estimator_did2s": "Gardner's two-stage estimator",
+        "estimator_twfe": "the naive two-way fixed-effects regression (biased)",
         "synthetic_control": "{name}: after the label ({period}), {outcome} is on average "
         "{gap}{unit} away from its synthetic control ({n_donors} donor territories); the "
         "post/pre gap ratio ranks {rank} of {n_units} (p = {p}). {verdict}",

@@ -56,7 +56,7 @@ from scipy import stats  # noqa: E402
 
 from analysis.checks import require_columns  # noqa: E402
 from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS  # noqa: E402
-from analysis.labels import dropped_reason_text  # noqa: E402
+from analysis.labels import dropped_reason_text, format_number, sentence  # noqa: E402
 from analysis.models import conform_effects  # noqa: E402
 from analysis.resilience import period_frequency, period_to_time  # noqa: E402
 
@@ -832,29 +832,12 @@ def staggered_did(
 
 
 # --------------------------------------------------------------------------- sentence
-_ESTIMATOR_NAMES = {
-    "fr": {
-        "callaway_santanna": "l'estimateur de Callaway et Sant'Anna",
-        "did2s": "l'estimateur en deux étapes de Gardner",
-        "twfe": "la régression à effets fixes naïve (biaisée)",
-    },
-    "en": {
-        "callaway_santanna": "the Callaway and Sant'Anna estimator",
-        "did2s": "Gardner's two-stage estimator",
-        "twfe": "the naive two-way fixed-effects regression (biased)",
-    },
-}
-
-
-def _number(value: float, lang: str, decimals: int = 2) -> str:
-    text = f"{value:+.{decimals}f}" if decimals else f"{value:+.0f}"
-    return text.replace(".", ",").replace("-", "−") if lang == "fr" else text.replace("-", "−")
-
-
 def overall_sentence(
     overall_row, *, lang: str = "fr", treatment: str, outcome: str, unit: str, decimals: int = 2
 ) -> str:
     """One sentence stating an overall effect, its interval and the pre-trend test.
+
+    The words are :data:`analysis.labels.SENTENCES` (``staggered``, ``estimator_*``).
 
     Args:
         overall_row: a row of ``StaggeredResult.overall``.
@@ -863,35 +846,27 @@ def overall_sentence(
         unit: the outcome's unit (``"point"``, ``"emplois"``).
     """
     row = dict(overall_row)
-    att, low, high = (_number(row[k], lang, decimals) for k in ("att", "ci_low", "ci_high"))
+    att, low, high = (
+        format_number(row[k], lang, decimals, sign=True) for k in ("att", "ci_low", "ci_high")
+    )
     p = row["pretrend_pvalue"]
     excludes_zero = row["ci_low"] > 0 or row["ci_high"] < 0
-    name = _ESTIMATOR_NAMES[lang][row["estimator"]]
-    if lang == "fr":
-        verdict = "exclut" if excludes_zero else "contient"
-        pre = "le test conjoint des écarts avant le label " + (
-            "rejette des tendances parallèles"
-            if p < 0.05
-            else "ne rejette pas des tendances parallèles"
-        )
-        p_text = f"{p:.2f}".replace(".", ",")
-        return (
-            f"Selon {name}, après leur premier label {treatment}, {outcome} des "
-            f"{int(row['n_treated'])} territoires concernés a évolué de {att} {unit} par "
-            f"rapport aux territoires témoins (IC à 95 % : [{low} ; {high}], qui {verdict} "
-            f"zéro) ; {pre} (p = {p_text})."
-        )
-    verdict = "excludes" if excludes_zero else "includes"
-    pre = (
-        "the joint test of pre-label gaps rejects parallel trends"
-        if p < 0.05
-        else "the joint test of pre-label gaps does not reject parallel trends"
-    )
-    return (
-        f"According to {name}, after their first {treatment} label, {outcome} in the "
-        f"{int(row['n_treated'])} territories concerned changed by {att} {unit} relative to "
-        f"the comparison territories (95% CI [{low}, {high}], which {verdict} zero); "
-        f"{pre} (p = {p:.2f})."
+    return sentence(
+        "staggered",
+        lang,
+        name=sentence(f"estimator_{row['estimator']}", lang),
+        treatment=treatment,
+        outcome=outcome,
+        n_treated=int(row["n_treated"]),
+        att=att,
+        unit=unit,
+        low=low,
+        high=high,
+        verdict=sentence("staggered_excludes" if excludes_zero else "staggered_includes", lang),
+        pretrend=sentence(
+            "staggered_pretrend_rejects" if p < 0.05 else "staggered_pretrend_holds", lang
+        ),
+        p=format_number(p, lang, 2),
     )
 
 
