@@ -61,7 +61,6 @@ from analysis.checks import require_columns
 from analysis.keys import FIGURE_FORMATS, FIGURE_SIDECAR_SCHEMA, KINDS, SLIDE_SIZE_INCHES
 from analysis.labels import (
     ALT_TEXT,
-    NBSP,
     PROJECT_CITATIONS,
     alt_text,
     axis_label,
@@ -668,11 +667,8 @@ def plot_event_study(
     ax.axvline(reference + 0.5, color=NEUTRAL_GREY, linewidth=1, linestyle="--")
     ax.set_xlabel(text(f"event_time_{time_unit}", lang))
     ax.set_ylabel(
-        f"{text('gap', lang)} : {lower_first(short)}"
-        if lang == "fr"
-        else f"{text('gap', lang)}: {short}"
+        f"{text('gap', lang)}{colon(lang)}{lower_first(short) if lang == 'fr' else short}"
     )
-    ax.yaxis.label.set_text(ax.yaxis.label.get_text().replace(" : ", f"{NBSP}: "))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.xaxis.set_major_formatter(NumberFormatter(lang, 0))
     ax.yaxis.set_major_formatter(NumberFormatter(lang))

@@ -159,9 +159,7 @@ def _number(value: Any) -> float | None:
 def _unit_word(unit: Any, value: float, lang: str) -> str:
     unit = "" if unit is None or (isinstance(unit, float) and math.isnan(unit)) else str(unit)
     if unit in POINT_UNITS or not unit:
-        # French: "point" below two in absolute value, English: "point" only for one.
-        singular = abs(value) < 2 if lang == "fr" else abs(value) == 1
-        return labels.site_text("point" if singular else "points", lang)
+        return labels.unit_word("point", value, lang)
     return unit
 
 
@@ -214,8 +212,8 @@ def headline(row: Mapping[str, Any], lang: str = "fr") -> str:
         level=labels.phrase("level", level, lang),
         treatment=labels.phrase("treatment", str(row.get("treatment")), lang),
         verdict=labels.phrase("verdict", verdict(row), lang),
-        colon=f"{labels.NBSP}: " if lang == "fr" else ": ",
-        semicolon=f"{labels.NBSP}; " if lang == "fr" else "; ",
+        colon=labels.colon(lang),
+        semicolon=labels.semicolon(lang),
         estimate=fmt(estimate),
         unit=_unit_word(row.get("unit"), estimate, lang),
         low=fmt(low) if low is not None else "?",
@@ -428,7 +426,7 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
                 if low is not None and high is not None:
                     card["interval"] = (
                         f"[{labels.format_number(low, lang, decimals)}"
-                        f"{labels.NBSP + '; ' if lang == 'fr' else '; '}"
+                        f"{labels.semicolon(lang)}"
                         f"{labels.format_number(high, lang, decimals)}], "
                         + labels.site_text("interval", lang)
                     )
