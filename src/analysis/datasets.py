@@ -34,7 +34,7 @@ from analysis.keys import (
     NATIONAL_CODES,
     NATIONAL_NAMES,
 )
-from analysis.labels import dropped_reason_text, profile_note
+from analysis.labels import dropped_reason_text, profile_note, shock_label
 from analysis.models import prepare_analysis_table
 from analysis.report_content import (
     PROFILE_INDICATORS,
@@ -686,7 +686,7 @@ def profile_resilience(
     """
     rows = []
     for shock in shocks:
-        label = str(SHOCKS.loc[shock, f"label_{lang}"])
+        label = shock_label(shock, lang)
         level, code, note = profile.level, profile.territory_code, ""
         try:
             indices, window = compute_resilience(indicator, level, shock)
@@ -777,7 +777,7 @@ def fiche_resilience(
     """
     rows = []
     for shock in SHOCKS.index:
-        label = str(SHOCKS.loc[shock, f"label_{lang}"])
+        label = shock_label(shock, lang)
         source, code, note = indices, profile.territory_code, ""
         if shock not in indices and zone_indices and profile.zone_code:
             source, code = zone_indices, profile.zone_code

@@ -192,6 +192,7 @@ TEXT: dict[str, dict[str, str]] = {
         "sources": "Sources",
         "processing": "traitement",
         "project": "projet PTCE-résilience",
+        "indicator_dictionary": "Indicateurs",
         "no_data": "Données manquantes",
         "not_available": "n.d.",
         "effect": "Effet estimé",
@@ -252,6 +253,7 @@ TEXT: dict[str, dict[str, str]] = {
         "sources": "Sources",
         "processing": "processing",
         "project": "PTCE-resilience project",
+        "indicator_dictionary": "Indicators",
         "no_data": "No data",
         "not_available": "n/a",
         "effect": "Estimated effect",
@@ -1543,6 +1545,18 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
 
 SHOCK_SHORT: dict[str, str] = {"recession_2008": "2008-2009", "covid_2020": "2020"}
 """Short names of the shocks in column headers."""
+
+SHOCK_LABELS: dict[str, dict[str, str]] = {
+    "fr": {"recession_2008": "Récession de 2008-2009", "covid_2020": "Choc du Covid-19 (2020)"},
+    "en": {"recession_2008": "2008-09 recession", "covid_2020": "2020 COVID-19 shock"},
+}
+"""A shock's name in titles (its dates and windows are :data:`analysis.resilience.SHOCKS`)."""
+
+
+def shock_label(shock: str, lang: str = "fr") -> str:
+    """A shock's name in titles: ``covid_2020`` → ``Choc du Covid-19 (2020)``."""
+    return _fill(SHOCK_LABELS, "shock", shock, lang, {})
+
 
 KIND_NAMES: dict[str, dict[str, str]] = {
     "fr": {

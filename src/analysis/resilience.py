@@ -57,8 +57,6 @@ SHOCKS: pd.DataFrame = pd.DataFrame(
     [
         {
             "shock": "recession_2008",
-            "label_fr": "Récession de 2008-2009",
-            "label_en": "2008-09 recession",
             "peak_search_start": 2007,
             "peak_search_end": 2008,
             "trough_search_end": 2010,
@@ -67,8 +65,6 @@ SHOCKS: pd.DataFrame = pd.DataFrame(
         },
         {
             "shock": "covid_2020",
-            "label_fr": "Choc du Covid-19 (2020)",
-            "label_en": "2020 COVID-19 shock",
             "peak_search_start": 2019,
             "peak_search_end": 2020,
             "trough_search_end": 2021,
