@@ -46,6 +46,7 @@ FLOORS: dict[str, str] = {
     "keys": "ground",
     "hashing": "ground",
     "labels": "ground",
+    "periods": "ground",  # period labels: parsed, ordered, written (loaders and methods share it)
     "checks": "ground",
     "atomic": "ground",
     "problems": "ground",

@@ -36,6 +36,7 @@ from analysis.keys import (
 )
 from analysis.labels import dropped_reason_text, profile_note, shock_label
 from analysis.models import prepare_analysis_table
+from analysis.periods import period_frequency, period_to_time, period_year, sorted_periods
 from analysis.report_content import (
     PROFILE_INDICATORS,
     TerritoryProfile,
@@ -52,8 +53,6 @@ from analysis.resilience import (
     as_shock_window,
     detect_shock_window,
     employment_resilience_indices,
-    period_frequency,
-    period_to_time,
     resilience_indices,
 )
 from analysis.staggered import (
@@ -258,13 +257,13 @@ def pre_shock_periods(periods: Sequence[str], shock_year: int, peak: str) -> lis
     ``shock_year`` itself (the ESS share of 2008 for the 2008 recession);
     never a later year.
     """
-    ordered = sorted(map(str, periods), key=period_to_time)
+    ordered = sorted_periods(periods)
     if ordered and period_frequency(ordered) == "quarterly":
         peak_time = period_to_time(peak)
         before = [p for p in ordered if period_to_time(p) < peak_time - 1e-9]
         return before[-4:]
-    years = [p for p in ordered if int(p[:4]) <= shock_year]
-    earlier = [p for p in years if int(p[:4]) < shock_year]
+    years = [p for p in ordered if period_year(p) <= shock_year]
+    earlier = [p for p in years if period_year(p) < shock_year]
     return [earlier[-1]] if earlier else years[-1:]
 
 
@@ -288,7 +287,7 @@ def load_controls(level: str, window) -> pd.DataFrame:
     shock_year = (
         int(SHOCKS.at[window.shock, "shock_year"])
         if window.shock in SHOCKS.index
-        else int(period_to_time(window.peak))
+        else period_year(window.peak)
     )
     columns, dropped, reasons, periods_used = {}, [], [], {}
     for name, (indicator, transform) in CONTROL_INDICATORS.items():
@@ -371,7 +370,7 @@ def event_study_panel(
     """
     window = as_shock_window(window)
     require_columns(table, [treatment, "cluster_code"], "event_study_panel")
-    ordered = sorted(map(str, panel.columns), key=period_to_time)
+    ordered = sorted_periods(panel.columns)
     if window.peak not in ordered:
         raise ValueError(f"the panel has no period {window.peak!r} (the national peak)")
     start = ordered.index(window.peak)

@@ -82,7 +82,7 @@ from analysis.labels import (
     text,
 )
 from analysis.paths import default_figures_dir
-from analysis.resilience import period_to_time
+from analysis.periods import period_step, period_to_time
 
 # --- Colours -----------------------------------------------------------------
 
@@ -561,7 +561,7 @@ def plot_series(
     for first, last, shock_label in shocks:
         start, end = period_to_time(first), period_to_time(last)
         ax.axvspan(
-            start, end + _period_step(first), color=NEUTRAL_GREY, alpha=0.18, linewidth=0, zorder=0
+            start, end + period_step(first), color=NEUTRAL_GREY, alpha=0.18, linewidth=0, zorder=0
         )
         ax.annotate(
             shock_label,
@@ -598,15 +598,6 @@ class _YearFormatter(Formatter):
 
     def __call__(self, x, pos=None):
         return f"{int(round(x))}"
-
-
-def _period_step(period: Any) -> float:
-    value = str(period)
-    if re.search(r"[QqTt]\d", value):
-        return 0.25
-    if re.search(r"-\d{2}$", value):
-        return 1 / 12
-    return 1.0 if re.fullmatch(r"\d{4}", value) else 0.0
 
 
 @styled

@@ -38,7 +38,8 @@ from analysis.checks import require_columns
 from analysis.hashing import sha256_bytes
 from analysis.keys import LANGS
 from analysis.labels import OUTCOME_HIGHER_IS_BETTER
-from analysis.resilience import RATE_INDICATORS, SHOCKS, _sorted_periods, as_shock_window
+from analysis.periods import sorted_periods
+from analysis.resilience import RATE_INDICATORS, SHOCKS, as_shock_window
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "outcome",
@@ -630,7 +631,7 @@ def event_study(
     window = as_shock_window(window)
     panel = wide_panel.copy()
     panel.columns = [str(c) for c in panel.columns]
-    periods = _sorted_periods(panel.columns)
+    periods = sorted_periods(panel.columns)
     if window.peak not in periods:
         raise ValueError(f"the panel lacks the peak period {window.peak}")
     missing = sorted(set(matches["treated_code"]).union(matches["control_code"]) - set(panel.index))

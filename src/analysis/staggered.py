@@ -54,11 +54,12 @@ import pyfixest.estimation.FixestMulti_  # noqa: E402, F401  (see below)
 from csdid.att_gt import ATTgt  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from analysis import periods  # noqa: E402
 from analysis.checks import require_columns  # noqa: E402
 from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS  # noqa: E402
 from analysis.labels import dropped_reason_text, format_number, sentence  # noqa: E402
 from analysis.models import conform_effects  # noqa: E402
-from analysis.resilience import period_frequency, period_to_time  # noqa: E402
+from analysis.periods import period_frequency, period_index, period_year  # noqa: E402
 
 if not _ROOT_WAS_CONFIGURED:
     # pyfixest calls logging.basicConfig(level=INFO) when its estimators are first
@@ -123,22 +124,11 @@ _CSDID_CONTROL = {"never_treated": "nevertreated", "not_yet_treated": "notyettre
 
 
 # --------------------------------------------------------------------------- periods
-def period_index(label) -> int:
-    """Integer position of a period label: quarters counted (``2008-Q1`` → 8032), years as is.
-
-    ``2008-Q1`` and ``2008-Q2`` are one apart, and so are ``2008`` and ``2009``;
-    the parsing is :func:`analysis.resilience.period_to_time`'s.
-    """
-    time = period_to_time(label)
-    per_year = 4 if "-Q" in str(label) else 1
-    return int(round(time * per_year))
-
-
 def period_label(index: int, frequency: str) -> str:
-    """Inverse of :func:`period_index` (``8032``, ``"quarterly"`` → ``"2008-Q1"``)."""
+    """Inverse of :func:`analysis.periods.period_index` (``8032``, quarterly → ``"2008-Q1"``)."""
     if frequency == "quarterly":
-        return f"{index // 4}-Q{index % 4 + 1}"
-    return str(int(index))
+        return periods.period_label(index // 4, index % 4 + 1)
+    return periods.period_label(index)
 
 
 def _is_never(value) -> bool:
@@ -207,12 +197,13 @@ def first_label_periods(
         wave_period = wave_periods.get(str(row["wave"]))
         if wave_period is not None:
             if frequency == "annual":
-                return str(int(period_to_time(wave_period))), "wave"
+                return periods.period_label(period_year(wave_period)), "wave"
             return wave_period, "wave"
         if pd.isna(row["year"]):
             return None, "unknown"
         year = int(row["year"])
-        return (f"{year}-Q{undated_quarter}" if frequency == "quarterly" else str(year)), "year"
+        quarter = undated_quarter if frequency == "quarterly" else None
+        return periods.period_label(year, quarter), "year"
 
     labels = [label_of(row) for _, row in rows.iterrows()]
     rows["label_period"] = [label for label, _ in labels]

@@ -17,6 +17,7 @@ from analysis.loaders._read import (
     sheet_rows,
     table_from_rows,
 )
+from analysis.periods import period_label
 
 ZE_SOURCE = "insee_unemployment_ze"
 DEP_REG_SOURCE = "insee_unemployment_dep_reg"
@@ -36,7 +37,7 @@ def _quarter_columns(frame: pd.DataFrame, pattern: re.Pattern, year_group: int) 
         match = pattern.match(column)
         if match:
             year, quarter = match.group(year_group), match.group(3 - year_group)
-            columns[column] = f"{year}-Q{quarter}"
+            columns[column] = period_label(year, quarter)
     return columns
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from analysis.keys import FRANCE_CODE
 from analysis.loaders._read import SourceFormatError, require_columns
+from analysis.periods import period_label
 
 SOURCE = "urssaf_employment_ze"
 COLUMNS = {
@@ -43,7 +44,10 @@ def tidy_urssaf(frame: pd.DataFrame) -> pd.DataFrame:
     """
     frame = frame.assign(
         code=frame["code_zone_d_emploi"].str.strip().str.zfill(4),
-        period=frame["annee"].astype(int).astype(str) + "-Q" + frame["trimestre"].astype(str),
+        period=[
+            period_label(year, quarter)
+            for year, quarter in zip(frame["annee"], frame["trimestre"], strict=True)
+        ],
     )
     zones = frame.groupby(["code", "period"], as_index=False)[list(COLUMNS)].sum()
     national = zones.groupby("period", as_index=False)[list(COLUMNS)].sum().assign(code=FRANCE_CODE)
