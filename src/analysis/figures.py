@@ -933,8 +933,8 @@ def plot_permutation(
     """Histogram of a permutation test's null distribution with the observed effect marked.
 
     The null is what the statistic looks like when the treatment is relocated
-    at random (``analysis.models.permutation_test``: ``Evidence.permutation_null``
-    or ``permutation_null(result)``). The observed value is a solid line and
+    at random (``analysis.estimation.adjusted_permutation_test``: ``Evidence.permutation_null``
+    or the test's ``attrs["null"]``). The observed value is a solid line and
     its mirror image a dashed one: the two-sided p-value is the share of draws
     beyond either.
 
