@@ -395,16 +395,20 @@ def event_study_panel(
 # --------------------------------------------------------------------------- cooperation
 
 
-def load_initiatives(registry_path: Path | str | None = None) -> pd.DataFrame:
+def load_initiatives(
+    registry_path: Path | str | None = None, *, registry: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Located cooperation rows: the built table, or computed once from a custom registry.
 
     With a path, the registry is read, checked and located (with the public
-    lists) here, once: pass the result down to :func:`cooperation_counts`,
+    lists) here, once; with ``registry`` (a custom registry the caller has
+    already read with ``registry.read_registry``) it is checked and located
+    without being read again. Pass the result down to :func:`cooperation_counts`,
     :func:`treatment_by_territory` and :func:`load_analysis_table`.
     """
-    if registry_path is None:
+    if registry_path is None and registry is None:
         return load_cooperation()
-    table, _report = compute_cooperation(registry_path)
+    table, _report = compute_cooperation(registry_path, registry=registry)
     return table
 
 
