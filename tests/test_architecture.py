@@ -54,6 +54,7 @@ FLOORS: dict[str, str] = {
     "checks": "ground",
     "atomic": "ground",
     "problems": "ground",
+    "exports": "ground",  # CSV/XLSX for people; imports only atomic
     "sources": "intake",
     "loaders": "intake",
     "territories": "build",
@@ -62,7 +63,6 @@ FLOORS: dict[str, str] = {
     "cooperation": "build",
     "indicators": "build",
     "build": "build",
-    "exports": "build",
     "resilience": "methods",
     "multiplicity": "methods",
     "models": "methods",

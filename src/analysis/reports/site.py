@@ -360,7 +360,7 @@ def _run_lang(run: ReportRun, record: Mapping[str, Any] | None) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _sources(lang: str) -> list[dict[str, str]]:
+def _sources() -> list[dict[str, str]]:
     try:
         catalogue = sources.load_catalogue()
     except (OSError, ValueError):
@@ -481,7 +481,7 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
         "gallery": gallery[:GALLERY_PREVIEW],
         "gallery_href": GALLERY_PAGE if (reports_dir / GALLERY_PAGE).is_file() else "",
         "methods": labels.methods(lang),
-        "sources": _sources(lang),
+        "sources": _sources(),
         "deck_href": _href(decks[0]) if decks else "",
         "evidence_href": EVIDENCE_FILE if evidence is not None else "",
         "csvs": csvs,
