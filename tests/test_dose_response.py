@@ -117,6 +117,8 @@ def test_several_doses_with_and_without_controls_and_the_effects_columns():
     assert effects.loc[effects["is_primary"], "specification"].item() == "dose_response_controls"
     assert effects["specification"].iloc[0] == "dose_response_controls"
     assert effects["effect"].tolist() == table["estimate"].tolist()
+    # The raw slope (no control, no fixed effect) is descriptive, never the answer.
+    assert effects["is_descriptive"].tolist() == [False, False, True, True]
 
 
 def test_sentence_says_plainly_whether_the_slope_differs_from_zero():
@@ -160,3 +162,18 @@ def test_a_dose_listed_among_the_controls_is_not_its_own_control():
     without = dr.dose_response(frame, "y", "dose", ["x"], **options)
     assert with_itself["estimate"].iloc[0] == pytest.approx(without["estimate"].iloc[0])
     assert with_itself["estimate"].iloc[0] == pytest.approx(0.5, abs=0.05)
+
+
+def test_sentence_says_when_the_bootstrap_test_and_interval_disagree():
+    """A wild-bootstrap p below 5 % with an interval that holds zero is called borderline."""
+    row = {
+        "n": 96, "n_treated": 96, "estimate": 0.025, "ci_low": -0.002, "ci_high": 0.052,
+        "p_value": 0.023, "p_value_method": e.P_VALUE_WILD_BOOTSTRAP, "n_clusters": 13,
+        "mde": 0.025, "equivalence_bound": 0.052,
+    }  # fmt: skip
+    words = {"dose": "part de l'ESS", "outcome": "la résistance", "unit": ""}
+    fr = dr.dose_response_sentence(row, lang="fr", **words)
+    assert "à la limite" in fr and "p = 0,023" in fr and "bootstrap sauvage" in fr
+    assert "exclut zéro" not in fr
+    en = dr.dose_response_sentence({**row, "p_value": 0.2}, lang="en", **words)
+    assert "borderline" not in en and "cannot tell this slope from zero" in en

@@ -340,3 +340,19 @@ def test_design_runs_effects_are_collected_by_their_primary_row(tmp_path):
     assert pd.isna(synth["p_value"]) and pd.isna(synth["p_holm"])  # no pooled test, no family
     assert "2 of 3 units with p <= 0.1" in synth["p_value_method"]
     assert synth["unit"] == "points"
+
+
+def test_headline_calls_a_p_below_5_percent_with_an_interval_holding_zero_borderline():
+    """The wild bootstrap's p (null imposed) and interval (unrestricted) can disagree at the
+    margin: the headline then says so instead of claiming or denying a difference."""
+    frame = synthetic.synthetic_territories(5, effect=1.5).set_index("territory_code")
+    evidence = models.compare_territories(frame, "outcome", controls=("x1", "x2"), **FAST)
+    primary = evidence.results["is_primary"]
+    evidence.results.loc[primary, ["ci_low", "ci_high", "excludes_zero", "p_value"]] = [
+        -0.1, 3.0, False, 0.03
+    ]  # fmt: skip
+    french = models.headline_sentence(evidence, "fr")
+    assert "à la limite" in french and "exclut zéro" not in french
+    assert "borderline" in models.headline_sentence(evidence, "en")
+    evidence.results.loc[primary, "p_value"] = 0.3
+    assert "à la limite" not in models.headline_sentence(evidence, "fr")

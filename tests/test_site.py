@@ -136,7 +136,15 @@ def test_index_answers_the_question_from_the_evidence_table(small_site):
     for section in ("answer", "findings", "territories", "gallery", "methods", "sources",
                     "downloads"):  # fmt: skip
         assert f'id="{section}"' in page
-    for reference in ("Martin 2012", "Lagravinese", "Callaway", "Abadie", "Cameron", "Conley"):
+    for reference in (
+        "Martin 2012",
+        "Lagravinese",
+        "Callaway",
+        "Abadie",
+        "Cameron",
+        "Webb",
+        "Holm",
+    ):
         assert reference.split()[0] in page
     assert 'href="evidence.csv"' in page and 'href="national-covid/figures/effects.csv"' in page
     assert 'href="fiche-dep-14/fiche.pdf"' in page and "Licence Ouverte" in page

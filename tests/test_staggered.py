@@ -342,6 +342,10 @@ def test_effects_table_has_the_comparison_columns_and_a_consistent_p_value(plant
     excludes_zero = (effects["ci_low"] > 0) | (effects["ci_high"] < 0)
     assert ((effects["p_value"] < 0.05) == excludes_zero).all()
     assert (effects["n_treated"] == result.overall["n_treated"]).all()
+    # 80 % power at 5 %: (1.96 + 0.84) standard errors; the bound is the interval's far end.
+    assert effects["mde"].to_numpy() == pytest.approx(2.8016 * result.overall["se"], rel=1e-3)
+    far_end = np.maximum(effects["ci_low"].abs(), effects["ci_high"].abs())
+    assert effects["equivalence_bound"].to_numpy() == pytest.approx(far_end.to_numpy())
 
 
 def test_importing_the_estimators_leaves_the_root_logger_alone():

@@ -23,8 +23,8 @@ import pandas as pd
 
 from analysis import estimation
 from analysis.checks import require_columns
-from analysis.labels import OUTCOME_UNIT_KEYS, evidence_sentence, format_number, format_p, sentence
-from analysis.models import P_VALUE_METHOD_KEYS, conform_effects
+from analysis.labels import OUTCOME_UNIT_KEYS, format_number, format_p, sentence
+from analysis.models import conform_effects, p_value_method_words
 
 ALL_KINDS_DOSE = "initiatives_per_100k"
 """The density of every kind of initiative together (the primary dose when present)."""
@@ -234,12 +234,6 @@ def dose_response_sentence(
     row = dict(row)
     excludes_zero = bool(row["ci_low"] > 0 or row["ci_high"] < 0)
     number = lambda x: format_number(x, lang, decimals, sign=True)  # noqa: E731
-    method = str(row["p_value_method"])
-    method_words = (
-        evidence_sentence(P_VALUE_METHOD_KEYS[method], lang)
-        if method in P_VALUE_METHOD_KEYS
-        else method
-    )
     return sentence(
         "dose_response",
         lang,
@@ -252,12 +246,17 @@ def dose_response_sentence(
         low=number(row["ci_low"]),
         high=number(row["ci_high"]),
         p=format_p(float(row["p_value"]), lang),
-        p_method=method_words,
+        p_method=p_value_method_words(row["p_value_method"], lang),
         n_clusters=int(row["n_clusters"]),
         mde=format_number(float(row["mde"]), lang, decimals),
         bound=format_number(float(row["equivalence_bound"]), lang, decimals),
         verdict=sentence(
-            "dose_verdict_excludes" if excludes_zero else "dose_verdict_includes", lang
+            "dose_verdict_excludes"
+            if excludes_zero
+            else "dose_verdict_borderline"
+            if float(row["p_value"]) < 0.05
+            else "dose_verdict_includes",
+            lang,
         ),
     )
 
@@ -290,13 +289,15 @@ def effects_table(rows: pd.DataFrame, *, unit: str | None = None) -> pd.DataFram
     table = rows.rename(columns={"dose": "treatment", "estimate": "effect"})
     table = table.assign(
         specification="dose_response_" + table["specification"].astype(str),
+        # The slope without controls or fixed effects is descriptive, as the raw gap is.
+        is_descriptive=table["specification"].astype(str) == "no_controls",
         treatment_kind="continuous",
         confidence=0.95,
     )
     columns = [
         "outcome", "treatment", "specification", "effect", "ci_low", "ci_high", "p_value",
         "p_value_method", "n", "n_treated", "n_clusters", "mde", "equivalence_bound",
-        "controls", "treatment_kind", "confidence", "inference",
+        "controls", "is_descriptive", "treatment_kind", "confidence", "inference",
     ]  # fmt: skip
     table = table[columns].reset_index(drop=True)
     primary = (table["treatment"] == primary_dose(list(dict.fromkeys(table["treatment"])))) & (

@@ -593,6 +593,9 @@ SENTENCES: dict[str, dict[str, str]] = {
         "c'est une association, pas un effet causal.",
         "dose_verdict_includes": "L'intervalle contient zéro : les données ne distinguent pas "
         "cette pente de zéro.",
+        "dose_verdict_borderline": "L'intervalle contient zéro alors que la p-valeur est sous "
+        "5{nbsp}% (le test et l'intervalle du bootstrap ne coïncident pas exactement) : une pente "
+        "à la limite, que les données ne permettent pas d'établir.",
         # staggered.overall_sentence
         "staggered": "Selon {name}, après leur premier label {treatment}, {outcome} des "
         "{n_treated} territoires concernés a évolué de {att} {unit} par rapport aux territoires "
@@ -677,6 +680,9 @@ SENTENCES: dict[str, dict[str, str]] = {
         "zero; this is an association, not a causal effect.",
         "dose_verdict_includes": "The interval includes zero: the data cannot tell this slope "
         "from zero.",
+        "dose_verdict_borderline": "The interval includes zero while the p-value is below 5% "
+        "(the bootstrap's test and interval do not coincide exactly): a borderline slope the "
+        "data do not establish.",
         # staggered.overall_sentence
         "staggered": "According to {name}, after their first {treatment} label, {outcome} in "
         "the {n_treated} territories concerned changed by {att} {unit} relative to the "
@@ -808,6 +814,9 @@ EVIDENCE_SENTENCES: dict[str, dict[str, str]] = {
         "excludes": "l'intervalle de confiance exclut zéro.",
         "includes": "l'intervalle de confiance inclut zéro : les données ne permettent pas de"
         " conclure à une différence.",
+        "includes_borderline": "l'intervalle de confiance inclut zéro alors que la p-valeur"
+        " est sous 5{nbsp}% (le test et l'intervalle du bootstrap ne coïncident pas exactement) :"
+        " un résultat à la limite, que les données ne permettent pas d'établir.",
         "pretrend_none": "Pas de tendance préalable détectée (test joint des {k} coefficients"
         " d'avant-choc, {p}).",
         "pretrend_detected": "Tendance préalable détectée (test joint des {k} coefficients"
@@ -870,6 +879,9 @@ EVIDENCE_SENTENCES: dict[str, dict[str, str]] = {
         "excludes": "the confidence interval excludes zero.",
         "includes": "the confidence interval includes zero: the data do not establish a"
         " difference.",
+        "includes_borderline": "the confidence interval includes zero while the p-value is"
+        " below 5% (the bootstrap's test and interval do not coincide exactly): a borderline"
+        " result the data do not establish.",
         "pretrend_none": "No pre-trend detected (joint test of the {k} pre-shock coefficients,"
         " {p}).",
         "pretrend_detected": "Pre-trend detected (joint test of the {k} pre-shock coefficients,"
@@ -1740,6 +1752,9 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "national_reference": "Référence nationale",
         "label": "Spécification",
         "p_value_method": "Méthode de la valeur p",
+        "n_clusters": "Grappes",
+        "mde": "Effet minimal détectable",
+        "equivalence_bound": "Effet exclu au-delà de",
         "n_permutations": "Permutations",
         "permutations": "Permutations",
         "morans_i": "I de Moran",
@@ -1812,6 +1827,9 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "national_reference": "National reference",
         "label": "Specification",
         "p_value_method": "p-value method",
+        "n_clusters": "Clusters",
+        "mde": "Minimum detectable effect",
+        "equivalence_bound": "Effects excluded beyond",
         "n_permutations": "Permutations",
         "permutations": "Permutations",
         "morans_i": "Moran's I",

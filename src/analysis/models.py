@@ -1466,6 +1466,13 @@ P_VALUE_METHOD_KEYS: dict[str, str] = {
 }
 
 
+def p_value_method_words(method: str, lang: str = "fr") -> str:
+    """A p-value method in words (``"wild cluster bootstrap (Webb)"`` → « bootstrap sauvage
+    par grappes (Webb) »); an unknown method is returned as it is."""
+    key = P_VALUE_METHOD_KEYS.get(str(method))
+    return labels.evidence_sentence(key, lang) if key else str(method)
+
+
 def _with_unit(value: float, outcome: str, lang: str, decimals: int) -> str:
     text = labels.format_number(value, lang, decimals)
     unit_key = labels.OUTCOME_UNIT_KEYS.get(outcome)
@@ -1526,11 +1533,17 @@ def headline_sentence(evidence: Evidence, lang: str = "fr", *, shock: str | None
         low=labels.format_number(low, lang, decimals),
         high=labels.format_number(high, lang, decimals),
         p=labels.format_p(float(row["p_value"]), lang),
-        p_method=words(P_VALUE_METHOD_KEYS[method]) if method in P_VALUE_METHOD_KEYS else method,
+        p_method=p_value_method_words(method, lang),
         n=int(row["n"]),
         n_treated=int(row["n_treated"]),
         n_clusters=int(row["n_clusters"]),
-        ci_verdict=words("excludes" if excludes else "includes"),
+        ci_verdict=words(
+            "excludes"
+            if excludes
+            else "includes_borderline"
+            if float(row["p_value"]) < 0.05
+            else "includes"
+        ),
         pretrend=pretrend_text,
         mde=_with_unit(float(row["mde"]), outcome, lang, decimals),
         bound=_with_unit(float(row["equivalence_bound"]), outcome, lang, decimals),

@@ -56,6 +56,7 @@ from scipy import stats  # noqa: E402
 
 from analysis import periods  # noqa: E402
 from analysis.checks import require_columns  # noqa: E402
+from analysis.estimation import equivalence_bound, minimum_detectable_effect_from_se  # noqa: E402
 from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS  # noqa: E402
 from analysis.labels import dropped_reason_text, format_number, sentence  # noqa: E402
 from analysis.models import conform_effects  # noqa: E402
@@ -868,7 +869,9 @@ def effects_table(
 
     ``specification`` is the estimator; ``p_value`` is two-sided from the
     normal approximation (att / se); ``n`` counts the units, ``n_treated`` the
-    treated ones; ``pretrend_pvalue`` follows. Columns of
+    treated ones; ``mde`` is the effect detectable with 80 % power at 5 % given
+    ``se``, ``equivalence_bound`` the largest |effect| the interval does not
+    exclude; ``pretrend_pvalue`` follows. Columns of
     :data:`analysis.models.EFFECTS_COLUMNS`, ``is_primary`` on the
     Callaway–Sant'Anna row; ``unit`` names the effect's unit.
     """
@@ -884,6 +887,11 @@ def effects_table(
             "p_value": 2 * stats.norm.sf(np.abs(att / se)),
             "n": overall["n_units"].astype(int),
             "n_treated": overall["n_treated"].astype(int),
+            "mde": [minimum_detectable_effect_from_se(value) for value in se],
+            "equivalence_bound": [
+                equivalence_bound(low, high)
+                for low, high in zip(overall["ci_low"], overall["ci_high"], strict=True)
+            ],
             "treatment_kind": "staggered",
             "confidence": 0.95,
             "pretrend_pvalue": overall["pretrend_pvalue"].astype(float),
