@@ -6,7 +6,11 @@ and placed on a floor by :data:`FLOORS`. The test fails when
 * a module imports from a floor above its own;
 * a methods module (pure functions of DataFrames) imports a loading module
   (one that reads or writes files: :data:`LOADING_FLOORS`, ``paths``, ``atomic``);
-* an import of ``analysis`` sits inside a function or a class (a hidden dependency);
+* any import (of ``analysis`` or of a library) sits inside a function or a class
+  (a hidden dependency);
+* a methods module calls the disk: ``open``, ``read_parquet``, ``read_csv``…,
+  ``to_parquet``, or ``to_csv``/``to_excel`` given a path (:func:`disk_calls_in`);
+* a module other than ``keys`` spells a national code (``"FR"``, ``"FRM"``);
 * a module is on no floor: a new module is classified here, deliberately, by
   adding one line to :data:`FLOORS`.
 
@@ -46,9 +50,11 @@ FLOORS: dict[str, str] = {
     "keys": "ground",
     "hashing": "ground",
     "labels": "ground",
+    "periods": "ground",  # period labels: parsed, ordered, written (loaders and methods share it)
     "checks": "ground",
     "atomic": "ground",
     "problems": "ground",
+    "exports": "ground",  # CSV/XLSX for people; imports only atomic
     "sources": "intake",
     "loaders": "intake",
     "territories": "build",
@@ -57,7 +63,6 @@ FLOORS: dict[str, str] = {
     "cooperation": "build",
     "indicators": "build",
     "build": "build",
-    "exports": "build",
     "resilience": "methods",
     "multiplicity": "methods",
     "models": "methods",
@@ -100,7 +105,7 @@ KNOWN_VIOLATIONS: dict[tuple[str, str, str], str] = {}
 class Violation:
     module: str
     rule: str  # "upward", "loads" or "in function"
-    imported: str
+    imported: str  # an analysis module (relative name), or a library for "in function"
     line: int
 
     @property
@@ -173,6 +178,13 @@ def _imported_modules(node: ast.Import | ast.ImportFrom, importer: str) -> list[
     return found
 
 
+def _library_names(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """What an import statement of something other than ``analysis`` names."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    return ["." * node.level + (node.module or "")]
+
+
 def violations_of(name: str) -> list[Violation]:
     tree = ast.parse(_source_path(name).read_text(encoding="utf-8"))
     own = floor_of(name)
@@ -181,10 +193,12 @@ def violations_of(name: str) -> list[Violation]:
     def visit(node: ast.AST, nested: bool) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.Import | ast.ImportFrom):
-                for imported in _imported_modules(child, name):
-                    floor = floor_of(imported)
-                    if nested:
+                reached = _imported_modules(child, name)
+                if nested:
+                    for imported in reached or _library_names(child):
                         found.append(Violation(name, "in function", imported, child.lineno))
+                for imported in reached:
+                    floor = floor_of(imported)
                     if floor is not None and FLOOR_ORDER.index(floor) > FLOOR_ORDER.index(own):
                         found.append(Violation(name, "upward", imported, child.lineno))
                     if own == "methods" and (
@@ -218,7 +232,7 @@ def test_imports_run_down_and_methods_never_load(name):
         pytest.skip("unclassified: see test_every_module_is_on_a_floor")
     broken = [v for v in violations_of(name) if v.key not in KNOWN_VIOLATIONS]
     assert not broken, "\n".join(
-        f"{v.module}:{v.line} imports analysis.{v.imported} ({v.rule}: "
+        f"{v.module}:{v.line} imports {v.imported} ({v.rule}: "
         + {
             "upward": f"{floor_of(v.imported)} is above {floor_of(v.module)}",
             "loads": "a methods module never imports a loading module",
@@ -243,12 +257,17 @@ def test_known_violation_is_gone(key):
 
 
 def test_the_checker_sees_what_it_must(tmp_path, monkeypatch):
-    # A methods module that loads, reaches up and hides an import: all three are caught.
+    # A methods module that loads, reaches up and hides imports (of analysis or of a library,
+    # in a function or a class): all are caught.
     source = (
         "from analysis import indicators\n"
         "from analysis.figures import save_figure\n"
+        "import json\n"
         "def f():\n"
         "    from analysis import paths\n"
+        "    import numpy as np\n"
+        "class C:\n"
+        "    from scipy import stats\n"
     )
     (tmp_path / "models.py").write_text(source, encoding="utf-8")
     (tmp_path / "indicators.py").write_text("", encoding="utf-8")
@@ -261,4 +280,104 @@ def test_the_checker_sees_what_it_must(tmp_path, monkeypatch):
         ("upward", "figures"),
         ("in function", "paths"),
         ("loads", "paths"),
+        ("in function", "numpy"),
+        ("in function", "scipy"),
     }
+
+
+NATIONAL_LITERALS = frozenset({"FR", "FRM"})
+"""The national codes: spelled once, in :mod:`analysis.keys` (FRANCE_CODE, METROPOLE_CODE)."""
+
+
+def national_literals_in(source: str) -> list[int]:
+    """Lines of ``source`` where a national code is written as a string literal."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Constant) and node.value in NATIONAL_LITERALS
+    ]
+
+
+@pytest.mark.parametrize("name", [name for name in MODULES if name != "keys"])
+def test_national_codes_come_from_keys(name):
+    lines = national_literals_in(_source_path(name).read_text(encoding="utf-8"))
+    assert not lines, f"{name}: lines {lines} spell 'FR'/'FRM'; import them from analysis.keys"
+
+
+def test_the_national_code_check_sees_a_literal():
+    assert national_literals_in('x = "FR"\ny = {"M": "FRM"}\n"""Docs may say "FR"."""\n') == [1, 2]
+
+
+DISK_CALLS: frozenset[str] = frozenset(
+    {
+        "open",
+        "read_parquet",
+        "read_csv",
+        "read_excel",
+        "read_file",
+        "read_feather",
+        "read_text",
+        "read_bytes",
+        "to_parquet",
+        "to_feather",
+        "to_file",
+        "write_text",
+        "write_bytes",
+        "savefig",
+    }
+)
+"""Calls that read or write a file whatever their arguments (``open(…)``, ``x.read_csv(…)``…)."""
+
+PATH_WRITERS: frozenset[str] = frozenset({"to_csv", "to_excel"})
+"""Calls that write a file when given a path (a bare ``frame.to_csv()`` returns text)."""
+
+PATH_KEYWORDS: frozenset[str] = frozenset({"path_or_buf", "excel_writer"})
+
+
+def disk_calls_in(source: str) -> list[tuple[int, str]]:
+    """(line, call) of every call in ``source`` that touches the disk."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func
+        called = (
+            function.id
+            if isinstance(function, ast.Name)
+            else function.attr
+            if isinstance(function, ast.Attribute)
+            else None
+        )
+        with_path = bool(node.args) or any(k.arg in PATH_KEYWORDS for k in node.keywords)
+        if called in DISK_CALLS or (called in PATH_WRITERS and with_path):
+            found.append((node.lineno, called))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("name", [name for name in MODULES if floor_of(name) == "methods"])
+def test_methods_never_touch_the_disk(name):
+    calls = disk_calls_in(_source_path(name).read_text(encoding="utf-8"))
+    assert not calls, (
+        f"{name} (methods floor) touches the disk at {calls}: take and return DataFrames; "
+        "reading and writing belong to datasets, figures or reports"
+    )
+
+
+def test_the_disk_check_sees_reads_and_writes():
+    source = (
+        "import pandas as pd\n"
+        "frame = pd.read_parquet('x.parquet')\n"
+        "with open('y.txt') as f:\n"
+        "    pass\n"
+        "frame.to_csv('out.csv')\n"
+        "frame.to_excel(excel_writer='out.xlsx')\n"
+        "text = frame.to_csv()\n"  # a string, not a file: allowed
+        "frame.to_parquet(buffer)\n"
+    )
+    assert disk_calls_in(source) == [
+        (2, "read_parquet"),
+        (3, "open"),
+        (5, "to_csv"),
+        (6, "to_excel"),
+        (8, "to_parquet"),
+    ]

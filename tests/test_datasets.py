@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 
 import pandas as pd
 import pandas.testing as pdt
@@ -101,6 +102,32 @@ def test_a_custom_registry_is_read_and_located_once(real_data, monkeypatch):
     assert window == built_window
     pdt.assert_frame_equal(table, built)
     assert table.attrs == built.attrs
+
+
+@pytest.mark.integration
+def test_the_registry_quality_notebook_reads_a_custom_registry_once(
+    real_data, monkeypatch, tmp_path
+):
+    reads = []
+    decode = registry._decode  # the one place a registry file is read
+
+    def counting_decode(path):
+        reads.append(path)
+        return decode(path)
+
+    monkeypatch.setattr(registry, "_decode", counting_decode)
+    notebook = json.loads((paths.NOTEBOOKS_DIR / "registry_quality.ipynb").read_text("utf-8"))
+    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    parameters, load = code[0], next(c for c in code if "read_registry" in c)
+    custom = paths.default_registry()  # the project's registry, passed as a user's would be
+    namespace: dict = {}
+    exec(  # noqa: S102 - the notebook's own Load cell, with a custom registry
+        f"{parameters}\nregistry_path = {str(custom)!r}\noutput_dir = {str(tmp_path)!r}\n{load}",
+        namespace,
+    )
+    assert reads == [custom]
+    assert namespace["problems"] == registry.check_registry(custom)
+    assert len(namespace["initiatives"]) == len(cooperation.load_cooperation())
 
 
 @pytest.mark.integration

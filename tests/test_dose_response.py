@@ -86,7 +86,7 @@ def test_missing_rows_are_left_out_and_bad_input_refused():
     frame = territories(seed=3, slope=0.5)
     frame.loc[:9, "x1"] = np.nan
     assert dr.dose_response(frame, "outcome", "dose", **SPEC).loc[0, "n"] == 290
-    with pytest.raises(ValueError, match="lacks column"):
+    with pytest.raises(ValueError, match="missing column.*initiatives_per_100k"):
         dr.dose_response(frame, "outcome", "initiatives_per_100k")
     flat = frame.assign(dose=1.0)
     with pytest.raises(ValueError, match="does not vary"):
@@ -117,6 +117,8 @@ def test_several_doses_with_and_without_controls_and_the_effects_columns():
     assert effects.loc[effects["is_primary"], "specification"].item() == "dose_response_controls"
     assert effects["specification"].iloc[0] == "dose_response_controls"
     assert effects["effect"].tolist() == table["estimate"].tolist()
+    # The raw slope (no control, no fixed effect) is descriptive, never the answer.
+    assert effects["is_descriptive"].tolist() == [False, False, True, True]
 
 
 def test_sentence_says_plainly_whether_the_slope_differs_from_zero():

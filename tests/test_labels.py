@@ -7,7 +7,7 @@ import string
 import pandas as pd
 import pytest
 
-from analysis import indicators, keys, labels, sources
+from analysis import indicators, keys, labels, resilience, sources
 from figure_data import (
     MINUS,
     NBSP,
@@ -302,3 +302,12 @@ def test_dropped_reasons_read_in_the_page_s_language():
     assert labels.value_label("estimator", "did2s", "fr") == "deux étapes de Gardner (did2s)"
     assert labels.value_label("first_wave", "aap2013_laureat", "fr") == "appel 2013, lauréat"
     assert labels.value_label("estimator", "unknown", "fr") == "unknown"
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_every_shock_has_a_name_in_labels(lang):
+    names = {labels.shock_label(shock, lang) for shock in resilience.SHOCKS.index}
+    assert len(names) == len(resilience.SHOCKS)
+    assert labels.shock_label("covid_2020", "fr") == "Choc du Covid-19 (2020)"
+    with pytest.raises(KeyError, match="recession_2008"):
+        labels.shock_label("flood_1910", lang)

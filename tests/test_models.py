@@ -81,11 +81,11 @@ def test_null_panel_gives_null_results(null):
     ).effect.iloc[0]
     for row in (ols, matched):
         assert row["ci_low"] <= 0 <= row["ci_high"]
-    permutation = m.permutation_test(
+    permutation = estimation.adjusted_permutation_test(
         null,
-        "resistance_lagravinese",
+        outcome="resistance_lagravinese",
+        treatment="is_ptce_territory",
         n_permutations=199,
-        statistic="ols",
         controls=["x1", "x2"],
         fixed_effects="reg_code",
     ).iloc[0]
@@ -105,38 +105,36 @@ def test_matching_with_exact_region_and_caliper(planted):
     assert result.effect.iloc[0]["n_treated_unmatched"] > 0
 
 
-def test_permutation_reproducible_with_seed_and_detects_planted(planted):
-    kwargs = dict(
-        n_permutations=99,
-        strata="reg_code",
-        statistic="ols",
+def test_permutation_detects_planted_and_its_statistic_is_the_ols_coefficient(planted):
+    first = estimation.adjusted_permutation_test(
+        planted,
+        outcome="resistance_lagravinese",
+        treatment="is_ptce_territory",
         controls=["x1", "x2"],
         fixed_effects="reg_code",
-    )
-    first = m.permutation_test(planted, "resistance_lagravinese", seed=3, **kwargs)
-    second = m.permutation_test(planted, "resistance_lagravinese", seed=3, **kwargs)
-    other = m.permutation_test(planted, "resistance_lagravinese", seed=4, **kwargs)
-    pd.testing.assert_frame_equal(first, second)
-    assert first.iloc[0]["null_low"] != other.iloc[0]["null_low"]
-    assert first.iloc[0]["p_value"] == pytest.approx(1 / 100)  # observed beyond every draw
+        n_permutations=99,
+        seed=3,
+    ).iloc[0]
+    assert first["p_value"] == pytest.approx(1 / 100)  # observed beyond every draw
     ols = m.ols_effect(planted, "resistance_lagravinese", controls=["x1", "x2"]).iloc[0]
-    assert first.iloc[0]["effect"] == pytest.approx(ols["effect"])  # FWL = statsmodels coefficient
+    assert first["effect"] == pytest.approx(ols["effect"])  # FWL = statsmodels coefficient
 
 
 def test_permutation_returns_its_null_draws(planted):
-    result = m.permutation_test(planted, "resistance_lagravinese", n_permutations=49, seed=2)
-    draws = m.permutation_null(result)
+    result = estimation.adjusted_permutation_test(
+        planted,
+        outcome="resistance_lagravinese",
+        treatment="is_ptce_territory",
+        n_permutations=49,
+        seed=2,
+    )
+    draws = np.asarray(result.attrs["null"], dtype=float)
     row = result.iloc[0]
     assert draws.shape == (row["n_permutations"],) == (49,)
     assert np.quantile(draws, 0.025) == pytest.approx(row["null_low"])
     assert np.quantile(draws, 0.975) == pytest.approx(row["null_high"])
     expected_p = (1 + np.sum(np.abs(draws) >= abs(row["effect"]) - 1e-12)) / (1 + len(draws))
     assert row["p_value"] == pytest.approx(expected_p)
-    # The draws travel in attrs as a tuple: tables carrying them still concatenate.
-    stacked = pd.concat([result, result], ignore_index=True)
-    assert len(stacked) == 2
-    with pytest.raises(ValueError, match="no permutation draws"):
-        m.permutation_null(pd.DataFrame({"effect": [0.1]}))
 
 
 def test_compare_territories_exposes_permutation_null_and_controls(planted):
@@ -176,11 +174,12 @@ def test_permutation_keeps_treated_count_per_stratum():
             "s": ["a", "a", "a", "b", "b", "b"],
         }
     )
-    row = m.permutation_test(frame, "y", "t", strata="s", n_permutations=200, seed=0).iloc[0]
+    row = estimation.adjusted_permutation_test(
+        frame, outcome="y", treatment="t", fixed_effects=None, strata="s", n_permutations=200
+    ).iloc[0]
     # Within strata, the treated unit is the lowest in both: the observed gap is the most
-    # extreme draw
-    # among the 9 possible relocations, 1/9 of which tie it.
-    assert row["n_informative_strata"] == 2
+    # extreme draw among the 9 possible relocations, 1/9 of which tie it.
+    assert row["n_treated"] == 2
     assert 0.05 < row["p_value"] < 0.25
 
 
@@ -389,7 +388,9 @@ def test_summary_sentence_french_and_english(planted, null):
     assert "inclut zéro" in m.summary_sentence(null_row)
     english = m.summary_sentence(null_row, lang="en")
     assert "includes zero" in english and "not a causal effect" in english
-    permutation = m.permutation_test(planted, "resistance_lagravinese", n_permutations=19).iloc[0]
+    permutation = estimation.adjusted_permutation_test(
+        planted, outcome="resistance_lagravinese", treatment="is_ptce_territory", n_permutations=19
+    ).iloc[0]
     assert "permutation" in m.summary_sentence(permutation)
     worse = row.copy()
     worse["outcome"], worse["effect"], worse["ci_low"], worse["ci_high"] = (

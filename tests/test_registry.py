@@ -728,8 +728,14 @@ def test_counts_follow_a_custom_registry(real_backbone, tmp_path):
         "mine,Mon pôle,ptce,w1,https://example.org,40312\n",
         encoding="utf-8",
     )
-    counts = cooperation.cooperation_by_territory("epci", registry_path=path)
-    communes, _crosswalk, _former_names = real_backbone
+    communes, crosswalk, former_names = real_backbone
+    table, _report = cooperation.compute_cooperation(
+        registry=registry.read_registry(path),
+        communes=communes,
+        crosswalk=crosswalk,
+        former_names=former_names,
+    )
+    counts = cooperation.count_by_territory(table, communes, "epci").set_index("territory_code")
     tarnos_epci = communes.set_index("commune_code").loc["40312", "epci_code"]
     assert counts["n_ptce"].sum() == 1
     assert counts.index[counts["is_ptce_territory"]].tolist() == [tarnos_epci]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from analysis import models, staggered, territories
+from analysis import labels, models, staggered, territories
 from analysis.cli import app
 
 PERIODS = [f"{year}-Q{quarter}" for year in range(2010, 2018) for quarter in range(1, 5)]
@@ -181,7 +181,7 @@ def test_units_labelled_before_the_panel_are_dropped_and_named():
 
 def test_bad_input_is_refused_with_the_fix():
     frame = planted_panel(n_units=8)
-    with pytest.raises(ValueError, match="lacks column"):
+    with pytest.raises(ValueError, match="missing column.*outcome.*Pass unit="):
         staggered.prepare_panel(frame.rename(columns={"outcome": "y"}))
     with pytest.raises(ValueError, match="duplicated"):
         staggered.prepare_panel(pd.concat([frame, frame.head(1)]))
@@ -249,13 +249,20 @@ def test_overall_sentence_states_effect_interval_and_pretrend(planted):
     french = staggered.overall_sentence(
         row, lang="fr", treatment="PTCE", outcome="le résultat", unit="point"
     )
-    assert f"{row['att']:+.2f}".replace(".", ",") in french
+    assert labels.format_number(row["att"], "fr", 2, sign=True) in french
+    assert "l'estimateur de Callaway et Sant'Anna" in french
     assert "exclut zéro" in french and "ne rejette pas" in french
     assert "120 territoires" in french
     english = staggered.overall_sentence(
         result.overall.iloc[2], lang="en", treatment="PTCE", outcome="the outcome", unit="point"
     )
     assert "naive two-way fixed-effects" in english and "rejects parallel trends" in english
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_every_estimator_is_named_in_labels(lang):
+    names = {labels.sentence(f"estimator_{name}", lang) for name in staggered.ESTIMATORS}
+    assert len(names) == len(staggered.ESTIMATORS)
 
 
 def test_log_outcome_reads_effects_in_log_points(planted):

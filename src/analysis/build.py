@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 from analysis import paths, sources
 from analysis.atomic import READ_ERRORS, write_text_atomically
 from analysis.hashing import sha256_file, sha256_json
+from analysis.keys import ZONING_LEVELS
 
 Report = Callable[[str, str, float], None]
 """Called with (step, state, seconds); state is "up to date", "built", "rebuilding: <why>" or
@@ -90,7 +91,7 @@ STEPS: dict[str, Step] = {
                 paths.former_commune_names_table(),
                 paths.backbone_report(),
             ]
-            + [paths.territory_layer(level) for level in ("epci", "ze2020", "dep", "reg", "fr")]
+            + [paths.territory_layer(level) for level in ZONING_LEVELS]
         ),
     ),
     "indicators": Step(

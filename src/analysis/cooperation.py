@@ -43,6 +43,7 @@ from analysis.registry import (
     load_registry,
     parse_local_authorities,
     split_list,
+    valid_entries,
 )
 
 INPUT_SOURCES: tuple[str, ...] = (
@@ -347,6 +348,7 @@ def cooperation_report_table() -> Path:
 def compute_cooperation(
     registry_path: Path | str | None = None,
     *,
+    registry: pd.DataFrame | None = None,
     communes: pd.DataFrame | None = None,
     crosswalk: pd.DataFrame | None = None,
     former_names: pd.DataFrame | None = None,
@@ -354,11 +356,18 @@ def compute_cooperation(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cooperation rows (registry + public lists + SIRENE when present) and the report, in memory.
 
-    The backbone frames are loaded when ``communes`` is None.
+    Args:
+        registry_path: the registry CSV (the project's when None); read here
+            unless ``registry`` is given.
+        registry: the registry already read (``registry.read_registry`` or
+            ``registry.load_registry``): checked, not read again.
+        communes, crosswalk, former_names: the backbone frames, loaded when
+            ``communes`` is None.
+        include_public_lists: add the public lists and SIRENE (else the registry only).
     """
     if communes is None:
         communes, crosswalk, former_names = load_backbone()
-    frames = [load_registry(registry_path)]
+    frames = [load_registry(registry_path) if registry is None else valid_entries(registry)]
     if include_public_lists:
         frames += [loader() for loader in PUBLIC_LIST_LOADERS.values()]
         establishments = load_sirene_establishments()
@@ -423,26 +432,19 @@ def load_cooperation() -> pd.DataFrame:
     return read_processed_parquet(path, "the cooperation table")
 
 
-def cooperation_by_territory(level: str, registry_path: Path | str | None = None) -> pd.DataFrame:
-    """Counts per territory of ``level``, indexed by territory_code.
+def cooperation_by_territory(level: str) -> pd.DataFrame:
+    """The built counts per territory of ``level`` (``ptce data build``), indexed by territory_code.
 
-    With ``registry_path`` None, reads the built table; with a path, recomputes
-    from that registry (plus the public lists) so analyses accept a custom registry.
+    A custom registry's counts: ``datasets.cooperation_counts(level, initiatives)``.
     """
-    if registry_path is None and cooperation_territories_table().exists():
-        counts = read_processed_parquet(
-            cooperation_territories_table(), "the cooperation counts per territory"
-        )
-        counts = counts[counts["level"] == level]
-        if counts.empty:
-            raise KeyError(f"unknown level {level!r}; levels: {', '.join(LEVELS)}")
-        counts = counts.dropna(axis="columns", how="all")
-    else:
-        communes, crosswalk, former_names = load_backbone()
-        table, _report = compute_cooperation(
-            registry_path, communes=communes, crosswalk=crosswalk, former_names=former_names
-        )
-        counts = count_by_territory(table, communes, level)
+    path = cooperation_territories_table()
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `ptce data build`.")
+    counts = read_processed_parquet(path, "the cooperation counts per territory")
+    counts = counts[counts["level"] == level]
+    if counts.empty:
+        raise KeyError(f"unknown level {level!r}; levels: {', '.join(LEVELS)}")
+    counts = counts.dropna(axis="columns", how="all")
     return counts.set_index("territory_code")
 
 

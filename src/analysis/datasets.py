@@ -27,9 +27,16 @@ from analysis.cooperation import (
     load_cooperation,
 )
 from analysis.fiche_content import MISSING, SUB_LEVEL, children_of, indexed_series, rank_label
-from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS, NATIONAL_CODES, NATIONAL_NAMES
-from analysis.labels import dropped_reason_text, profile_note
+from analysis.keys import (
+    FRANCE_CODE,
+    LEVEL_CODE_COLUMN,
+    LEVEL_PRECISIONS,
+    NATIONAL_CODES,
+    NATIONAL_NAMES,
+)
+from analysis.labels import dropped_reason_text, profile_note, shock_label
 from analysis.models import prepare_analysis_table
+from analysis.periods import period_frequency, period_to_time, period_year, sorted_periods
 from analysis.report_content import (
     PROFILE_INDICATORS,
     TerritoryProfile,
@@ -46,8 +53,6 @@ from analysis.resilience import (
     as_shock_window,
     detect_shock_window,
     employment_resilience_indices,
-    period_frequency,
-    period_to_time,
     resilience_indices,
 )
 from analysis.staggered import (
@@ -252,13 +257,13 @@ def pre_shock_periods(periods: Sequence[str], shock_year: int, peak: str) -> lis
     ``shock_year`` itself (the ESS share of 2008 for the 2008 recession);
     never a later year.
     """
-    ordered = sorted(map(str, periods), key=period_to_time)
+    ordered = sorted_periods(periods)
     if ordered and period_frequency(ordered) == "quarterly":
         peak_time = period_to_time(peak)
         before = [p for p in ordered if period_to_time(p) < peak_time - 1e-9]
         return before[-4:]
-    years = [p for p in ordered if int(p[:4]) <= shock_year]
-    earlier = [p for p in years if int(p[:4]) < shock_year]
+    years = [p for p in ordered if period_year(p) <= shock_year]
+    earlier = [p for p in years if period_year(p) < shock_year]
     return [earlier[-1]] if earlier else years[-1:]
 
 
@@ -282,7 +287,7 @@ def load_controls(level: str, window) -> pd.DataFrame:
     shock_year = (
         int(SHOCKS.at[window.shock, "shock_year"])
         if window.shock in SHOCKS.index
-        else int(period_to_time(window.peak))
+        else period_year(window.peak)
     )
     columns, dropped, reasons, periods_used = {}, [], [], {}
     for name, (indicator, transform) in CONTROL_INDICATORS.items():
@@ -365,7 +370,7 @@ def event_study_panel(
     """
     window = as_shock_window(window)
     require_columns(table, [treatment, "cluster_code"], "event_study_panel")
-    ordered = sorted(map(str, panel.columns), key=period_to_time)
+    ordered = sorted_periods(panel.columns)
     if window.peak not in ordered:
         raise ValueError(f"the panel has no period {window.peak!r} (the national peak)")
     start = ordered.index(window.peak)
@@ -390,16 +395,20 @@ def event_study_panel(
 # --------------------------------------------------------------------------- cooperation
 
 
-def load_initiatives(registry_path: Path | str | None = None) -> pd.DataFrame:
+def load_initiatives(
+    registry_path: Path | str | None = None, *, registry: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Located cooperation rows: the built table, or computed once from a custom registry.
 
     With a path, the registry is read, checked and located (with the public
-    lists) here, once: pass the result down to :func:`cooperation_counts`,
+    lists) here, once; with ``registry`` (a custom registry the caller has
+    already read with ``registry.read_registry``) it is checked and located
+    without being read again. Pass the result down to :func:`cooperation_counts`,
     :func:`treatment_by_territory` and :func:`load_analysis_table`.
     """
-    if registry_path is None:
+    if registry_path is None and registry is None:
         return load_cooperation()
-    table, _report = compute_cooperation(registry_path)
+    table, _report = compute_cooperation(registry_path, registry=registry)
     return table
 
 
@@ -680,7 +689,7 @@ def profile_resilience(
     """
     rows = []
     for shock in shocks:
-        label = str(SHOCKS.loc[shock, f"label_{lang}"])
+        label = shock_label(shock, lang)
         level, code, note = profile.level, profile.territory_code, ""
         try:
             indices, window = compute_resilience(indicator, level, shock)
@@ -771,7 +780,7 @@ def fiche_resilience(
     """
     rows = []
     for shock in SHOCKS.index:
-        label = str(SHOCKS.loc[shock, f"label_{lang}"])
+        label = shock_label(shock, lang)
         source, code, note = indices, profile.territory_code, ""
         if shock not in indices and zone_indices and profile.zone_code:
             source, code = zone_indices, profile.zone_code
@@ -912,7 +921,7 @@ def fiche_employment_series(profile: TerritoryProfile, lang: str = "fr") -> pd.D
     )
     wide = pd.DataFrame({role: panel.loc[code], "national": national}).T
     wide = indexed_series(wide.dropna(axis=1, how="all"))
-    wide.attrs["labels"] = {role: name, "national": NATIONAL_NAMES["FR"][lang]}
+    wide.attrs["labels"] = {role: name, "national": NATIONAL_NAMES[FRANCE_CODE][lang]}
     return wide
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import estimation
+from analysis.checks import require_columns
 from analysis.labels import OUTCOME_UNIT_KEYS, format_number, format_p, sentence
 from analysis.models import conform_effects, p_value_method_words
 
@@ -48,15 +49,9 @@ DOSE_RESPONSE_COLUMNS: tuple[str, ...] = (
 """Columns of :func:`dose_response` (one row)."""
 
 
-def _check_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"the table lacks column(s) {missing}; it has {list(frame.columns)}")
-
-
 def _complete(frame, outcome, dose, controls, extra=()) -> pd.DataFrame:
     columns = list(dict.fromkeys([outcome, dose, *controls, *(c for c in extra if c)]))
-    _check_columns(frame, columns)
+    require_columns(frame, columns, "dose_response", error=ValueError)
     data = frame[columns].dropna()
     if len(data) < len(controls) + 3:
         raise ValueError(
@@ -294,13 +289,15 @@ def effects_table(rows: pd.DataFrame, *, unit: str | None = None) -> pd.DataFram
     table = rows.rename(columns={"dose": "treatment", "estimate": "effect"})
     table = table.assign(
         specification="dose_response_" + table["specification"].astype(str),
+        # The slope without controls or fixed effects is descriptive, as the raw gap is.
+        is_descriptive=table["specification"].astype(str) == "no_controls",
         treatment_kind="continuous",
         confidence=0.95,
     )
     columns = [
         "outcome", "treatment", "specification", "effect", "ci_low", "ci_high", "p_value",
         "p_value_method", "n", "n_treated", "n_clusters", "mde", "equivalence_bound",
-        "controls", "treatment_kind", "confidence", "inference",
+        "controls", "is_descriptive", "treatment_kind", "confidence", "inference",
     ]  # fmt: skip
     table = table[columns].reset_index(drop=True)
     primary = (table["treatment"] == primary_dose(list(dict.fromkeys(table["treatment"])))) & (

@@ -29,6 +29,8 @@ from analysis.labels import (
     KIND_SHORT_NAMES,
     LEVEL_NAMES,
     WAVE_NAMES,
+    colon,
+    format_number,
 )
 
 SUB_LEVEL: dict[str, str] = {"reg": "dep", "dep": "ze2020"}
@@ -328,13 +330,7 @@ def format_value(value: Any, lang: str = "fr", decimals: int = 1) -> str:
         return MISSING
     if isinstance(value, str):
         return html.escape(value) if value else MISSING
-    number = round(float(value), decimals)
-    if number == 0:
-        number = 0.0  # no "-0,0"
-    text = f"{number:,.{decimals}f}"
-    if lang == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",")
-    return text.replace("-", "\u2212")
+    return format_number(value, lang, decimals)
 
 
 def html_table(
@@ -492,10 +488,7 @@ def fiche_intro(profile: Any, counts: pd.Series, n_unlocated: int, lang: str = "
         else ""
     )
     present = counts[counts > 0]
-    details = ", ".join(
-        f"{kind_name(k, lang)} : {int(v)}" if lang == "fr" else f"{kind_name(k, lang)}: {int(v)}"
-        for k, v in present.items()
-    )
+    details = ", ".join(f"{kind_name(k, lang)}{colon(lang)}{int(v)}" for k, v in present.items())
     text = words["intro"].format(
         population=format_value(profile.population, lang, 0),
         region=region,

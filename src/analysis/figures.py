@@ -36,7 +36,7 @@ import math
 import re
 import textwrap
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -57,10 +57,10 @@ from scipy import stats
 
 from analysis import indicators, paths, sources
 from analysis.atomic import write_atomically
+from analysis.checks import require_columns
 from analysis.keys import FIGURE_FORMATS, FIGURE_SIDECAR_SCHEMA, KINDS, SLIDE_SIZE_INCHES
 from analysis.labels import (
     ALT_TEXT,
-    NBSP,
     PROJECT_CITATIONS,
     alt_text,
     axis_label,
@@ -82,7 +82,7 @@ from analysis.labels import (
     text,
 )
 from analysis.paths import default_figures_dir
-from analysis.resilience import period_to_time
+from analysis.periods import period_step, period_to_time
 
 # --- Colours -----------------------------------------------------------------
 
@@ -342,15 +342,6 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float] | None = None) -> Axe
     return new
 
 
-def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise KeyError(
-            f"{what}: missing column(s) {', '.join(missing)}; "
-            f"columns present: {', '.join(map(str, frame.columns))}."
-        )
-
-
 def _value_label(indicator: str | None, value_label: str | None, lang: str, dictionary) -> str:
     if value_label is not None:
         return value_label
@@ -570,7 +561,7 @@ def plot_series(
     for first, last, shock_label in shocks:
         start, end = period_to_time(first), period_to_time(last)
         ax.axvspan(
-            start, end + _period_step(first), color=NEUTRAL_GREY, alpha=0.18, linewidth=0, zorder=0
+            start, end + period_step(first), color=NEUTRAL_GREY, alpha=0.18, linewidth=0, zorder=0
         )
         ax.annotate(
             shock_label,
@@ -607,15 +598,6 @@ class _YearFormatter(Formatter):
 
     def __call__(self, x, pos=None):
         return f"{int(round(x))}"
-
-
-def _period_step(period: Any) -> float:
-    value = str(period)
-    if re.search(r"[QqTt]\d", value):
-        return 0.25
-    if re.search(r"-\d{2}$", value):
-        return 1 / 12
-    return 1.0 if re.fullmatch(r"\d{4}", value) else 0.0
 
 
 @styled
@@ -676,11 +658,8 @@ def plot_event_study(
     ax.axvline(reference + 0.5, color=NEUTRAL_GREY, linewidth=1, linestyle="--")
     ax.set_xlabel(text(f"event_time_{time_unit}", lang))
     ax.set_ylabel(
-        f"{text('gap', lang)} : {lower_first(short)}"
-        if lang == "fr"
-        else f"{text('gap', lang)}: {short}"
+        f"{text('gap', lang)}{colon(lang)}{lower_first(short) if lang == 'fr' else short}"
     )
-    ax.yaxis.label.set_text(ax.yaxis.label.get_text().replace(" : ", f"{NBSP}: "))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.xaxis.set_major_formatter(NumberFormatter(lang, 0))
     ax.yaxis.set_major_formatter(NumberFormatter(lang))
@@ -954,8 +933,8 @@ def plot_permutation(
     """Histogram of a permutation test's null distribution with the observed effect marked.
 
     The null is what the statistic looks like when the treatment is relocated
-    at random (``analysis.models.permutation_test``: ``Evidence.permutation_null``
-    or ``permutation_null(result)``). The observed value is a solid line and
+    at random (``analysis.estimation.adjusted_permutation_test``: ``Evidence.permutation_null``
+    or the test's ``attrs["null"]``). The observed value is a solid line and
     its mirror image a dashed one: the two-sided p-value is the share of draws
     beyond either.
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import pandas as pd
 
+from analysis.checks import is_number
 from analysis.problems import RegistryError, RegistryProblem
 from analysis.territories import COMMUNE_CODE_PATTERN, FORMER_NAME_COLUMNS
 
@@ -39,15 +40,6 @@ _ARTICLES = frozenset({"le", "la", "les", "l"})
 _SAINTS = {"saint": "st", "sainte": "ste"}
 COMMUNE_CODE = re.compile(COMMUNE_CODE_PATTERN)
 """A commune code of the COG (compiled)."""
-
-
-def is_number(value: str) -> bool:
-    """Whether a text cell is a number (a decimal comma is accepted)."""
-    try:
-        float(value.replace(",", "."))
-    except ValueError:
-        return False
-    return True
 
 
 def normalise_commune_name(name: str) -> str:

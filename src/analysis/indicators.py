@@ -38,7 +38,7 @@ from analysis.atomic import (
     write_text_atomically,
 )
 from analysis.hashing import sha256_file, sha256_files, sha256_json
-from analysis.keys import LEVEL_CODE_COLUMN, LEVELS, ZONING_LEVELS
+from analysis.keys import FRANCE_CODE, LEVEL_CODE_COLUMN, LEVELS, ZONING_LEVELS
 from analysis.labels import INDICATORS, UNITS
 from analysis.loaders import (
     density_grid,
@@ -321,7 +321,7 @@ def _with_levels(
             f"(e.g. {merged.loc[unknown, 'commune_code'].head(5).tolist()}); harmonise codes first."
         )
     merged = merged.drop(columns="_merge")
-    merged["fr_code"] = "FR"
+    merged["fr_code"] = FRANCE_CODE
     if "epci_code" in merged:
         # communes outside any EPCI: no pseudo-territory is aggregated
         merged["epci_code"] = merged["epci_code"].where(merged["epci_code"] != NO_EPCI_CODE)

@@ -192,6 +192,7 @@ TEXT: dict[str, dict[str, str]] = {
         "sources": "Sources",
         "processing": "traitement",
         "project": "projet PTCE-résilience",
+        "indicator_dictionary": "Indicateurs",
         "no_data": "Données manquantes",
         "not_available": "n.d.",
         "effect": "Effet estimé",
@@ -252,6 +253,7 @@ TEXT: dict[str, dict[str, str]] = {
         "sources": "Sources",
         "processing": "processing",
         "project": "PTCE-resilience project",
+        "indicator_dictionary": "Indicators",
         "no_data": "No data",
         "not_available": "n/a",
         "effect": "Estimated effect",
@@ -594,6 +596,19 @@ SENTENCES: dict[str, dict[str, str]] = {
         "dose_verdict_borderline": "L'intervalle contient zéro alors que la p-valeur est sous "
         "5{nbsp}% (le test et l'intervalle du bootstrap ne coïncident pas exactement) : une pente "
         "à la limite, que les données ne permettent pas d'établir.",
+        # staggered.overall_sentence
+        "staggered": "Selon {name}, après leur premier label {treatment}, {outcome} des "
+        "{n_treated} territoires concernés a évolué de {att} {unit} par rapport aux territoires "
+        "témoins (IC à 95 % : [{low} ; {high}], qui {verdict} zéro) ; {pretrend} (p = {p}).",
+        "staggered_excludes": "exclut",
+        "staggered_includes": "contient",
+        "staggered_pretrend_rejects": "le test conjoint des écarts avant le label rejette des "
+        "tendances parallèles",
+        "staggered_pretrend_holds": "le test conjoint des écarts avant le label ne rejette pas "
+        "des tendances parallèles",
+        "estimator_callaway_santanna": "l'estimateur de Callaway et Sant'Anna",
+        "estimator_did2s": "l'estimateur en deux étapes de Gardner",
+        "estimator_twfe": "la régression à effets fixes naïve (biaisée)",
         "synthetic_control": "{name} : après le label ({period}), {outcome} s'écarte en moyenne "
         "de {gap}{unit} de son contrôle synthétique ({n_donors} territoires donneurs) ; le "
         "rapport des écarts après/avant le label se classe {rank}e sur {n_units} (p = {p}). "
@@ -668,6 +683,19 @@ SENTENCES: dict[str, dict[str, str]] = {
         "dose_verdict_borderline": "The interval includes zero while the p-value is below 5% "
         "(the bootstrap's test and interval do not coincide exactly): a borderline slope the "
         "data do not establish.",
+        # staggered.overall_sentence
+        "staggered": "According to {name}, after their first {treatment} label, {outcome} in "
+        "the {n_treated} territories concerned changed by {att} {unit} relative to the "
+        "comparison territories (95% CI [{low}, {high}], which {verdict} zero); {pretrend} "
+        "(p = {p}).",
+        "staggered_excludes": "excludes",
+        "staggered_includes": "includes",
+        "staggered_pretrend_rejects": "the joint test of pre-label gaps rejects parallel trends",
+        "staggered_pretrend_holds": "the joint test of pre-label gaps does not reject parallel "
+        "trends",
+        "estimator_callaway_santanna": "the Callaway and Sant'Anna estimator",
+        "estimator_did2s": "Gardner's two-stage estimator",
+        "estimator_twfe": "the naive two-way fixed-effects regression (biased)",
         "synthetic_control": "{name}: after the label ({period}), {outcome} is on average "
         "{gap}{unit} away from its synthetic control ({n_donors} donor territories); the "
         "post/pre gap ratio ranks {rank} of {n_units} (p = {p}). {verdict}",
@@ -1529,6 +1557,18 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
 
 SHOCK_SHORT: dict[str, str] = {"recession_2008": "2008-2009", "covid_2020": "2020"}
 """Short names of the shocks in column headers."""
+
+SHOCK_LABELS: dict[str, dict[str, str]] = {
+    "fr": {"recession_2008": "Récession de 2008-2009", "covid_2020": "Choc du Covid-19 (2020)"},
+    "en": {"recession_2008": "2008-09 recession", "covid_2020": "2020 COVID-19 shock"},
+}
+"""A shock's name in titles (its dates and windows are :data:`analysis.resilience.SHOCKS`)."""
+
+
+def shock_label(shock: str, lang: str = "fr") -> str:
+    """A shock's name in titles: ``covid_2020`` → ``Choc du Covid-19 (2020)``."""
+    return _fill(SHOCK_LABELS, "shock", shock, lang, {})
+
 
 KIND_NAMES: dict[str, dict[str, str]] = {
     "fr": {

@@ -21,6 +21,7 @@ from matplotlib.colors import TwoSlopeNorm, to_rgba
 from matplotlib.patches import Patch
 
 from analysis import territories
+from analysis.checks import require_columns
 from analysis.figures import (
     KIND_COLOURS,
     MISSING_COLOUR,
@@ -28,7 +29,6 @@ from analysis.figures import (
     TEXT_GREY,
     NumberFormatter,
     new_axes,
-    require_columns,
     set_alt_text,
     styled,
 )

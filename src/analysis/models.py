@@ -38,7 +38,8 @@ from analysis.checks import require_columns
 from analysis.hashing import sha256_bytes
 from analysis.keys import LANGS
 from analysis.labels import OUTCOME_HIGHER_IS_BETTER
-from analysis.resilience import RATE_INDICATORS, SHOCKS, _sorted_periods, as_shock_window
+from analysis.periods import sorted_periods
+from analysis.resilience import RATE_INDICATORS, SHOCKS, as_shock_window
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "outcome",
@@ -630,7 +631,7 @@ def event_study(
     window = as_shock_window(window)
     panel = wide_panel.copy()
     panel.columns = [str(c) for c in panel.columns]
-    periods = _sorted_periods(panel.columns)
+    periods = sorted_periods(panel.columns)
     if window.peak not in periods:
         raise ValueError(f"the panel lacks the peak period {window.peak}")
     missing = sorted(set(matches["treated_code"]).union(matches["control_code"]) - set(panel.index))
@@ -705,137 +706,6 @@ def pretrend_summary(event_table: pd.DataFrame) -> dict:
         "max_abs_placebo_gap": float(placebo["effect"].abs().max()) if len(placebo) else np.nan,
         "has_pretrend": bool(len(excluding) > max(0, 0.05 * len(placebo))),
     }
-
-
-# --------------------------------------------------------------------------- permutation
-def quantile_strata(frame: pd.DataFrame, column: str, q: int = 4) -> pd.Series:
-    """Quantile bins of a covariate, to permute the treatment among comparable territories."""
-    return pd.qcut(frame[column], q=q, labels=False, duplicates="drop").rename(f"{column}_q{q}")
-
-
-def _residualizer(z: np.ndarray):
-    """Return a function v ↦ v − Z(ZᵀZ)⁻¹Zᵀv (Frisch-Waugh-Lovell) via a QR factorisation."""
-    q, r = np.linalg.qr(z)
-    keep = np.abs(np.diag(r)) > 1e-10 * max(1.0, np.abs(np.diag(r)).max())
-    q = q[:, keep]
-    return lambda v: v - q @ (q.T @ v)
-
-
-def permutation_test(
-    frame: pd.DataFrame,
-    outcome: str,
-    treatment: str = "is_ptce_territory",
-    *,
-    strata: str | Sequence[str] | None = "reg_code",
-    n_permutations: int = 999,
-    seed: int = 0,
-    statistic: str = "difference_in_means",
-    controls: Sequence[str] = (),
-    fixed_effects: str | None = None,
-) -> pd.DataFrame:
-    """Randomisation inference: relocate the treatment at random among comparable territories.
-
-    The treatment labels are shuffled ``n_permutations`` times (seeded)
-    *within* each stratum (e.g. région, or quantile bins made with
-    :func:`quantile_strata`), so every draw keeps the number of treated per
-    stratum. The two-sided p-value is (1 + #{|T*| ≥ |T|}) / (1 + n_permutations)
-    (Phipson & Smyth 2010). ``statistic`` is ``"difference_in_means"`` or
-    ``"ols"`` (treatment coefficient given ``controls`` and ``fixed_effects``,
-    computed by Frisch-Waugh-Lovell so each draw is a projection). No CI:
-    ``ci_low``/``ci_high`` are NaN; ``null_low``/``null_high`` give the central
-    interval of the permutation distribution.
-
-    Returns:
-        One row with :data:`RESULT_COLUMNS` plus ``null_low``, ``null_high``,
-        ``n_permutations``, ``n_informative_strata`` and ``seed``. The finite
-        null draws themselves (one statistic per permutation, in draw order)
-        are in ``attrs["null_distribution"]`` as a tuple of floats (a tuple so
-        that tables carrying it still compare and concatenate); see
-        :func:`permutation_null`.
-    """
-    strata_cols = [] if strata is None else [strata] if isinstance(strata, str) else list(strata)
-    columns = [outcome, treatment, *controls, *strata_cols] + (
-        [fixed_effects] if fixed_effects else []
-    )
-    require_columns(frame, columns, "permutation_test")
-    data = _complete_rows(frame[list(dict.fromkeys(columns))], columns)
-    t = _binary(data[treatment], treatment).to_numpy()
-    y = data[outcome].to_numpy(float)
-    if statistic == "difference_in_means":
-
-        def compute(tv: np.ndarray) -> float:
-            mask = tv == 1
-            return y[mask].mean() - y[~mask].mean()
-
-    elif statistic == "ols":
-        parts = [np.ones((len(data), 1))]
-        if controls:
-            parts.append(data[list(controls)].to_numpy(float))
-        if fixed_effects:
-            parts.append(
-                pd.get_dummies(data[fixed_effects].astype(str), drop_first=True).to_numpy(float)
-            )
-        residualize = _residualizer(np.hstack(parts))
-        y_res = residualize(y)
-
-        def compute(tv: np.ndarray) -> float:
-            t_res = residualize(tv)
-            denominator = t_res @ t_res
-            return float(t_res @ y_res / denominator) if denominator > 1e-12 else np.nan
-
-    else:
-        raise ValueError(f"statistic must be 'difference_in_means' or 'ols', got {statistic!r}")
-    observed = compute(t)
-    rng = np.random.default_rng(seed)
-    if strata_cols:
-        group_keys = data[strata_cols].astype(str).agg("|".join, axis=1).to_numpy()
-        groups = [np.flatnonzero(group_keys == g) for g in pd.unique(group_keys)]
-    else:
-        groups = [np.arange(len(data))]
-    null = np.empty(n_permutations)
-    for k in range(n_permutations):
-        permuted = t.copy()
-        for index in groups:
-            permuted[index] = rng.permutation(t[index])
-        null[k] = compute(permuted)
-    null = null[np.isfinite(null)]
-    p_value = (1 + np.sum(np.abs(null) >= abs(observed) - 1e-12)) / (1 + len(null))
-    n_informative = sum(1 for index in groups if 0 < t[index].sum() < len(index))
-    spec = f"permutation_{statistic}" + (f"_within_{'+'.join(strata_cols)}" if strata_cols else "")
-    table = _result(
-        outcome=outcome,
-        treatment=treatment,
-        specification=spec,
-        effect=observed,
-        ci_low=np.nan,
-        ci_high=np.nan,
-        p_value=p_value,
-        n=len(data),
-        n_treated=int(t.sum()),
-        null_low=float(np.quantile(null, 0.025)) if len(null) else np.nan,
-        null_high=float(np.quantile(null, 0.975)) if len(null) else np.nan,
-        n_permutations=len(null),
-        n_informative_strata=n_informative,
-        seed=seed,
-    )
-    table.attrs["null_distribution"] = tuple(float(v) for v in null)
-    return table
-
-
-def permutation_null(result: pd.DataFrame) -> np.ndarray:
-    """The null draws of a :func:`permutation_test` result (``attrs["null_distribution"]``).
-
-    Raises:
-        ValueError: the table does not carry them (e.g. it went through
-            ``pd.concat``, which drops ``attrs``; keep the test's own table).
-    """
-    draws = result.attrs.get("null_distribution")
-    if draws is None:
-        raise ValueError(
-            "this table carries no permutation draws (attrs['null_distribution']): pass the table"
-            " returned by permutation_test itself, or Evidence.permutation_null"
-        )
-    return np.asarray(draws, dtype=float)
 
 
 # --------------------------------------------------------------------------- spatial check

@@ -25,8 +25,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis import paths, territories
+from analysis.checks import is_number
 from analysis.exports import FORMULA_PREFIXES, is_formula_like
-from analysis.geocoding import COMMUNE_CODE, LOCATION_COLUMNS, is_number, locate_rows
+from analysis.geocoding import COMMUNE_CODE, LOCATION_COLUMNS, locate_rows
 from analysis.keys import KINDS
 from analysis.problems import RegistryError, RegistryProblem
 
@@ -597,7 +598,29 @@ def check_registry(
     Returns:
         The problems, sorted by row (empty when the registry is valid).
     """
-    frame = read_registry(path)
+    return check_frame(
+        read_registry(path), communes=communes, crosswalk=crosswalk, former_names=former_names
+    )
+
+
+def check_frame(
+    frame: pd.DataFrame,
+    *,
+    communes: pd.DataFrame | None = None,
+    crosswalk: pd.DataFrame | None = None,
+    former_names: pd.DataFrame | None = None,
+) -> list[RegistryProblem]:
+    """Every problem of a registry already read (:func:`read_registry`): cells and locations.
+
+    Args:
+        frame: the registry as :func:`read_registry` returns it (not modified).
+        communes: the backbone's communes (loaded when None).
+        crosswalk: the former-code crosswalk (loaded with ``communes`` when that is None).
+        former_names: names of former communes (loaded with ``communes`` when that is None).
+
+    Returns:
+        The problems, sorted by row (empty when the registry is valid).
+    """
     problems = validate_registry(frame)
     if any(p.row is None for p in problems):
         return problems  # columns missing: locating would only repeat them
@@ -616,9 +639,18 @@ def load_registry(path: Path | str | None = None) -> pd.DataFrame:
     Locations are not resolved here (see :func:`analysis.geocoding.locate` or
     :func:`check_registry`).
     """
-    frame = read_registry(path)
+    return valid_entries(read_registry(path))
+
+
+def valid_entries(frame: pd.DataFrame) -> pd.DataFrame:
+    """A registry already read (:func:`read_registry`), checked: a copy tagged with its source id.
+
+    Raises:
+        RegistryError: the registry has a structural or cell problem (all of them listed).
+    """
     problems = validate_registry(frame)
     if problems:
-        raise RegistryError(frame.attrs["path"], problems)
-    frame["source_id"] = REGISTRY_SOURCE_ID
-    return frame
+        raise RegistryError(frame.attrs.get("path", "the registry"), problems)
+    entries = frame.copy()
+    entries["source_id"] = REGISTRY_SOURCE_ID
+    return entries

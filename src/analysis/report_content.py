@@ -19,6 +19,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from analysis import hashing, labels
+from analysis.checks import require_columns
 from analysis.keys import NATIONAL_CODES
 from analysis.labels import (  # the table words live in labels; re-exported for callers
     COLUMN_LABELS,
@@ -499,12 +500,7 @@ def display_table(
         headers = dict(columns)
     else:
         headers = {c: column_label(str(c), lang) for c in columns}
-    missing = [c for c in headers if c not in table.columns]
-    if missing:
-        raise KeyError(
-            f"display_table: no column(s) {', '.join(map(str, missing))}; "
-            f"the table has {', '.join(map(str, table.columns))}"
-        )
+    require_columns(table, headers, "display_table")
     total = len(table)
     if total == 0:
         return HTML(f"<p>{html.escape(EMPTY_TABLE[lang])}</p>")

@@ -43,7 +43,6 @@ Conventions (read these before interpreting a number):
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 
@@ -52,13 +51,17 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.labels import WITHHELD_REASONS
+from analysis.periods import (
+    PERIOD_PATTERN,
+    period_frequency,
+    period_to_time,
+    sorted_periods,
+)
 
 SHOCKS: pd.DataFrame = pd.DataFrame(
     [
         {
             "shock": "recession_2008",
-            "label_fr": "Récession de 2008-2009",
-            "label_en": "2008-09 recession",
             "peak_search_start": 2007,
             "peak_search_end": 2008,
             "trough_search_end": 2010,
@@ -67,8 +70,6 @@ SHOCKS: pd.DataFrame = pd.DataFrame(
         },
         {
             "shock": "covid_2020",
-            "label_fr": "Choc du Covid-19 (2020)",
-            "label_en": "2020 COVID-19 shock",
             "peak_search_start": 2019,
             "peak_search_end": 2020,
             "trough_search_end": 2021,
@@ -150,49 +151,6 @@ WINDOW_COLUMNS: tuple[str, ...] = (
     "window_source",
     "national_reference",
 )
-
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_YEAR = re.compile(r"^(\d{4})$")
-
-
-# --------------------------------------------------------------------------- periods
-def period_to_time(period: str) -> float:
-    """Convert ``"2008-Q3"`` to 2008.5 and ``"2008"`` to 2008.0.
-
-    Raises:
-        ValueError: if the period is neither ``YYYY`` nor ``YYYY-Qn``.
-    """
-    text = str(period)
-    if match := _QUARTER.match(text):
-        return int(match.group(1)) + (int(match.group(2)) - 1) / 4
-    if match := _YEAR.match(text):
-        return float(match.group(1))
-    raise ValueError(f"period {period!r} is neither 'YYYY' nor 'YYYY-Qn' (e.g. '2008-Q1')")
-
-
-def period_frequency(periods) -> str:
-    """``"quarterly"`` or ``"annual"`` for a collection of period labels (all the same kind)."""
-    labels = [str(p) for p in periods]
-    if not labels:
-        raise ValueError("no periods given")
-    if all(_QUARTER.match(p) for p in labels):
-        return "quarterly"
-    if all(_YEAR.match(p) for p in labels):
-        return "annual"
-    bad = [p for p in labels if not (_QUARTER.match(p) or _YEAR.match(p))][:5]
-    raise ValueError(
-        f"periods mix quarterly and annual labels or are malformed (examples: {bad or labels[:5]});"
-        " use 'YYYY-Qn' or 'YYYY' consistently"
-    )
-
-
-def periods_per_year(frequency: str) -> int:
-    """4 for quarterly, 1 for annual."""
-    return {"quarterly": 4, "annual": 1}[frequency]
-
-
-def _sorted_periods(periods) -> list[str]:
-    return sorted((str(p) for p in periods), key=period_to_time)
 
 
 def indicator_direction(indicator: str) -> str:
@@ -327,7 +285,7 @@ def detect_shock_window(
         )
     series = pd.Series(national_series, dtype="float64").dropna()
     series.index = series.index.astype(str)
-    periods = _sorted_periods(series.index)
+    periods = sorted_periods(series.index)
     series = series.loc[periods]
     frequency = period_frequency(periods)
     peak_start, peak_end, trough_end, recovery_year_end = _search_bounds(shock, frequency, search)
@@ -547,7 +505,7 @@ def periods_to_return(
     ``lower_is_better`` indicators (time to return to the pre-shock
     unemployment rate) and ``>=`` otherwise.
     """
-    periods = _sorted_periods(panel.columns)
+    periods = sorted_periods(panel.columns)
     after = [p for p in periods if period_to_time(p) >= period_to_time(from_period)]
     reference = panel[reference_period]
     values = panel[after]
@@ -570,7 +528,7 @@ def pre_shock_trend(panel: pd.DataFrame, peak: str, trend_periods: int) -> pd.Da
     Returns the trend projected over every period of the panel (same shape);
     NaN for territories with a missing value in the fitting window.
     """
-    periods = _sorted_periods(panel.columns)
+    periods = sorted_periods(panel.columns)
     fit_periods = [p for p in periods if period_to_time(p) <= period_to_time(peak)][-trend_periods:]
     if len(fit_periods) < 2:
         raise ValueError(f"need at least 2 periods up to the peak {peak} to fit a pre-shock trend")
@@ -606,7 +564,7 @@ def cumulative_loss_vs_trend(
         trend_periods = 8 if window.frequency == "quarterly" else 3
     if is_rate is None:
         is_rate = window.indicator in RATE_INDICATORS
-    periods = _sorted_periods(panel.columns)
+    periods = sorted_periods(panel.columns)
     trend = pre_shock_trend(panel[periods], window.peak, trend_periods)
     span = [
         p
@@ -640,7 +598,7 @@ def cumulative_loss_vs_peak(
     window = as_shock_window(window)
     if is_rate is None:
         is_rate = window.indicator in RATE_INDICATORS
-    periods = _sorted_periods(panel.columns)
+    periods = sorted_periods(panel.columns)
     span = [
         p
         for p in periods
@@ -666,7 +624,7 @@ def territory_turning_points(panel: pd.DataFrame, window: ShockWindow) -> pd.Dat
         percentage points for rates).
     """
     window = as_shock_window(window)
-    periods = _sorted_periods(panel.columns)
+    periods = sorted_periods(panel.columns)
     peak_candidates = _in_range(periods, window.peak_search_start, window.peak_search_end) or [
         window.peak
     ]
@@ -732,7 +690,7 @@ def resilience_indices(
     window = as_shock_window(window)
     panel = wide_panel.copy()
     panel.columns = [str(c) for c in panel.columns]
-    panel = panel[_sorted_periods(panel.columns)].astype("float64")
+    panel = panel[sorted_periods(panel.columns)].astype("float64")
     national = pd.Series(national_series, dtype="float64")
     national.index = national.index.astype(str)
     for name in ("peak", "trough", "recovery_end"):
@@ -808,8 +766,6 @@ def resilience_indices(
     return INDICES_SCHEMA.validate(out, lazy=True)
 
 
-_PERIOD_PATTERN = r"^\d{4}(-Q[1-4])?$"
-
 INDICES_SCHEMA = pa.DataFrameSchema(
     {
         **{
@@ -823,9 +779,9 @@ INDICES_SCHEMA = pa.DataFrameSchema(
         "own_peak": pa.Column(None, nullable=True),
         "own_trough": pa.Column(None, nullable=True),
         "direction": pa.Column(str, pa.Check.isin(["higher_is_better", "lower_is_better"])),
-        "peak": pa.Column(str, pa.Check.str_matches(_PERIOD_PATTERN)),
-        "trough": pa.Column(str, pa.Check.str_matches(_PERIOD_PATTERN)),
-        "recovery_end": pa.Column(str, pa.Check.str_matches(_PERIOD_PATTERN)),
+        "peak": pa.Column(str, pa.Check.str_matches(PERIOD_PATTERN)),
+        "trough": pa.Column(str, pa.Check.str_matches(PERIOD_PATTERN)),
+        "recovery_end": pa.Column(str, pa.Check.str_matches(PERIOD_PATTERN)),
     },
     index=pa.Index(str, unique=True, name="territory_code"),
     strict=False,
@@ -904,7 +860,7 @@ def cumulative_job_loss(panel: pd.DataFrame, national_series: pd.Series, window)
     window = as_shock_window(window)
     national = pd.Series(national_series, dtype="float64")
     national.index = national.index.astype(str)
-    periods = _sorted_periods(panel.columns)
+    periods = sorted_periods(panel.columns)
     span = [
         p
         for p in periods

@@ -54,11 +54,13 @@ import pyfixest.estimation.FixestMulti_  # noqa: E402, F401  (see below)
 from csdid.att_gt import ATTgt  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from analysis import periods  # noqa: E402
+from analysis.checks import require_columns  # noqa: E402
 from analysis.estimation import equivalence_bound, minimum_detectable_effect_from_se  # noqa: E402
 from analysis.keys import LEVEL_CODE_COLUMN, LEVEL_PRECISIONS  # noqa: E402
-from analysis.labels import dropped_reason_text  # noqa: E402
+from analysis.labels import dropped_reason_text, format_number, sentence  # noqa: E402
 from analysis.models import conform_effects  # noqa: E402
-from analysis.resilience import period_frequency, period_to_time  # noqa: E402
+from analysis.periods import period_frequency, period_index, period_year  # noqa: E402
 
 if not _ROOT_WAS_CONFIGURED:
     # pyfixest calls logging.basicConfig(level=INFO) when its estimators are first
@@ -123,22 +125,11 @@ _CSDID_CONTROL = {"never_treated": "nevertreated", "not_yet_treated": "notyettre
 
 
 # --------------------------------------------------------------------------- periods
-def period_index(label) -> int:
-    """Integer position of a period label: quarters counted (``2008-Q1`` → 8032), years as is.
-
-    ``2008-Q1`` and ``2008-Q2`` are one apart, and so are ``2008`` and ``2009``;
-    the parsing is :func:`analysis.resilience.period_to_time`'s.
-    """
-    time = period_to_time(label)
-    per_year = 4 if "-Q" in str(label) else 1
-    return int(round(time * per_year))
-
-
 def period_label(index: int, frequency: str) -> str:
-    """Inverse of :func:`period_index` (``8032``, ``"quarterly"`` → ``"2008-Q1"``)."""
+    """Inverse of :func:`analysis.periods.period_index` (``8032``, quarterly → ``"2008-Q1"``)."""
     if frequency == "quarterly":
-        return f"{index // 4}-Q{index % 4 + 1}"
-    return str(int(index))
+        return periods.period_label(index // 4, index % 4 + 1)
+    return periods.period_label(index)
 
 
 def _is_never(value) -> bool:
@@ -190,11 +181,12 @@ def first_label_periods(
         neither treated at a known date nor clean controls.
     """
     column = LEVEL_CODE_COLUMN[level]
-    missing = [
-        c for c in ("kind", "wave", "year", "location_precision", column) if c not in initiatives
-    ]
-    if missing:
-        raise ValueError(f"the cooperation table lacks column(s) {missing}")
+    require_columns(
+        initiatives,
+        ("kind", "wave", "year", "location_precision", column),
+        "first_label_periods (the cooperation table)",
+        error=ValueError,
+    )
     rows = initiatives[
         (initiatives["kind"] == kind)
         & initiatives["location_precision"].isin(LEVEL_PRECISIONS[level])
@@ -206,12 +198,13 @@ def first_label_periods(
         wave_period = wave_periods.get(str(row["wave"]))
         if wave_period is not None:
             if frequency == "annual":
-                return str(int(period_to_time(wave_period))), "wave"
+                return periods.period_label(period_year(wave_period)), "wave"
             return wave_period, "wave"
         if pd.isna(row["year"]):
             return None, "unknown"
         year = int(row["year"])
-        return (f"{year}-Q{undated_quarter}" if frequency == "quarterly" else str(year)), "year"
+        quarter = undated_quarter if frequency == "quarterly" else None
+        return periods.period_label(year, quarter), "year"
 
     labels = [label_of(row) for _, row in rows.iterrows()]
     rows["label_period"] = [label for label, _ in labels]
@@ -324,12 +317,13 @@ def prepare_panel(
         ValueError: a missing column, a duplicated (unit, period) row, period
             labels of mixed frequency, or a label period of the wrong frequency.
     """
-    missing = [c for c in (unit, period, outcome, first_treated) if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"the panel lacks column(s) {missing}; it has {list(frame.columns)}"
-            " (pass unit=, period=, outcome=, first_treated= to name them)"
-        )
+    require_columns(
+        frame,
+        (unit, period, outcome, first_treated),
+        "prepare_panel",
+        fix="Pass unit=, period=, outcome=, first_treated= to name them.",
+        error=ValueError,
+    )
     data = frame[[unit, period, outcome, first_treated]].copy()
     data.columns = ["unit", "period", "y", "first_treated"]
     data["unit"] = data["unit"].astype(str)
@@ -830,29 +824,12 @@ def staggered_did(
 
 
 # --------------------------------------------------------------------------- sentence
-_ESTIMATOR_NAMES = {
-    "fr": {
-        "callaway_santanna": "l'estimateur de Callaway et Sant'Anna",
-        "did2s": "l'estimateur en deux étapes de Gardner",
-        "twfe": "la régression à effets fixes naïve (biaisée)",
-    },
-    "en": {
-        "callaway_santanna": "the Callaway and Sant'Anna estimator",
-        "did2s": "Gardner's two-stage estimator",
-        "twfe": "the naive two-way fixed-effects regression (biased)",
-    },
-}
-
-
-def _number(value: float, lang: str, decimals: int = 2) -> str:
-    text = f"{value:+.{decimals}f}" if decimals else f"{value:+.0f}"
-    return text.replace(".", ",").replace("-", "−") if lang == "fr" else text.replace("-", "−")
-
-
 def overall_sentence(
     overall_row, *, lang: str = "fr", treatment: str, outcome: str, unit: str, decimals: int = 2
 ) -> str:
     """One sentence stating an overall effect, its interval and the pre-trend test.
+
+    The words are :data:`analysis.labels.SENTENCES` (``staggered``, ``estimator_*``).
 
     Args:
         overall_row: a row of ``StaggeredResult.overall``.
@@ -861,35 +838,27 @@ def overall_sentence(
         unit: the outcome's unit (``"point"``, ``"emplois"``).
     """
     row = dict(overall_row)
-    att, low, high = (_number(row[k], lang, decimals) for k in ("att", "ci_low", "ci_high"))
+    att, low, high = (
+        format_number(row[k], lang, decimals, sign=True) for k in ("att", "ci_low", "ci_high")
+    )
     p = row["pretrend_pvalue"]
     excludes_zero = row["ci_low"] > 0 or row["ci_high"] < 0
-    name = _ESTIMATOR_NAMES[lang][row["estimator"]]
-    if lang == "fr":
-        verdict = "exclut" if excludes_zero else "contient"
-        pre = "le test conjoint des écarts avant le label " + (
-            "rejette des tendances parallèles"
-            if p < 0.05
-            else "ne rejette pas des tendances parallèles"
-        )
-        p_text = f"{p:.2f}".replace(".", ",")
-        return (
-            f"Selon {name}, après leur premier label {treatment}, {outcome} des "
-            f"{int(row['n_treated'])} territoires concernés a évolué de {att} {unit} par "
-            f"rapport aux territoires témoins (IC à 95 % : [{low} ; {high}], qui {verdict} "
-            f"zéro) ; {pre} (p = {p_text})."
-        )
-    verdict = "excludes" if excludes_zero else "includes"
-    pre = (
-        "the joint test of pre-label gaps rejects parallel trends"
-        if p < 0.05
-        else "the joint test of pre-label gaps does not reject parallel trends"
-    )
-    return (
-        f"According to {name}, after their first {treatment} label, {outcome} in the "
-        f"{int(row['n_treated'])} territories concerned changed by {att} {unit} relative to "
-        f"the comparison territories (95% CI [{low}, {high}], which {verdict} zero); "
-        f"{pre} (p = {p:.2f})."
+    return sentence(
+        "staggered",
+        lang,
+        name=sentence(f"estimator_{row['estimator']}", lang),
+        treatment=treatment,
+        outcome=outcome,
+        n_treated=int(row["n_treated"]),
+        att=att,
+        unit=unit,
+        low=low,
+        high=high,
+        verdict=sentence("staggered_excludes" if excludes_zero else "staggered_includes", lang),
+        pretrend=sentence(
+            "staggered_pretrend_rejects" if p < 0.05 else "staggered_pretrend_holds", lang
+        ),
+        p=format_number(p, lang, 2),
     )
 
 

@@ -27,7 +27,7 @@ from pysyncon import Synth
 
 from analysis.labels import format_number, sentence
 from analysis.models import conform_effects
-from analysis.resilience import period_to_time
+from analysis.periods import period_to_time, sorted_periods
 
 PLACEBO_ALPHA = 0.1
 """Placebo p-value at or below which a treated unit's gap is said to stand out (the
@@ -88,7 +88,7 @@ class SyntheticControlResult:
 
 
 def _split_periods(columns, treatment_period: str) -> tuple[list[str], list[str]]:
-    periods = sorted((str(c) for c in columns), key=period_to_time)
+    periods = sorted_periods(columns)
     start = period_to_time(treatment_period)
     pre = [p for p in periods if period_to_time(p) < start]
     post = [p for p in periods if period_to_time(p) >= start]

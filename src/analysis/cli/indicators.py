@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from analysis import indicators
+from analysis import indicators, labels
 from analysis.indicators import INDICATORS, export_indicator
 
 indicators_app = typer.Typer(
@@ -51,7 +51,7 @@ def list_indicators(
         return
 
     suffix = "en" if lang == "en" else "fr"
-    table = Table(title="Indicators" if lang == "en" else "Indicateurs", show_lines=full)
+    table = Table(title=labels.text("indicator_dictionary", suffix), show_lines=full)
     for column in ("indicator", "label", "unit", "aggregation", "sources"):
         table.add_column(column, overflow="fold")
     if full:

@@ -12,6 +12,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from analysis import sources
+from analysis.checks import is_number
 
 PANEL_COLUMNS = ("level", "code", "period", "indicator", "value", "source_id")
 """Columns every loader returns (``unit`` is added from the indicator dictionary)."""
@@ -184,7 +185,7 @@ def numeric_columns(
             bad = frame[column][
                 frame[column].map(
                     lambda v: (
-                        isinstance(v, str) and v.strip() not in MISSING_MARKERS and not _is_float(v)
+                        isinstance(v, str) and v.strip() not in MISSING_MARKERS and not is_number(v)
                     )
                 )
             ]
@@ -199,14 +200,6 @@ def numeric_columns(
             ) from None
     rest = frame.drop(columns=list(converted))
     return pd.concat([rest, pd.DataFrame(converted, index=frame.index)], axis=1)
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text.replace(",", "."))
-    except ValueError:
-        return False
-    return True
 
 
 def clean_code(values: pd.Series, width: int | None = None) -> pd.Series:

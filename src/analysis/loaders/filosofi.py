@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.keys import METROPOLE_CODE
 from analysis.loaders._read import (
     SourceFormatError,
     clean_code,
@@ -46,7 +47,7 @@ SHEET_LEVELS = {"DEP": "dep", "REG": "reg", "METRO": "fr", "EPCI": "epci", "ZE20
 """Published sheets loaded and their panel level. ``ZE2010`` (2014-2017 files) is
 not loaded: zones d'emploi 2010 are not the 2020 zones. ``ARR``, ``AU``/``AAV``,
 ``UU``, ``EPT``, ``CTCD`` are levels the panel does not use."""
-NATIONAL_CODE = "FRM"
+NATIONAL_CODE = METROPOLE_CODE
 """The ``METRO`` sheet is metropolitan France: level ``fr``, code ``FRM``."""
 _GEOGRAPHY = re.compile(r"G[ée]ographie au 01/01/(\d{4})")
 

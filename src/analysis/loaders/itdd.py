@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.keys import FRANCE_CODE, METROPOLE_CODE
 from analysis.loaders._read import (
     SourceFormatError,
     clean_code,
@@ -21,7 +22,7 @@ INDICATOR_LABELS = {
     "Poids de l'économie sociale dans les emplois salariés": "ess_share_salaried_jobs_pct",
 }
 """Start of the column label in the sheet → indicator (each label spans two year columns)."""
-NATIONAL_CODES = {"F": "FR", "M": "FRM"}
+NATIONAL_CODES = {"F": FRANCE_CODE, "M": METROPOLE_CODE}
 """``F`` France excluding Mayotte, ``M`` metropolitan France; ``P`` (provinces) is not kept."""
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.loaders._read import SourceFormatError, clean_code
+from analysis.loaders._read import SourceFormatError, clean_code, require_columns
 
 SOURCE = "anct_programmes_cog2023"
 PERIOD = "2023"
@@ -30,14 +30,7 @@ def load_programmes(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise SourceFormatError(path, f"cannot be parsed as CSV ({error})") from None
     needed = ["insee_com", *(c for columns in PROGRAMMES.values() for c in columns)]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise SourceFormatError(
-            path,
-            f"required column(s) {', '.join(map(repr, missing))} not found "
-            f"(columns present: {', '.join(frame.columns)})",
-            column=", ".join(missing),
-        )
+    require_columns(frame, needed, path)
     out = pd.DataFrame({"commune_code": clean_code(frame["insee_com"], 5)})
     for programme, columns in PROGRAMMES.items():
         out[programme] = (

@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 import pandas as pd
+from python_calamine import CalamineWorkbook
 
+from analysis.keys import FRANCE_CODE, METROPOLE_CODE
 from analysis.loaders._read import (
     SourceFormatError,
     clean_code,
@@ -16,6 +18,7 @@ from analysis.loaders._read import (
     sheet_rows,
     table_from_rows,
 )
+from analysis.periods import period_label
 
 ZE_SOURCE = "insee_unemployment_ze"
 DEP_REG_SOURCE = "insee_unemployment_dep_reg"
@@ -25,7 +28,7 @@ REG_SHEET = "Région"
 
 _ZE_QUARTER = re.compile(r"^(\d{4})-T([1-4])$")
 _DEP_QUARTER = re.compile(r"^T([1-4])_(\d{4})$")
-FRANCE_LABELS = {"FRANCE (HORS MAYOTTE)": "FR", "FRANCE METROPOLITAINE": "FRM"}
+FRANCE_LABELS = {"FRANCE (HORS MAYOTTE)": FRANCE_CODE, "FRANCE METROPOLITAINE": METROPOLE_CODE}
 """The two national rows of the régions sheet and the ``fr``-level code each gets."""
 
 
@@ -35,8 +38,32 @@ def _quarter_columns(frame: pd.DataFrame, pattern: re.Pattern, year_group: int) 
         match = pattern.match(column)
         if match:
             year, quarter = match.group(year_group), match.group(3 - year_group)
-            columns[column] = f"{year}-Q{quarter}"
+            columns[column] = period_label(year, quarter)
     return columns
+
+
+def _quarter_sheet(
+    book: CalamineWorkbook,
+    display: str,
+    sheet: str,
+    id_columns: list[str],
+    pattern: re.Pattern,
+    year_group: int,
+    example: str,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A sheet whose header row starts with ``id_columns[0]``: numeric quarter columns, renamed.
+
+    Returns the table and its quarter columns (column → period label).
+    """
+    rows = sheet_rows(book, display, sheet)
+    header = find_header_row(rows, display, sheet, id_columns[0])
+    frame = table_from_rows(rows, header, display, sheet, id_columns)
+    quarters = _quarter_columns(frame, pattern, year_group)
+    if not quarters:
+        raise SourceFormatError(
+            display, f"no quarter columns named like {example!r}", sheet=sheet, column=example
+        )
+    return numeric_columns(frame, quarters, display, sheet), quarters
 
 
 def _quarters_long(
@@ -61,15 +88,9 @@ def load_unemployment_ze(path: Path) -> pd.DataFrame:
     not loaded: the panel holds whole zones.
     """
     book, display = open_workbook(path)
-    rows = sheet_rows(book, display, ZE_SHEET)
-    header = find_header_row(rows, display, ZE_SHEET, "ZE2020")
-    frame = table_from_rows(rows, header, display, ZE_SHEET, ["ZE2020", "LIBZE2020"])
-    quarters = _quarter_columns(frame, _ZE_QUARTER, 1)
-    if not quarters:
-        raise SourceFormatError(
-            display, "no quarter columns named like '2003-T1'", sheet=ZE_SHEET, column="2003-T1"
-        )
-    frame = numeric_columns(frame, quarters, display, ZE_SHEET)
+    frame, quarters = _quarter_sheet(
+        book, display, ZE_SHEET, ["ZE2020", "LIBZE2020"], _ZE_QUARTER, 1, "2003-T1"
+    )
     frame["code"] = clean_code(frame["ZE2020"], 4)
     return _quarters_long(frame, quarters, "ze2020", ZE_SOURCE)
 
@@ -85,15 +106,9 @@ def load_unemployment_dep_reg(path: Path) -> pd.DataFrame:
     book, display = open_workbook(path)
     parts = []
     for sheet, level in ((DEP_SHEET, "dep"), (REG_SHEET, "reg")):
-        rows = sheet_rows(book, display, sheet)
-        header = find_header_row(rows, display, sheet, "Code")
-        frame = table_from_rows(rows, header, display, sheet, ["Code", "Libellé"])
-        quarters = _quarter_columns(frame, _DEP_QUARTER, 2)
-        if not quarters:
-            raise SourceFormatError(
-                display, "no quarter columns named like 'T1_1982'", sheet=sheet, column="T1_1982"
-            )
-        frame = numeric_columns(frame, quarters, display, sheet)
+        frame, quarters = _quarter_sheet(
+            book, display, sheet, ["Code", "Libellé"], _DEP_QUARTER, 2, "T1_1982"
+        )
         frame["code"] = clean_code(frame["Code"], 2)
         if level == "reg":
             labels = frame["Libellé"].astype(str).str.strip()

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.loaders._read import SourceFormatError
+from analysis.keys import FRANCE_CODE
+from analysis.loaders._read import SourceFormatError, require_columns
+from analysis.periods import period_label
 
 SOURCE = "urssaf_employment_ze"
 COLUMNS = {
@@ -23,14 +25,7 @@ def read_urssaf(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype={"code_zone_d_emploi": "str"})
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise SourceFormatError(path, f"cannot be parsed as CSV ({error})") from None
-    missing = [c for c in (*KEY_COLUMNS, *COLUMNS) if c not in frame.columns]
-    if missing:
-        raise SourceFormatError(
-            path,
-            f"required column(s) {', '.join(map(repr, missing))} not found "
-            f"(columns present: {', '.join(frame.columns)})",
-            column=", ".join(missing),
-        )
+    require_columns(frame, (*KEY_COLUMNS, *COLUMNS), path)
     for column in (*COLUMNS, "annee", "trimestre"):
         if not pd.api.types.is_numeric_dtype(frame[column]):
             raise SourceFormatError(path, "holds non-numeric values", column=column)
@@ -49,10 +44,13 @@ def tidy_urssaf(frame: pd.DataFrame) -> pd.DataFrame:
     """
     frame = frame.assign(
         code=frame["code_zone_d_emploi"].str.strip().str.zfill(4),
-        period=frame["annee"].astype(int).astype(str) + "-Q" + frame["trimestre"].astype(str),
+        period=[
+            period_label(year, quarter)
+            for year, quarter in zip(frame["annee"], frame["trimestre"], strict=True)
+        ],
     )
     zones = frame.groupby(["code", "period"], as_index=False)[list(COLUMNS)].sum()
-    national = zones.groupby("period", as_index=False)[list(COLUMNS)].sum().assign(code="FR")
+    national = zones.groupby("period", as_index=False)[list(COLUMNS)].sum().assign(code=FRANCE_CODE)
     parts = []
     for level, table in (("ze2020", zones), ("fr", national)):
         long = table.melt(id_vars=["code", "period"], var_name="indicator", value_name="value")

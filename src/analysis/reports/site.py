@@ -32,6 +32,7 @@ import pandas as pd
 
 from analysis import gallery, labels, paths, sources
 from analysis.atomic import write_text_atomically
+from analysis.checks import require_columns
 from analysis.keys import FIGURE_SIDECAR_SCHEMA, LANGS
 from analysis.reports.config import (
     FAILED_NOTEBOOK_FILE,
@@ -104,7 +105,6 @@ EVIDENCE_FILE = "evidence.csv"
 """The batch's evidence table: one row per comparison run and primary specification."""
 RUNS_PAGE = "runs.html"
 DECK_PATTERN = "*.pptx"
-FICHE_LEVELS_SHOWN = ("reg", "dep", "ze2020", "epci")
 GALLERY_PREVIEW = 8
 """Figures previewed on the index page (the gallery page shows them all)."""
 EVIDENCE_COLUMNS = ("run", "shock", "level", "treatment", "estimate", "ci_low", "ci_high")
@@ -136,12 +136,13 @@ def read_evidence(reports_dir: Path) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     frame = pd.read_csv(path, dtype={"run": str, "level": str})
-    missing = [c for c in EVIDENCE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{path}: missing column(s) {', '.join(missing)}; the evidence table is written "
-            "by `ptce report` (delete the file and run it again)."
-        )
+    require_columns(
+        frame,
+        EVIDENCE_COLUMNS,
+        str(path),
+        fix="The evidence table is written by `ptce report` (delete the file and run it again).",
+        error=ValueError,
+    )
     return frame
 
 
@@ -156,9 +157,7 @@ def _number(value: Any) -> float | None:
 def _unit_word(unit: Any, value: float, lang: str) -> str:
     unit = "" if unit is None or (isinstance(unit, float) and math.isnan(unit)) else str(unit)
     if unit in POINT_UNITS or not unit:
-        # French: "point" below two in absolute value, English: "point" only for one.
-        singular = abs(value) < 2 if lang == "fr" else abs(value) == 1
-        return labels.site_text("point" if singular else "points", lang)
+        return labels.unit_word("point", value, lang)
     return unit
 
 
@@ -211,8 +210,8 @@ def headline(row: Mapping[str, Any], lang: str = "fr") -> str:
         level=labels.phrase("level", level, lang),
         treatment=labels.phrase("treatment", str(row.get("treatment")), lang),
         verdict=labels.phrase("verdict", verdict(row), lang),
-        colon=f"{labels.NBSP}: " if lang == "fr" else ": ",
-        semicolon=f"{labels.NBSP}; " if lang == "fr" else "; ",
+        colon=labels.colon(lang),
+        semicolon=labels.semicolon(lang),
         estimate=fmt(estimate),
         unit=_unit_word(row.get("unit"), estimate, lang),
         low=fmt(low) if low is not None else "?",
@@ -364,7 +363,7 @@ def _run_lang(run: ReportRun, record: Mapping[str, Any] | None) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _sources(lang: str) -> list[dict[str, str]]:
+def _sources() -> list[dict[str, str]]:
     try:
         catalogue = sources.load_catalogue()
     except (OSError, ValueError):
@@ -431,7 +430,7 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
                 if low is not None and high is not None:
                     card["interval"] = (
                         f"[{labels.format_number(low, lang, decimals)}"
-                        f"{labels.NBSP + '; ' if lang == 'fr' else '; '}"
+                        f"{labels.semicolon(lang)}"
                         f"{labels.format_number(high, lang, decimals)}], "
                         + labels.site_text("interval", lang)
                     )
@@ -487,7 +486,7 @@ def site_context(runs: Sequence[ReportRun], reports_dir: Path, lang: str = "fr")
         "gallery": gallery[:GALLERY_PREVIEW],
         "gallery_href": GALLERY_PAGE if (reports_dir / GALLERY_PAGE).is_file() else "",
         "methods": labels.methods(lang),
-        "sources": _sources(lang),
+        "sources": _sources(),
         "deck_href": _href(decks[0]) if decks else "",
         "evidence_href": EVIDENCE_FILE if evidence is not None else "",
         "csvs": csvs,
