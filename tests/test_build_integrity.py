@@ -244,7 +244,7 @@ def test_case2_a_step_s_own_rebuild_note_reaches_the_cli(toy, monkeypatch):
     result = _run("data", "build")
     assert result.exit_code == 0, result.output
     assert _says(result.output, "! a: rebuilding toy part a1: cached file unreadable")
-    assert _says(result.output, "a: toy part a1: built, 2 rows", "✓ a: built")
+    assert _says(result.output, "toy part a1: built, 2 rows", "✓ a: built")
     seen: list[tuple[str, str]] = []
     build.build_all(force=True, report=lambda name, state, _: seen.append((name, state)))
     assert ("a", "rebuilding toy part a1: cached file unreadable (ArrowInvalid: truncated)") in seen

@@ -198,7 +198,7 @@ def build(
             console.print(f"[yellow]![/yellow] {escape(name)}: {escape(state)}")
             return
         if state not in ("built", "up to date"):  # a step's own progress note
-            console.print(f"  [dim]{escape(name)}: {escape(state)}[/dim]")
+            console.print(f"  [dim]{escape(state)}[/dim]")
             return
         suffix = f" in {seconds:.1f} s" if state == "built" else ""
         console.print(f"[green]✓[/green] {escape(name)}: {escape(state)}{suffix}")
