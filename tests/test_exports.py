@@ -174,3 +174,23 @@ def test_did_writes_every_table_in_the_format_asked(tmp_path, monkeypatch):
     assert all((tmp_path / name).read_bytes()[:2] == b"PK" for name in written)
     sheet = pd.read_excel(tmp_path / "did.dropped.xlsx", dtype=str, engine="calamine")
     assert sheet["unit"].tolist() == ["0051"] and sheet["reason"].tolist() == ["'-missing quarters"]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_case3_registry_quality_problems_quote_cells_as_text(
+    tmp_path, backbone, indicators_built, cooperation_built
+):
+    """A row the geocoder cannot place is listed in problems.csv with its cell: as text."""
+    registry_file = _formula_registry(tmp_path / "formulas.csv")
+    frame = pd.read_csv(registry_file, dtype=str)
+    plain = frame["initiative_id"] == "plain"
+    frame.loc[plain, ["commune_code", "commune_name", "dep_code"]] = ["", "=1+2", "14"]
+    frame.to_csv(registry_file, index=False)
+    run = reports.ReportRun(
+        "quality", "registry_quality", {"level": "dep", "registry_path": str(registry_file)}
+    )
+    result = reports.run_batch([run], jobs=1, reports_dir=tmp_path / "rep")
+    assert result.records[0]["status"] == "ok", result.records[0].get("error")
+    problems = pd.read_csv(tmp_path / "rep" / "quality" / "figures" / "problems.csv", dtype=str)
+    assert "'=1+2" in problems["value"].tolist(), problems.to_string()

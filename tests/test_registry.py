@@ -1061,3 +1061,15 @@ def test_cli_check_counts_column_warnings_too(cli, tmp_path):
     assert (
         result.output.strip().splitlines()[-1].endswith("1 rows, no problem; 1 warning(s) above.")
     )
+
+
+def test_rows_without_problems_keeps_the_others_and_refuses_a_file_problem():
+    frame = pd.DataFrame({"initiative_id": ["a", "b", "c"]}, index=[2, 3, 4])
+    frame.attrs["path"] = "my.csv"
+    bad_row = RegistryProblem(3, "commune_name", "Nowhere", "no commune of that name", "fix")
+    usable = registry.rows_without_problems(frame, [bad_row])
+    assert usable["initiative_id"].tolist() == ["a", "c"] and usable.attrs["path"] == "my.csv"
+    assert registry.rows_without_problems(frame, []).equals(frame)
+    whole_file = RegistryProblem(None, "kind", "", "the required column 'kind' is missing.", "fix")
+    with pytest.raises(RegistryError, match="my.csv"):
+        registry.rows_without_problems(frame, [bad_row, whole_file])

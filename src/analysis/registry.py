@@ -18,7 +18,7 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -640,6 +640,23 @@ def load_registry(path: Path | str | None = None) -> pd.DataFrame:
     :func:`check_registry`).
     """
     return valid_entries(read_registry(path))
+
+
+def rows_without_problems(frame: pd.DataFrame, problems: Sequence[RegistryProblem]) -> pd.DataFrame:
+    """The rows of a registry read by :func:`read_registry` that no problem names.
+
+    The registry-quality report lists the problems and describes the rest, rather than
+    stopping at the first bad row. A structural problem (no row: a column missing, the
+    header repeated) leaves nothing usable and is raised.
+
+    Raises:
+        RegistryError: a problem concerns the whole file.
+    """
+    if any(problem.row is None for problem in problems):
+        raise RegistryError(frame.attrs.get("path", "the registry"), list(problems))
+    usable = frame.drop(index=sorted({problem.row for problem in problems}))
+    usable.attrs = dict(frame.attrs)
+    return usable
 
 
 def valid_entries(frame: pd.DataFrame) -> pd.DataFrame:
