@@ -509,3 +509,23 @@ def test_indicator_table_says_when_it_shows_the_period_common_to_the_three():
         "5 / 100",
     ]
     assert "—" not in cells
+
+
+def test_local_authority_text_counts_roles_and_kinds_or_says_none_is_named():
+    involvement = pd.DataFrame(
+        {
+            "territory_code": ["62", "14"], "wave": "all", "n_ptce": [3, 2],
+            "n_ptce_with_authority": [2, 0], "n_ptce_authority_lead": [0, 0],
+            "n_ptce_authority_member": [0, 0], "n_ptce_authority_funder": [1, 0],
+            "n_ptce_with_commune": [1, 0], "n_ptce_with_epci": [1, 0],
+            "n_ptce_with_departement": [0, 0], "n_ptce_with_region": [1, 0],
+            "n_ptce_with_other": [0, 0],
+        }
+    )  # fmt: skip
+    text = fiche_content.local_authority_text(involvement, "62", "fr")
+    assert "impliquée dans 2 des 3 PTCE" in text and "financeuse dans 1" in text
+    assert "commune (1), EPCI (1), région (1)" in text and "département" not in text
+    assert "name no local authority" in fiche_content.local_authority_text(involvement, "14", "en")
+    assert (
+        fiche_content.local_authority_text(involvement, "75", "fr") == ""
+    )  # no PTCE: nothing said

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from analysis import paths, reports
@@ -236,6 +237,23 @@ def test_a_report_run_twice_gives_byte_identical_figures_and_tables(executed_rep
     assert not differing, f"not reproducible: {differing}"
     rerun = json.loads((folder.parent / "run.json").read_text())
     assert rerun["parameters"] == record["parameters"] and rerun["rerun_reason"] == "--force"
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.xdist_group("real_reports")
+def test_registry_quality_report_shows_the_role_of_local_authorities(executed_reports):
+    """Issue 14 §3: per wave and per territory, PTCE with a local authority and its role."""
+    reports_dir, result = executed_reports
+    record = next(r for r in result.records if Path(r["notebook"]).stem == "registry_quality")
+    folder = reports_dir / record["run"]
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "Le rôle des collectivités dans les PTCE" in page and "Collectivité porteuse" in page
+    table = pd.read_csv(folder / "figures" / "local_authorities.csv", dtype={"territory_code": str})
+    registry = pd.read_csv("data/registry/initiatives.csv", dtype=str)
+    named = registry[(registry["kind"] == "ptce") & registry["local_authorities"].notna()]
+    assert 0 < table["n_ptce_with_authority"].sum() <= len(named)
+    assert table["territory_name"].notna().all()
 
 
 @pytest.mark.integration

@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from analysis.hashing import sha256_text
 from analysis.keys import KINDS, LANGS
 from analysis.labels import (
+    AUTHORITY_KIND_NAMES,
     FICHE_TEXT,
     KIND_NAMES,
     KIND_SHORT_NAMES,
@@ -503,6 +504,43 @@ def fiche_intro(profile: Any, counts: pd.Series, n_unlocated: int, lang: str = "
 def kind_name(kind: str, lang: str = "fr") -> str:
     """A kind of initiative in words (an unknown kind as written, underscores as spaces)."""
     return KIND_NAMES[lang].get(kind, str(kind).replace("_", " "))
+
+
+def local_authority_text(involvement: pd.DataFrame, territory_code: str, lang: str = "fr") -> str:
+    """One sentence on the local authorities of a territory's PTCE, from the registry.
+
+    Args:
+        involvement: ``cooperation.local_authority_involvement`` with the waves pooled
+            (one row per ``territory_code``: ``n_ptce``, ``n_ptce_with_authority``,
+            ``n_ptce_authority_lead`` …, ``n_ptce_with_<authority kind>``).
+        territory_code: the fiche's territory.
+
+    Returns:
+        Markdown: how many PTCE involve a local authority, in which role and of which
+        kind; that the cited pages name none; or "" when the territory has no PTCE.
+    """
+    words = FICHE_TEXT[lang]
+    rows = involvement[involvement["territory_code"].astype(str) == str(territory_code)]
+    if rows.empty or not int(rows["n_ptce"].sum()):
+        return ""
+    involvement = rows.sum(numeric_only=True)
+    count = lambda column: int(involvement.get(column, 0) or 0)  # noqa: E731
+    n = count("n_ptce")
+    if not count("n_ptce_with_authority"):
+        return words["authorities_none"].format(n=n)
+    kinds = [
+        f"{name} ({count(f'n_ptce_with_{kind}')})"
+        for kind, name in AUTHORITY_KIND_NAMES[lang].items()
+        if count(f"n_ptce_with_{kind}")
+    ]
+    return words["authorities"].format(
+        n=n,
+        with_authority=count("n_ptce_with_authority"),
+        lead=count("n_ptce_authority_lead"),
+        member=count("n_ptce_authority_member"),
+        funder=count("n_ptce_authority_funder"),
+        kinds=words["authorities_kinds"].format(kinds=", ".join(kinds)) if kinds else "",
+    )
 
 
 def initiatives_html(rows: pd.DataFrame, lang: str = "fr") -> str:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.keys import LANGS, NATIONAL_NAMES
+from analysis.keys import LANGS, LEVELS, NATIONAL_NAMES
 
 NBSP = "\u00a0"
 """No-break space: before ``%``, ``:`` and ``;`` in French."""
@@ -1478,6 +1478,13 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "recovery_vs_nation_pp_rank": "Rang (reprise)",
         "print_more": "Liste imprimée : {m} initiative(s) de plus dans la version en ligne "
         "et dans initiatives.csv.",
+        "authorities": "**Rôle des collectivités.** Selon les pages citées, une collectivité est "
+        "impliquée dans {with_authority} des {n} PTCE : porteuse dans {lead}, membre dans "
+        "{member}, financeuse dans {funder} (les autres rôles cités : partenaire, hôte){kinds}.",
+        "authorities_kinds": " ; collectivités en cause : {kinds}",
+        "authorities_none": "**Rôle des collectivités.** Les pages citées pour les {n} PTCE de ce "
+        "territoire ne nomment aucune collectivité impliquée (non renseigné, pas forcément "
+        "absent).",
         "employment_axis": "Indice (100 en {period})",
         "about": "**À propos de cette fiche.** Chiffres : INSEE (chômage localisé, Filosofi, "
         "recensement), URSSAF (emploi salarié privé), ANCT et registre PTCE du projet "
@@ -1547,6 +1554,12 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "recovery_vs_nation_pp_rank": "Rank (recovery)",
         "print_more": "Printed list: {m} more initiative(s) in the online version and in "
         "initiatives.csv.",
+        "authorities": "**Local authorities.** According to the cited pages, a local authority "
+        "takes part in {with_authority} of the {n} PTCE: as lead in {lead}, member in {member}, "
+        "funder in {funder} (the other roles cited: partner, host){kinds}.",
+        "authorities_kinds": "; authorities: {kinds}",
+        "authorities_none": "**Local authorities.** The pages cited for the {n} PTCE of this "
+        "territory name no local authority involved (not recorded, not necessarily absent).",
         "employment_axis": "Index (100 in {period})",
         "about": "**About this fiche.** Figures: INSEE (local unemployment, Filosofi, census), "
         "URSSAF (private salaried employment), ANCT and the project's PTCE registry "
@@ -1755,6 +1768,26 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "n_clusters": "Grappes",
         "mde": "Effet minimal détectable",
         "equivalence_bound": "Effet exclu au-delà de",
+        "measure": "Mesure",
+        "n_initiatives": "Initiatives",
+        "n_from_registry": "Dont du registre",
+        "n_with_commune": "Localisées à la commune",
+        "n_located_at_level": "Comptées à cette maille",
+        "first_year": "Première année",
+        "last_year": "Dernière année",
+        "location_precision": "Précision de localisation",
+        "source_id": "Source",
+        "kinds": "Types",
+        "n_ptce": "PTCE",
+        "n_ptce_with_authority": "Avec une collectivité",
+        "n_ptce_authority_lead": "Collectivité porteuse",
+        "n_ptce_authority_member": "Collectivité membre",
+        "n_ptce_authority_funder": "Collectivité financeuse",
+        "n_ptce_with_commune": "Avec une commune",
+        "n_ptce_with_epci": "Avec un EPCI",
+        "n_ptce_with_departement": "Avec un département",
+        "n_ptce_with_region": "Avec une région",
+        "n_ptce_with_other": "Avec une autre collectivité",
         "n_permutations": "Permutations",
         "permutations": "Permutations",
         "morans_i": "I de Moran",
@@ -1830,6 +1863,26 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
         "n_clusters": "Clusters",
         "mde": "Minimum detectable effect",
         "equivalence_bound": "Effects excluded beyond",
+        "measure": "Measure",
+        "n_initiatives": "Initiatives",
+        "n_from_registry": "From the registry",
+        "n_with_commune": "Located to a commune",
+        "n_located_at_level": "Counted at this level",
+        "first_year": "First year",
+        "last_year": "Last year",
+        "location_precision": "Location precision",
+        "source_id": "Source",
+        "kinds": "Kinds",
+        "n_ptce": "PTCE",
+        "n_ptce_with_authority": "With a local authority",
+        "n_ptce_authority_lead": "Authority as lead",
+        "n_ptce_authority_member": "Authority as member",
+        "n_ptce_authority_funder": "Authority as funder",
+        "n_ptce_with_commune": "With a commune",
+        "n_ptce_with_epci": "With an EPCI",
+        "n_ptce_with_departement": "With a département",
+        "n_ptce_with_region": "With a région",
+        "n_ptce_with_other": "With another authority",
         "n_permutations": "Permutations",
         "permutations": "Permutations",
         "morans_i": "Moran's I",
@@ -1887,8 +1940,46 @@ FULL_TABLE_NOTE: dict[str, str] = {
 }
 """The note under a long report table, before the link to its full CSV."""
 
+AUTHORITY_KIND_NAMES: dict[str, dict[str, str]] = {
+    "fr": {"commune": "commune", "epci": "EPCI", "departement": "département",
+           "region": "région", "other": "autre"},
+    "en": {"commune": "commune", "epci": "EPCI", "departement": "département",
+           "region": "région", "other": "other"},
+}  # fmt: skip
+"""Kinds of local authority (``cooperation.AUTHORITY_KINDS``), in words."""
+
+_REGISTRY_MEASURES: dict[str, dict[str, str]] = {
+    "fr": {
+        "registry_rows": "Lignes du registre",
+        "registry_problems": "Problèmes à corriger",
+        "registry_rows_without_commune_code": "Lignes sans code commune",
+        "initiatives_with_public_lists": "Initiatives, listes publiques comprises",
+        **{f"initiatives_not_located_at_{level}": "Initiatives non comptées à cette maille"
+           for level in LEVELS},
+        **{f"territories_{level}_without_initiative": "Territoires sans initiative"
+           for level in LEVELS},
+    },
+    "en": {
+        "registry_rows": "Registry rows",
+        "registry_problems": "Problems to fix",
+        "registry_rows_without_commune_code": "Rows without a commune code",
+        "initiatives_with_public_lists": "Initiatives, public lists included",
+        **{f"initiatives_not_located_at_{level}": "Initiatives not counted at this level"
+           for level in LEVELS},
+        **{f"territories_{level}_without_initiative": "Territories without an initiative"
+           for level in LEVELS},
+    },
+}  # fmt: skip
+"""The registry-quality summary's measures (``cooperation.registry_quality_tables``), in words."""
+
 VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
     "fr": {
+        "measure": _REGISTRY_MEASURES["fr"],
+        "location_precision": {
+            "commune": "commune",
+            "departement": "département",
+            "region": "région",
+        },
         "contiguity": {
             "queen": "contiguïté (frontière ou sommet commun)",
             "knn": "plus proches voisins",
@@ -1905,6 +1996,12 @@ VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
         },
     },
     "en": {
+        "measure": _REGISTRY_MEASURES["en"],
+        "location_precision": {
+            "commune": "commune",
+            "departement": "département",
+            "region": "région",
+        },
         "contiguity": {
             "queen": "contiguity (shared border or vertex)",
             "knn": "nearest neighbours",
