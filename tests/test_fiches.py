@@ -529,3 +529,10 @@ def test_local_authority_text_counts_roles_and_kinds_or_says_none_is_named():
     assert (
         fiche_content.local_authority_text(involvement, "75", "fr") == ""
     )  # no PTCE: nothing said
+    alone = involvement.assign(n_ptce=1, n_ptce_with_authority=[1, 0])
+    assert "impliquée dans le PTCE de ce territoire" in fiche_content.local_authority_text(
+        alone, "62", "fr"
+    )
+    assert "pour le PTCE de ce territoire ne nomment" in fiche_content.local_authority_text(
+        alone, "14", "fr"
+    )

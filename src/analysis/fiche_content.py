@@ -526,16 +526,21 @@ def local_authority_text(involvement: pd.DataFrame, territory_code: str, lang: s
     involvement = rows.sum(numeric_only=True)
     count = lambda column: int(involvement.get(column, 0) or 0)  # noqa: E731
     n = count("n_ptce")
+    one = "_one" if n == 1 else ""
     if not count("n_ptce_with_authority"):
-        return words["authorities_none"].format(n=n)
+        return words["authorities_none"].format(
+            subject=words[f"authorities_subject{one}"].format(n=n)
+        )
     kinds = [
         f"{name} ({count(f'n_ptce_with_{kind}')})"
         for kind, name in AUTHORITY_KIND_NAMES[lang].items()
         if count(f"n_ptce_with_{kind}")
     ]
+    share = words[f"authorities_share{one}"].format(
+        with_authority=count("n_ptce_with_authority"), n=n
+    )
     return words["authorities"].format(
-        n=n,
-        with_authority=count("n_ptce_with_authority"),
+        share=share,
         lead=count("n_ptce_authority_lead"),
         member=count("n_ptce_authority_member"),
         funder=count("n_ptce_authority_funder"),

@@ -1479,12 +1479,15 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "print_more": "Liste imprimée : {m} initiative(s) de plus dans la version en ligne "
         "et dans initiatives.csv.",
         "authorities": "**Rôle des collectivités.** Selon les pages citées, une collectivité est "
-        "impliquée dans {with_authority} des {n} PTCE : porteuse dans {lead}, membre dans "
+        "impliquée dans {share} : porteuse dans {lead}, membre dans "
         "{member}, financeuse dans {funder} (les autres rôles cités : partenaire, hôte){kinds}.",
         "authorities_kinds": " ; collectivités en cause : {kinds}",
-        "authorities_none": "**Rôle des collectivités.** Les pages citées pour les {n} PTCE de ce "
-        "territoire ne nomment aucune collectivité impliquée (non renseigné, pas forcément "
-        "absent).",
+        "authorities_share": "{with_authority} des {n} PTCE",
+        "authorities_share_one": "le PTCE de ce territoire",
+        "authorities_subject": "les {n} PTCE de ce territoire",
+        "authorities_subject_one": "le PTCE de ce territoire",
+        "authorities_none": "**Rôle des collectivités.** Les pages citées pour {subject} ne "
+        "nomment aucune collectivité impliquée (non renseigné, pas forcément absent).",
         "employment_axis": "Indice (100 en {period})",
         "about": "**À propos de cette fiche.** Chiffres : INSEE (chômage localisé, Filosofi, "
         "recensement), URSSAF (emploi salarié privé), ANCT et registre PTCE du projet "
@@ -1555,11 +1558,15 @@ FICHE_TEXT: dict[str, dict[str, str]] = {
         "print_more": "Printed list: {m} more initiative(s) in the online version and in "
         "initiatives.csv.",
         "authorities": "**Local authorities.** According to the cited pages, a local authority "
-        "takes part in {with_authority} of the {n} PTCE: as lead in {lead}, member in {member}, "
+        "takes part in {share}: as lead in {lead}, member in {member}, "
         "funder in {funder} (the other roles cited: partner, host){kinds}.",
         "authorities_kinds": "; authorities: {kinds}",
-        "authorities_none": "**Local authorities.** The pages cited for the {n} PTCE of this "
-        "territory name no local authority involved (not recorded, not necessarily absent).",
+        "authorities_share": "{with_authority} of the {n} PTCE",
+        "authorities_share_one": "the territory's PTCE",
+        "authorities_subject": "the {n} PTCE of this territory",
+        "authorities_subject_one": "the PTCE of this territory",
+        "authorities_none": "**Local authorities.** The pages cited for {subject} name no local "
+        "authority involved (not recorded, not necessarily absent).",
         "employment_axis": "Index (100 in {period})",
         "about": "**About this fiche.** Figures: INSEE (local unemployment, Filosofi, census), "
         "URSSAF (private salaried employment), ANCT and the project's PTCE registry "
