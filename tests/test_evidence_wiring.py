@@ -55,6 +55,7 @@ def test_selection_null_headline_rarely_claims_a_difference():
         )
         raw = evidence.results.loc[evidence.results["specification"] == "raw_difference"]
         raw_claims += bool(raw["excludes_zero"].iloc[0])
+    print(f"selection null: headline claims {claims}/{draws}, raw gap excludes zero {raw_claims}")
     assert claims / draws <= 0.08, f"headline claims a difference in {claims}/{draws} null draws"
     # The test has teeth: the raw gap (the old headline) is fooled by the selection.
     assert raw_claims / draws >= 0.5, f"raw gap excluded zero in only {raw_claims}/{draws}"

@@ -327,6 +327,7 @@ def test_pretrend_test_and_intervals_are_calibrated_under_the_null():
             rejections[name] += overall.loc[name, "pretrend_pvalue"] < 0.05
         cs = overall.loc["callaway_santanna"]
         covered += cs["ci_low"] <= 0 <= cs["ci_high"]
+    print(f"staggered null: pre-trend rejections {rejections} of {draws}, CS covers 0 {covered}")
     for name in ("callaway_santanna", "did2s"):
         assert rejections[name] / draws <= 0.12, rejections
     assert covered / draws >= 0.88
