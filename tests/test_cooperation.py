@@ -279,6 +279,8 @@ def test_registry_quality_tables_count_what_is_missing():
         by_kind.loc["tzcld", "n_with_commune"] == 0 and by_kind.loc["ptce", "n_from_registry"] == 1
     )
     assert tables["problems"].iloc[0]["fix"] == "add the INSEE code"
+    # Counts are whole numbers in the table and its CSV ("1", never "1.0").
+    assert "1.0" not in by_kind[["n_initiatives", "n_from_registry"]].to_csv()
 
 
 def test_optional_sources_are_listed_as_optional_and_never_fail_a_fetch(tmp_path, monkeypatch):

@@ -736,6 +736,18 @@ def registry_quality_tables(
         )
         .reindex(kinds)
         .fillna({"n_initiatives": 0, "n_from_registry": 0, "n_with_commune": 0})
+        # Counts stay whole numbers (the reindex of kinds without rows made them floats).
+        .astype(
+            {
+                c: "Int64"
+                for c in (
+                    "n_initiatives",
+                    "n_from_registry",
+                    "n_with_commune",
+                    "n_located_at_level",
+                )
+            }
+        )  # fmt: skip
         .reset_index()
     )
     coverage_by_wave = (
