@@ -127,10 +127,7 @@ def dose_response(
         "n": int(fit["n"]),
         "n_clusters": n_clusters,
         "n_treated": int(fit["n_treated"]),
-        "mde": estimation.minimum_detectable_effect_from_se(
-            float(fit["std_error"]), df=n_clusters - 1
-        ),
-        "equivalence_bound": estimation.equivalence_bound(fit["ci_low"], fit["ci_high"]),
+        **estimation.detectable_effects(fit),
         "controls": str(fit["controls"]),
         "inference": inference,
     }
@@ -192,14 +189,13 @@ def binned_means(
     """
     controls = [c for c in controls if c != dose]  # never its own control
     data = _complete(frame, outcome, dose, controls, (fixed_effects,))
-    parts = [np.ones((len(data), 1)), data[controls].to_numpy(float)]
     if fixed_effects:
         data = data.loc[data.groupby(fixed_effects)[outcome].transform("size") > 1]
-        parts = [
-            np.ones((len(data), 1)),
-            data[controls].to_numpy(float),
-            pd.get_dummies(data[fixed_effects].astype(str), drop_first=True).to_numpy(float),
-        ]
+    parts = [np.ones((len(data), 1)), data[controls].to_numpy(float)]
+    if fixed_effects:
+        parts.append(
+            pd.get_dummies(data[fixed_effects].astype(str), drop_first=True).to_numpy(float)
+        )
     x, y = data[dose].to_numpy(float), data[outcome].to_numpy(float)
     design = np.hstack(parts)
     if design.shape[1] > 1:
@@ -251,12 +247,7 @@ def dose_response_sentence(
         mde=format_number(float(row["mde"]), lang, decimals),
         bound=format_number(float(row["equivalence_bound"]), lang, decimals),
         verdict=sentence(
-            "dose_verdict_excludes"
-            if excludes_zero
-            else "dose_verdict_borderline"
-            if float(row["p_value"]) < 0.05
-            else "dose_verdict_includes",
-            lang,
+            f"dose_verdict_{estimation.interval_verdict(excludes_zero, row['p_value'])}", lang
         ),
     )
 

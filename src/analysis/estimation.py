@@ -693,6 +693,31 @@ def equivalence_bound(ci_low: float, ci_high: float) -> float:
     return max(abs(low), abs(high))
 
 
+def detectable_effects(estimate: pd.Series, *, alpha: float = 0.05, power: float = 0.8) -> dict:
+    """``mde`` and ``equivalence_bound`` of a :func:`primary_specification` row.
+
+    The MDE uses the row's clustered standard error with Student's t on
+    ``n_clusters − 1`` degrees of freedom; the bound is the interval's far end.
+    """
+    return {
+        "mde": minimum_detectable_effect_from_se(
+            float(estimate["std_error"]), alpha=alpha, power=power,
+            df=int(estimate["n_clusters"]) - 1,
+        ),
+        "equivalence_bound": equivalence_bound(estimate["ci_low"], estimate["ci_high"]),
+    }  # fmt: skip
+
+
+def interval_verdict(excludes_zero: bool, p_value: float, *, alpha: float = 0.05) -> str:
+    """What an estimate's interval and test say together: ``"excludes"`` (the interval
+    excludes zero), ``"borderline"`` (it holds zero while ``p < alpha``: the wild
+    bootstrap's test imposes the null, its interval does not, so the two can disagree
+    at the margin) or ``"includes"``."""
+    if excludes_zero:
+        return "excludes"
+    return "borderline" if float(p_value) < alpha else "includes"
+
+
 # --------------------------------------------------------------------------- event study
 @dataclass(frozen=True)
 class EventStudyFit:

@@ -1164,12 +1164,7 @@ def compare_territories(
     primary = estimation.primary_specification(
         frame, **common, controls=usable, fixed_effects=fixed_effects, **bootstrap
     )
-    primary["mde"] = estimation.minimum_detectable_effect_from_se(
-        float(primary["std_error"].iloc[0]), df=int(primary["n_clusters"].iloc[0]) - 1
-    )
-    primary["equivalence_bound"] = estimation.equivalence_bound(
-        primary["ci_low"].iloc[0], primary["ci_high"].iloc[0]
-    )
+    primary = primary.assign(**estimation.detectable_effects(primary.iloc[0]))
     rows = [primary, estimation.raw_difference(frame, **common, **bootstrap)]
     permutation = estimation.adjusted_permutation_test(
         frame,
@@ -1466,6 +1461,14 @@ P_VALUE_METHOD_KEYS: dict[str, str] = {
 }
 
 
+CI_VERDICT_KEYS: dict[str, str] = {
+    "excludes": "excludes",
+    "borderline": "includes_borderline",
+    "includes": "includes",
+}
+"""``estimation.interval_verdict`` → its words in ``labels.EVIDENCE_SENTENCES``."""
+
+
 def p_value_method_words(method: str, lang: str = "fr") -> str:
     """A p-value method in words (``"wild cluster bootstrap (Webb)"`` → « bootstrap sauvage
     par grappes (Webb) »); an unknown method is returned as it is."""
@@ -1537,13 +1540,7 @@ def headline_sentence(evidence: Evidence, lang: str = "fr", *, shock: str | None
         n=int(row["n"]),
         n_treated=int(row["n_treated"]),
         n_clusters=int(row["n_clusters"]),
-        ci_verdict=words(
-            "excludes"
-            if excludes
-            else "includes_borderline"
-            if float(row["p_value"]) < 0.05
-            else "includes"
-        ),
+        ci_verdict=words(CI_VERDICT_KEYS[estimation.interval_verdict(excludes, row["p_value"])]),
         pretrend=pretrend_text,
         mde=_with_unit(float(row["mde"]), outcome, lang, decimals),
         bound=_with_unit(float(row["equivalence_bound"]), outcome, lang, decimals),

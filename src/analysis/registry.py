@@ -654,9 +654,7 @@ def rows_without_problems(frame: pd.DataFrame, problems: Sequence[RegistryProble
     """
     if any(problem.row is None for problem in problems):
         raise RegistryError(frame.attrs.get("path", "the registry"), list(problems))
-    usable = frame.drop(index=sorted({problem.row for problem in problems}))
-    usable.attrs = dict(frame.attrs)
-    return usable
+    return frame.drop(index=sorted({problem.row for problem in problems}))  # attrs kept
 
 
 def valid_entries(frame: pd.DataFrame) -> pd.DataFrame:
